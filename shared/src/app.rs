@@ -1,0 +1,78 @@
+//! The state every handler borrows: configuration, the store, keys, the password hasher and the
+//! clock — all built once per cold start.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use time::OffsetDateTime;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::PasswordHasher;
+use crate::clock::{self, Clock, SystemClock};
+use crate::config::{Config, StoreKind};
+use crate::store::dynamodb::DynamoStore;
+use crate::store::embedded::EmbeddedStore;
+use crate::store::{Metered, Store, StoreMetrics};
+
+/// The base path of every API route.
+pub const BASE_PATH: &str = "/api/v3/iam";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<StoreMetrics>,
+    pub keys: Arc<TokenKeys>,
+    pub passwords: Arc<PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Builds the store the configuration names, and everything else, once.
+    pub async fn from_config(config: Config) -> anyhow::Result<AppState> {
+        let store: Arc<dyn Store> = match config.store {
+            StoreKind::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir.join("iam.sqlite3"))?),
+            StoreKind::DynamoDb => Arc::new(DynamoStore::from_env(config.table_prefix.clone()).await),
+        };
+        if config.create_tables {
+            store.ensure_schema().await.context("creating tables")?;
+        }
+        Self::assemble(config, store, Arc::new(SystemClock))
+    }
+
+    /// Assembles a state around a given store and clock (tests choose both).
+    pub fn assemble(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        let pem = match &config.signing_key_pem {
+            Some(pem) => pem.clone(),
+            None if config.store == StoreKind::Embedded => {
+                TokenKeys::load_or_create_pem(&config.data_dir.join("signing_key.pem"))?
+            }
+            None => anyhow::bail!("IAM_SIGNING_KEY is required with IAM_STORE=dynamodb"),
+        };
+        let keys = TokenKeys::from_pem(&pem, &config.issuer, &config.audience, config.access_token_ttl)?;
+        let passwords = PasswordHasher::new(config.hash_cost)?;
+        let metered = Metered::new(store);
+        Ok(AppState {
+            metrics: metered.metrics(),
+            store: Arc::new(metered),
+            keys: Arc::new(keys),
+            passwords: Arc::new(passwords),
+            clock,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The absolute base of resource links, e.g. `http://127.0.0.1:3000/api/v3/iam`.
+    pub fn base_url(&self) -> String {
+        format!("{}{BASE_PATH}", self.config.public_url)
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Now, as stored: RFC 3339 UTC whole seconds.
+    pub fn timestamp(&self) -> String {
+        clock::format(self.clock.now())
+    }
+}

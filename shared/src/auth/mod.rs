@@ -1,0 +1,12 @@
+//! Authentication and authorization: password hashing, secret tokens, signed access tokens,
+//! sessions with refresh rotation, and the principal of a request with its permissions.
+
+pub mod jwt;
+pub mod password;
+pub mod permissions;
+pub mod principal;
+pub mod session;
+pub mod tokens;
+
+pub use permissions::Permission;
+pub use principal::Principal;

@@ -1,0 +1,116 @@
+//! Sessions: created at login, carrying the hash of the current refresh token. A refresh
+//! rotates the token; presenting a token that was already rotated revokes the whole session
+//! (reuse detection, as OAuth 2.0 Security BCP §4.14 recommends).
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::tokens::{constant_time_eq, hash_token, random_token};
+use crate::app::AppState;
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::model::new_id;
+use crate::records;
+use crate::store::schema::SESSIONS;
+use crate::store::{Item, Write};
+
+/// How many rotated refresh-token hashes a session remembers for reuse detection. A token
+/// older than that is refused as unknown rather than treated as reuse.
+pub const REMEMBERED_ROTATIONS: usize = 32;
+
+/// Where a login came from, kept on the session for the admin console.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// A session that may be used now by `account_id`.
+pub fn is_live(session: &Item, account_id: &str, now: OffsetDateTime) -> bool {
+    session.get("account_id").and_then(Value::as_str) == Some(account_id)
+        && session.get("expires_at").and_then(Value::as_str).and_then(clock::parse).is_some_and(|at| at > now)
+}
+
+fn refresh_token(session_id: &str) -> anyhow::Result<String> {
+    Ok(format!("{session_id}.{}", random_token()?))
+}
+
+/// Starts a session for `account_id`; returns the session and its first refresh token.
+pub async fn start(state: &AppState, account_id: &str, origin: Origin) -> Result<(Item, String)> {
+    let now = state.clock.now();
+    let id = new_id();
+    let token = refresh_token(&id)?;
+    let ttl = time::Duration::try_from(state.config.session_ttl).map_err(Error::unexpected)?;
+    let session = json!({
+        "id": id,
+        "account_id": account_id,
+        "refresh_hash": hash_token(&token),
+        "retired_hashes": [],
+        "refresh_seq": 0,
+        "user_agent": origin.user_agent,
+        "ip": origin.ip,
+        "created_at": clock::format(now),
+        "last_used_at": clock::format(now),
+        "expires_at": clock::format(now + ttl),
+        // DynamoDB TTL removes the item some time after this (epoch seconds).
+        "ttl": (now + ttl).unix_timestamp(),
+    });
+    let session = records::insert(state.store.as_ref(), &SESSIONS, session.as_object().cloned().unwrap_or_default(), &[], vec![]).await?;
+    Ok((session, token))
+}
+
+/// Rotates a refresh token: returns the session and the next refresh token.
+pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(Item, String)> {
+    let now = state.clock.now();
+    let (session_id, _) = token.split_once('.').ok_or_else(Error::invalid_grant)?;
+    let session = state.store.get(&SESSIONS, session_id).await?.ok_or_else(Error::invalid_grant)?;
+    let account_id = session.get("account_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    if !is_live(&session, &account_id, now) {
+        return Err(Error::invalid_grant());
+    }
+    let presented = hash_token(token);
+    let current = session.get("refresh_hash").and_then(Value::as_str).unwrap_or_default();
+    if !constant_time_eq(&presented, current) {
+        let retired = session.get("retired_hashes").and_then(Value::as_array).cloned().unwrap_or_default();
+        let reused = retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(&presented, h));
+        if reused {
+            tracing::warn!(session_id, "refresh token reuse: revoking the session");
+            end(state, session_id).await?;
+        }
+        return Err(Error::invalid_grant());
+    }
+    let next = refresh_token(session_id)?;
+    let mut retired = session.get("retired_hashes").and_then(Value::as_array).cloned().unwrap_or_default();
+    retired.push(json!(current));
+    if retired.len() > REMEMBERED_ROTATIONS {
+        retired.drain(..retired.len() - REMEMBERED_ROTATIONS);
+    }
+    let mut updated = session.clone();
+    let seq = session.get("refresh_seq").and_then(Value::as_i64).unwrap_or(0) + 1;
+    updated.insert("refresh_hash".into(), json!(hash_token(&next)));
+    updated.insert("retired_hashes".into(), Value::Array(retired));
+    updated.insert("refresh_seq".into(), json!(seq));
+    updated.insert("last_used_at".into(), json!(clock::format(now)));
+    if let Some(ua) = origin.user_agent {
+        updated.insert("user_agent".into(), json!(ua));
+    }
+    if let Some(ip) = origin.ip {
+        updated.insert("ip".into(), json!(ip));
+    }
+    // Two refreshes racing with the same token: only one wins the version check; the other is
+    // refused (its token is retired now).
+    let updated = records::replace(state.store.as_ref(), &SESSIONS, &session, updated, &[], &[])
+        .await
+        .map_err(|e| match e {
+            Error::Conflict(_) => Error::invalid_grant(),
+            other => other,
+        })?;
+    Ok((updated, next))
+}
+
+/// Ends a session at once: its access and refresh tokens stop working.
+pub async fn end(state: &AppState, session_id: &str) -> Result<()> {
+    let write = Write::Delete { table: &SESSIONS, id: session_id.into(), condition: None };
+    state.store.transact(vec![write]).await?;
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Creating the first root admin when the store has none, so that a fresh install can be used.
+//! Idempotent: with a root admin present it does nothing, however often it runs.
+
+use anyhow::{Context, bail};
+
+use crate::app::AppState;
+use crate::auth::password::policy_violations;
+use crate::auth::tokens::random_token;
+use crate::error::Error;
+use crate::model::account::{self, Email};
+use crate::model::{new_id, role_assignment};
+use crate::records;
+use crate::store::Write;
+use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
+
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@iam.local";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A root admin existed already; nothing was written.
+    AlreadyPresent,
+    /// A root admin was created; `generated_password` is set when none was configured and must
+    /// be shown to the operator once.
+    Created { email: String, generated_password: Option<String> },
+}
+
+/// A password that satisfies the policy: 256 random bits plus one of each required class.
+fn generate_password() -> anyhow::Result<String> {
+    Ok(format!("{}-Aa1", random_token()?))
+}
+
+pub async fn ensure_root_admin(state: &AppState, email: Option<&str>, password: Option<&str>) -> anyhow::Result<Outcome> {
+    let store = state.store.as_ref();
+    if role_assignment::anyone_holds(store, "root_admin").await? {
+        return Ok(Outcome::AlreadyPresent);
+    }
+    let raw_email = email.unwrap_or(DEFAULT_ADMIN_EMAIL);
+    let email = Email::parse(raw_email).with_context(|| format!("IAM_ADMIN_EMAIL={raw_email:?} is not an email address"))?;
+    let (password, generated) = match password {
+        Some(p) => (p.to_string(), false),
+        None => (generate_password()?, true),
+    };
+    let broken = policy_violations(&password, Some(email.as_str()));
+    if !broken.is_empty() {
+        let rules: Vec<&str> = broken.iter().map(|(_, d)| *d).collect();
+        bail!("IAM_ADMIN_PASSWORD is too weak: {}", rules.join("; "));
+    }
+    let now = state.timestamp();
+    let account_id = new_id();
+    let item = account::new_active(account_id.clone(), &email, state.passwords.hash(&password).await?, None, &now);
+    let assignment = role_assignment::new(new_id(), &account_id, "root_admin", None, &now);
+    let grant = Write::Put { table: &ROLE_ASSIGNMENTS, item: assignment, condition: None };
+    match records::insert(store, &ACCOUNTS, item, &[email.unique()], vec![grant]).await {
+        Ok(_) => {}
+        // Another process bootstrapped the same admin at the same moment.
+        Err(Error::Conflict(_)) if role_assignment::anyone_holds(store, "root_admin").await? => {
+            return Ok(Outcome::AlreadyPresent);
+        }
+        Err(Error::Conflict(_)) => bail!(
+            "an account {} exists but no root admin does; grant it root_admin or choose another IAM_ADMIN_EMAIL",
+            email.as_str()
+        ),
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    }
+    Ok(Outcome::Created { email: email.as_str().to_string(), generated_password: generated.then_some(password) })
+}

@@ -1,0 +1,252 @@
+//! The one error type of the service and its single mapping to JSON:API (or OAuth) error bodies.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in the request a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Source {
+    #[serde(rename = "pointer")]
+    Pointer(String),
+    #[serde(rename = "parameter")]
+    Parameter(String),
+}
+
+/// One problem found in a request; a request may carry several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+    pub source: Option<Source>,
+}
+
+impl Problem {
+    /// A problem with a request body attribute, e.g. `attribute("name", "required", "...")`.
+    pub fn attribute(name: &str, code: &str, detail: impl Into<String>) -> Self {
+        Self::pointer(format!("/data/attributes/{name}"), code, detail)
+    }
+
+    pub fn pointer(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            code: code.into(),
+            title: "Invalid attribute".into(),
+            detail: detail.into(),
+            source: Some(Source::Pointer(pointer.into())),
+        }
+    }
+
+    /// A problem with a query parameter, e.g. `parameter("filter[x]", "unknown_field", "...")`.
+    pub fn parameter(name: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            code: code.into(),
+            title: "Invalid query parameter".into(),
+            detail: detail.into(),
+            source: Some(Source::Parameter(name.into())),
+        }
+    }
+
+    /// A problem that belongs to no single field.
+    pub fn general(code: &str, title: &str, detail: impl Into<String>) -> Self {
+        Problem { code: code.into(), title: title.into(), detail: detail.into(), source: None }
+    }
+}
+
+/// Every way a request can fail. Handlers return it with `?`; nothing else builds error bodies.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: malformed JSON, bad query parameters.
+    #[error("bad request")]
+    BadRequest(Vec<Problem>),
+    /// 422: attribute validation; every problem of the request at once.
+    #[error("validation failed")]
+    Validation(Vec<Problem>),
+    /// 401 for a missing, malformed, expired or revoked bearer token.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// 403: authenticated, but the caller may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: uniqueness, dependents, state conflicts.
+    #[error("conflict: {}", .0.detail)]
+    Conflict(Problem),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// OAuth 2.0 token endpoint errors (RFC 6749 §5.2): `{"error":"invalid_grant"}`.
+    #[error("oauth error: {error}")]
+    OAuth { status: StatusCode, error: &'static str, description: Option<String> },
+    /// Anything we did not design for: logged with its cause, answered opaquely.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn bad_parameter(name: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Error::BadRequest(vec![Problem::parameter(name, code, detail)])
+    }
+
+    pub fn invalid_attribute(name: &str, code: &str, detail: impl Into<String>) -> Self {
+        Error::Validation(vec![Problem::attribute(name, code, detail)])
+    }
+
+    pub fn conflict(pointer: Option<&str>, code: &str, detail: impl Into<String>) -> Self {
+        let mut p = Problem::general(code, "Conflict", detail);
+        p.source = pointer.map(|p| Source::Pointer(p.into()));
+        Error::Conflict(p)
+    }
+
+    pub fn invalid_grant() -> Self {
+        Error::OAuth { status: StatusCode::UNAUTHORIZED, error: "invalid_grant", description: None }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Error::OAuth {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: Some(description.into()),
+        }
+    }
+
+    pub fn unexpected(cause: impl Into<anyhow::Error>) -> Self {
+        Error::Unexpected(cause.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::OAuth { status, .. } => *status,
+            Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        let one = |code: &str, title: &str, detail: &str| vec![Problem::general(code, title, detail)];
+        match self {
+            Error::BadRequest(p) | Error::Validation(p) => p.clone(),
+            Error::Unauthorized(why) => one("unauthorized", "Unauthorized", why),
+            Error::Forbidden(why) => one("forbidden", "Forbidden", why),
+            Error::NotFound => one("not_found", "Not found", "no such resource"),
+            Error::MethodNotAllowed => {
+                one("method_not_allowed", "Method not allowed", "this path does not accept that method")
+            }
+            Error::Conflict(p) => vec![p.clone()],
+            Error::PreconditionFailed => one(
+                "precondition_failed",
+                "Precondition failed",
+                "If-Match does not match the resource's current ETag",
+            ),
+            Error::PayloadTooLarge => {
+                one("payload_too_large", "Payload too large", "request bodies are limited to 1 MiB")
+            }
+            Error::UnsupportedMediaType => one(
+                "unsupported_media_type",
+                "Unsupported media type",
+                "send application/vnd.api+json or application/json",
+            ),
+            Error::TooManyRequests { .. } => {
+                one("too_many_requests", "Too many requests", "try again later")
+            }
+            Error::OAuth { .. } | Error::Unexpected(_) => vec![],
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let request_id = crate::http::current_request_id();
+        let mut response = match &self {
+            Error::Unexpected(cause) => {
+                // The cause goes to the log only; the body is opaque (API.md §1).
+                tracing::error!(request_id = %request_id, error = ?cause, "unexpected error");
+                let body = json!({"errors": [{"status": "500", "code": "internal", "id": request_id}]});
+                (status, crate::jsonapi::JsonApi(body)).into_response()
+            }
+            Error::OAuth { error, description, .. } => {
+                let mut body = json!({ "error": error });
+                if let Some(d) = description {
+                    body["error_description"] = json!(d);
+                }
+                let mut r = (status, axum::Json(body)).into_response();
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            _ => {
+                let errors: Vec<_> = self
+                    .problems()
+                    .into_iter()
+                    .map(|p| {
+                        let mut e = json!({
+                            "status": status.as_u16().to_string(),
+                            "code": p.code,
+                            "title": p.title,
+                            "detail": p.detail,
+                        });
+                        if let Some(source) = p.source {
+                            e["source"] = serde_json::to_value(source).unwrap_or_default();
+                        }
+                        e
+                    })
+                    .collect();
+                (status, crate::jsonapi::JsonApi(json!({ "errors": errors }))).into_response()
+            }
+        };
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Error::TooManyRequests { retry_after_secs } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_reported_with_its_source() {
+        let e = Error::Validation(vec![
+            Problem::attribute("name", "required", "name is required"),
+            Problem::attribute("description", "too_long", "at most 1000 characters"),
+        ]);
+        let problems = e.problems();
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[1].source, Some(Source::Pointer("/data/attributes/description".into())));
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn source_serializes_as_json_api_wants() {
+        let v = serde_json::to_value(Source::Parameter("sort".into())).unwrap();
+        assert_eq!(v, json!({"parameter": "sort"}));
+    }
+}

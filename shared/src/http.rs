@@ -1,0 +1,156 @@
+//! HTTP plumbing shared by every function: request ids, the JSON:API fallbacks (404, 405),
+//! request bodies (1 MiB, content types), ETags and the single-resource response.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{Map, Value, json};
+
+use crate::app::AppState;
+use crate::error::{Error, Problem, Result};
+use crate::jsonapi::{JsonApi, resource_object};
+use crate::records::version_of;
+use crate::resource::ResourceDef;
+use crate::store::Item;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served ("-" outside one).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".into())
+}
+
+async fn with_request_id(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+async fn not_found() -> Error {
+    Error::NotFound
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}
+
+/// Turns a function's routes (or every function's, merged) into the service that answers
+/// requests: JSON:API 404/405 fallbacks and a request id on every response.
+pub fn service(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(with_request_id))
+        .with_state(state)
+}
+
+/// Where the client is, as far as the platform tells: set by the local gateway from the
+/// socket, and in Lambda from the API Gateway request context.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+async fn read_body(request: Request) -> Result<Bytes> {
+    let too_long = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|n| n > BODY_LIMIT);
+    if too_long {
+        return Err(Error::PayloadTooLarge);
+    }
+    axum::body::to_bytes(request.into_body(), BODY_LIMIT).await.map_err(|_| Error::PayloadTooLarge)
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::BadRequest(vec![Problem::general("malformed_json", "Malformed JSON", format!("the body is not valid JSON: {e}"))])
+    })
+}
+
+/// A JSON:API request document (`application/vnd.api+json` or `application/json`).
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self> {
+        match media_type(request.headers()).as_deref() {
+            Some("application/vnd.api+json" | "application/json") => {}
+            _ => return Err(Error::UnsupportedMediaType),
+        }
+        Ok(JsonBody(parse_json(&read_body(request).await?)?))
+    }
+}
+
+/// A flat action body: a JSON object, or `application/x-www-form-urlencoded` as OAuth 2.0
+/// clients send it. Values are kept as JSON so that wrong types can be reported.
+pub struct FlatBody(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for FlatBody {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self> {
+        let media = media_type(request.headers());
+        let bytes = read_body(request).await?;
+        let map = match media.as_deref() {
+            Some("application/vnd.api+json" | "application/json") => match parse_json(&bytes)? {
+                Value::Object(m) => m,
+                _ => return Err(Error::BadRequest(vec![Problem::general("malformed_json", "Malformed JSON", "the body must be a JSON object")])),
+            },
+            Some("application/x-www-form-urlencoded") => {
+                let raw = String::from_utf8_lossy(&bytes);
+                crate::query::params::decode_pairs(Some(&raw)).into_iter().map(|(k, v)| (k, Value::String(v))).collect()
+            }
+            _ => return Err(Error::UnsupportedMediaType),
+        };
+        Ok(FlatBody(map))
+    }
+}
+
+/// The ETag of a stored item: its version.
+pub fn etag(item: &Item) -> String {
+    format!("\"{}\"", version_of(item))
+}
+
+/// 412 unless `If-Match` is absent, `*`, or lists the item's current ETag.
+pub fn check_if_match(headers: &HeaderMap, item: &Item) -> Result<()> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(()) };
+    let value = value.to_str().map_err(|_| Error::PreconditionFailed)?;
+    let current = etag(item);
+    let matched = value.split(',').map(str::trim).any(|t| t == "*" || t == current || t.strip_prefix("W/") == Some(&current));
+    if matched { Ok(()) } else { Err(Error::PreconditionFailed) }
+}
+
+/// A single-resource document with its ETag; 201 responses also carry `Location`.
+pub fn resource_response(status: StatusCode, def: &ResourceDef, item: &Item, state: &AppState) -> Response {
+    let base = state.base_url();
+    let object = resource_object(def, item, None, &base);
+    let location = object["links"]["self"].as_str().unwrap_or_default().to_string();
+    let mut response = (status, JsonApi(json!({"data": object, "links": {"self": location}}))).into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag(item)) {
+        headers.insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(v) = HeaderValue::from_str(&location)
+    {
+        headers.insert(header::LOCATION, v);
+    }
+    response
+}

@@ -1,0 +1,119 @@
+//! JSON:API documents: rendering resource objects from items through their catalog (secrets
+//! never rendered, sparse fieldsets applied), and decoding create/update request documents.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Problem};
+use crate::resource::ResourceDef;
+use crate::store::Item;
+
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// A JSON body answered as `application/vnd.api+json`.
+pub struct JsonApi(pub Value);
+
+impl IntoResponse for JsonApi {
+    fn into_response(self) -> Response {
+        let mut r = axum::Json(self.0).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+        r
+    }
+}
+
+/// Renders an item as a resource object. `fields` is the sparse fieldset for its type, if any.
+pub fn resource_object(def: &ResourceDef, item: &Item, fields: Option<&[String]>, base_url: &str) -> Value {
+    let wanted = |name: &str| fields.is_none_or(|f| f.iter().any(|w| w == name));
+    let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+    let attributes: Map<String, Value> = def
+        .attributes()
+        .filter(|f| f.alias_of.is_none() && wanted(f.name))
+        .map(|f| (f.name.to_string(), item.get(f.name).cloned().unwrap_or(Value::Null)))
+        .collect();
+    let mut object = json!({
+        "type": def.type_name,
+        "id": id,
+        "attributes": attributes,
+        "links": {"self": format!("{base_url}{}/{id}", def.path)},
+    });
+    let relationships: Map<String, Value> = def
+        .relationships
+        .iter()
+        .filter(|r| wanted(r.name))
+        .map(|r| {
+            let data = match item.get(r.foreign_key) {
+                Some(Value::String(id)) => json!({"type": r.target, "id": id}),
+                _ => Value::Null,
+            };
+            (r.name.to_string(), json!({"data": data}))
+        })
+        .collect();
+    if !relationships.is_empty() {
+        object["relationships"] = Value::Object(relationships);
+    }
+    object
+}
+
+/// The `attributes` of a request document `{"data":{"type":T,"attributes":{...}}}`. For an
+/// update, `id` must match the URL's when present. Type and id mismatches are 409 (JSON:API).
+pub fn request_attributes(body: &Value, def: &ResourceDef, id: Option<&str>) -> Result<Map<String, Value>, Error> {
+    let Some(data) = body.get("data").and_then(Value::as_object) else {
+        return Err(Error::Validation(vec![Problem::pointer("/data", "required", "the body needs a `data` object")]));
+    };
+    match data.get("type").and_then(Value::as_str) {
+        Some(t) if t == def.type_name => {}
+        Some(t) => {
+            return Err(Error::conflict(Some("/data/type"), "type_mismatch", format!("expected type {:?}, got {t:?}", def.type_name)));
+        }
+        None => {
+            return Err(Error::Validation(vec![Problem::pointer("/data/type", "required", format!("data.type must be {:?}", def.type_name))]));
+        }
+    }
+    match (id, data.get("id")) {
+        (_, None) => {}
+        (Some(want), Some(Value::String(got))) if want == got => {}
+        (Some(_), Some(_)) => {
+            return Err(Error::conflict(Some("/data/id"), "id_mismatch", "data.id does not match the URL"));
+        }
+        (None, Some(_)) => {
+            return Err(Error::Validation(vec![Problem::pointer("/data/id", "read_only", "ids are assigned by the service")]));
+        }
+    }
+    match data.get("attributes") {
+        None => Ok(Map::new()),
+        Some(Value::Object(a)) => Ok(a.clone()),
+        Some(_) => Err(Error::Validation(vec![Problem::pointer("/data/attributes", "invalid_type", "attributes must be an object")])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::organization::RESOURCE;
+
+    #[test]
+    fn sparse_fieldsets_limit_attributes() {
+        let item = json!({"id": "1", "name": "A", "description": "d", "version": 3, "_all": "organizations"});
+        let o = resource_object(&RESOURCE, item.as_object().unwrap(), Some(&["name".into()]), "http://x/api");
+        assert_eq!(o["attributes"], json!({"name": "A"}));
+        assert_eq!(o["links"]["self"], "http://x/api/organizations/1");
+    }
+
+    #[test]
+    fn internal_attributes_are_never_rendered() {
+        let item = json!({"id": "1", "name": "A", "version": 3, "_all": "organizations"});
+        let o = resource_object(&RESOURCE, item.as_object().unwrap(), None, "");
+        assert!(o["attributes"].get("version").is_none() && o["attributes"].get("_all").is_none());
+        assert_eq!(o["attributes"]["description"], Value::Null);
+    }
+
+    #[test]
+    fn a_document_of_another_type_is_a_conflict() {
+        let body = json!({"data": {"type": "accounts", "attributes": {}}});
+        assert!(matches!(request_attributes(&body, &RESOURCE, None), Err(Error::Conflict(_))));
+        let body = json!({"data": {"type": "organizations", "id": "2", "attributes": {}}});
+        assert!(matches!(request_attributes(&body, &RESOURCE, Some("1")), Err(Error::Conflict(_))));
+        assert!(matches!(request_attributes(&json!([]), &RESOURCE, None), Err(Error::Validation(_))));
+    }
+}

@@ -1,0 +1,21 @@
+//! iam-shared: everything the IAM functions have in common — models, the query engine, auth,
+//! the storage port with its SQLite and DynamoDB adapters, HTTP plumbing and the route table.
+
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod jsonapi;
+pub mod listing;
+pub mod model;
+pub mod query;
+pub mod records;
+pub mod resource;
+pub mod routes;
+pub mod store;
+
+pub use app::AppState;
+pub use error::{Error, Problem, Result};

@@ -1,0 +1,257 @@
+//! Runs a parsed listing against the store through its plan — streaming an ordered index page
+//! by page, or reading the matching key range and sorting in memory — and renders the
+//! collection document with `links` and `meta`.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+
+use crate::error::Result;
+use crate::jsonapi::resource_object;
+use crate::query::cursor::Cursor;
+use crate::query::eval::{compare_items, matches};
+use crate::query::params::is_paging_param;
+use crate::query::plan::{Access, Plan, effective_sort, plan};
+use crate::query::{Expr, ListQuery, Paging};
+use crate::resource::ResourceDef;
+use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, start_key_of};
+
+/// Items read a request when the whole matching range must be read.
+const READ_ALL_BATCH: usize = 1000;
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Matches in total, when `count=true`.
+    pub total: Option<usize>,
+    /// The cursor `links.next` carries, when more matches follow.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// Lists `def` with `q`; `scope` is ANDed to the filter (what the caller may see).
+pub async fn fetch(store: &dyn Store, def: &'static ResourceDef, q: &ListQuery, scope: Expr) -> Result<Page> {
+    let filter = q.filter.clone().and(scope);
+    let q = ListQuery { filter, ..q.clone() };
+    let plan = plan(def, &q);
+    let mut page = match (&plan.access, plan.ordered) {
+        (Access::Index { index, pk, sk }, Some(descending)) => {
+            stream_ordered(store, def, &q, index, pk, sk, descending).await?
+        }
+        _ => sort_in_memory(store, def, &q, &plan).await?,
+    };
+    if q.count && page.total.is_none() {
+        page.total = Some(read_all(store, def, &q, &plan).await?.len());
+    }
+    Ok(page)
+}
+
+fn check_key_cursor(key: &StartKey, index: &IndexDef, pk: &str) -> Result<()> {
+    let allowed = [Some("id"), Some(index.pk_attr()), index.sk];
+    let well_formed = key.contains_key("id")
+        && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && v.is_string())
+        && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
+    if well_formed { Ok(()) } else { Err(Cursor::invalid()) }
+}
+
+/// The index yields the requested order: read only as far as this page (plus one item to
+/// know whether another page follows).
+async fn stream_ordered(
+    store: &dyn Store,
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    index: &'static IndexDef,
+    pk: &str,
+    sk: &Option<SortCondition>,
+    descending: bool,
+) -> Result<Page> {
+    let (skip, limit, mut start) = match &q.paging {
+        Paging::Offset { offset, limit, .. } => (*offset, *limit, None),
+        Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
+            Cursor::Key(key) => {
+                check_key_cursor(&key, index, pk)?;
+                (0, *limit, Some(key))
+            }
+            Cursor::After(_) => return Err(Cursor::invalid()),
+        },
+    };
+    let want = skip.saturating_add(limit).saturating_add(1);
+    let mut found = Vec::new();
+    loop {
+        let need = want - found.len();
+        let query = Query {
+            table: def.table,
+            index,
+            pk: pk.to_string(),
+            sk: sk.clone(),
+            descending,
+            limit: need.clamp(1, READ_ALL_BATCH),
+            start: start.take(),
+        };
+        let read = store.query(query).await?;
+        for item in read.items {
+            if matches(&q.filter, &item, def) {
+                found.push(item);
+                if found.len() == want {
+                    break;
+                }
+            }
+        }
+        match read.last_key {
+            Some(key) if found.len() < want => start = Some(key),
+            _ => break,
+        }
+    }
+    let has_more = found.len() > skip + limit;
+    let items: Vec<Item> = found.into_iter().skip(skip).take(limit).collect();
+    let next_cursor = has_more
+        .then(|| items.last().map(|last| Cursor::Key(start_key_of(index, last)).encode()))
+        .flatten();
+    Ok(Page { items, total: None, next_cursor, has_more })
+}
+
+/// Every item the plan's access yields that matches the filter.
+async fn read_all(store: &dyn Store, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    match &plan.access {
+        Access::Ids(ids) => {
+            if !ids.is_empty() {
+                items = store.batch_get(def.table, ids).await?;
+            }
+        }
+        Access::Index { index, pk, sk } => {
+            let mut start = None;
+            loop {
+                let query = Query {
+                    table: def.table,
+                    index,
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    descending: false,
+                    limit: READ_ALL_BATCH,
+                    start,
+                };
+                let read = store.query(query).await?;
+                items.extend(read.items);
+                match read.last_key {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
+            }
+        }
+    }
+    items.retain(|item| matches(&q.filter, item, def));
+    Ok(items)
+}
+
+async fn sort_in_memory(store: &dyn Store, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Page> {
+    let sort = effective_sort(q);
+    let mut items = read_all(store, def, q, plan).await?;
+    items.sort_by(|a, b| compare_items(a, b, &sort, def));
+    let total = items.len();
+    let (skip, limit) = match &q.paging {
+        Paging::Offset { offset, limit, .. } => (*offset, *limit),
+        Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
+            Cursor::After(last) => {
+                let last: Item = last;
+                let skip = items.partition_point(|i| compare_items(i, &last, &sort, def) != std::cmp::Ordering::Greater);
+                (skip, *limit)
+            }
+            Cursor::Key(_) => return Err(Cursor::invalid()),
+        },
+    };
+    let has_more = total > skip.saturating_add(limit);
+    let page: Vec<Item> = items.into_iter().skip(skip).take(limit).collect();
+    let next_cursor = has_more
+        .then(|| {
+            page.last().map(|last| {
+                let mut position = Map::new();
+                for field in sort.iter().map(|k| k.field).chain(["id"]) {
+                    position.insert(field.into(), last.get(field).cloned().unwrap_or(Value::Null));
+                }
+                Cursor::After(position).encode()
+            })
+        })
+        .flatten();
+    Ok(Page { items: page, total: q.count.then_some(total), next_cursor, has_more })
+}
+
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b'[').remove(b']');
+
+fn url(base: &str, pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return base.to_string();
+    }
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY_VALUE), utf8_percent_encode(v, QUERY_VALUE)))
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+/// The collection document: data, links (self, first, prev, next, last) and meta.
+pub fn document(
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    page: &Page,
+    base_url: &str,
+    request_pairs: &[(String, String)],
+) -> Value {
+    let data: Vec<Value> =
+        page.items.iter().map(|i| resource_object(def, i, q.fields.get(def.type_name).map(Vec::as_slice), base_url)).collect();
+    let collection = format!("{base_url}{}", def.path);
+    let kept: Vec<(String, String)> = request_pairs.iter().filter(|(k, _)| !is_paging_param(k)).cloned().collect();
+    let link = |extra: Vec<(&str, String)>| {
+        let mut pairs = kept.clone();
+        pairs.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        Value::String(url(&collection, &pairs))
+    };
+    let limit = q.limit();
+    let total_pages = page.total.map(|t| t.div_ceil(limit).max(1));
+    let mut meta = Map::new();
+    if let Some(total) = page.total {
+        meta.insert("count".into(), json!(total));
+    }
+    let mut links = json!({"self": url(&collection, request_pairs)});
+    match &q.paging {
+        Paging::Offset { offset, limit, by_number: true } => {
+            let number = offset / limit + 1;
+            let at = |n: usize| link(vec![("page[number]", n.to_string()), ("page[size]", limit.to_string())]);
+            links["first"] = at(1);
+            links["prev"] = if number > 1 { at(number - 1) } else { Value::Null };
+            links["next"] = if page.has_more { at(number + 1) } else { Value::Null };
+            let mut pagination = json!({
+                "current_page": number,
+                "next_page": if page.has_more { json!(number + 1) } else { Value::Null },
+                "prev_page": if number > 1 { json!(number - 1) } else { Value::Null },
+            });
+            if let (Some(pages), Some(total)) = (total_pages, page.total) {
+                links["last"] = at(pages);
+                pagination["total_pages"] = json!(pages);
+                pagination["total_count"] = json!(total);
+            }
+            meta.insert("pagination".into(), pagination);
+        }
+        Paging::Offset { offset, limit, by_number: false } => {
+            let at = |o: usize| link(vec![("limit", limit.to_string()), ("offset", o.to_string())]);
+            links["first"] = at(0);
+            links["prev"] = if *offset > 0 { at(offset.saturating_sub(*limit)) } else { Value::Null };
+            links["next"] = if page.has_more { at(offset + limit) } else { Value::Null };
+            if let Some(pages) = total_pages {
+                links["last"] = at((pages - 1) * limit);
+            }
+        }
+        Paging::After { limit, .. } => {
+            links["first"] = link(vec![("page[size]", limit.to_string())]);
+            links["next"] = match &page.next_cursor {
+                Some(c) => link(vec![("page[after]", c.clone()), ("page[size]", limit.to_string())]),
+                None => Value::Null,
+            };
+        }
+    }
+    let mut doc = json!({"data": data, "links": links});
+    if !meta.is_empty() {
+        doc["meta"] = Value::Object(meta);
+    }
+    doc
+}

@@ -1,0 +1,11 @@
+//! The resources: their catalogs, validation of their attributes and their stored items.
+
+pub mod account;
+pub mod attributes;
+pub mod organization;
+pub mod role_assignment;
+
+/// A new time-ordered id (UUIDv7): ids sort in creation order, which is the default order.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,123 @@
+//! Organizations: the tenants every account, team and role assignment belongs to.
+
+use serde_json::{Map, Value, json};
+
+use super::attributes::{Attributes, Given, Text};
+use crate::error::Result;
+use crate::records::Unique;
+use crate::resource::{Field, FieldType as T, ResourceDef};
+use crate::store::{Item, schema};
+
+pub const RESOURCE: ResourceDef = ResourceDef {
+    type_name: "organizations",
+    path: "/organizations",
+    table: &schema::ORGANIZATIONS,
+    fields: &[
+        Field::id(),
+        Field::new("name", T::String).filter().sort().text().required().unique(),
+        Field::new("description", T::String).text(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
+    ],
+    relationships: &[],
+};
+
+const NAME: Text = Text { min: 1, max: 200, single_line: true };
+const DESCRIPTION: Text = Text { min: 0, max: 2000, single_line: false };
+
+/// The values that must be unique across organizations.
+pub fn uniques(item: &Item) -> Vec<Unique> {
+    item.get("name")
+        .and_then(Value::as_str)
+        .map(|n| vec![Unique::new("organizations.name", "name", n)])
+        .unwrap_or_default()
+}
+
+/// A new organization item from a create request's attributes.
+pub fn create(attributes: Map<String, Value>, id: String, now: &str) -> Result<Item> {
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    let name = a.text("name", NAME, true);
+    let description = a.text("description", DESCRIPTION, false);
+    a.finish()?;
+    let mut item = json!({"id": id, "created_at": now, "updated_at": now});
+    if let Given::Value(name) = name {
+        item["name"] = json!(name);
+    }
+    if let Given::Value(d) = description {
+        item["description"] = json!(d);
+    }
+    Ok(item.as_object().cloned().unwrap_or_default())
+}
+
+/// The organization after a partial update (only given attributes change).
+pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<Item> {
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    let name = a.text("name", NAME, false);
+    if name == Given::Null {
+        a.problem("name", "required", "name cannot be null");
+    }
+    let description = a.text("description", DESCRIPTION, false);
+    a.finish()?;
+    let mut item = old.clone();
+    if let Given::Value(name) = name {
+        item.insert("name".into(), json!(name));
+    }
+    match description {
+        Given::Value(d) => {
+            item.insert("description".into(), json!(d));
+        }
+        Given::Null => {
+            item.remove("description");
+        }
+        Given::Absent => {}
+    }
+    item.insert("updated_at".into(), json!(now));
+    Ok(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn attrs(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn every_problem_of_a_create_is_reported() {
+        let e = create(attrs(json!({"description": 5, "created_at": "x", "owner": "me"})), "1".into(), "t").unwrap_err();
+        let Error::Validation(problems) = e else { panic!("{e:?}") };
+        let codes: Vec<_> = problems.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(codes.len(), 4, "{codes:?}");
+        for code in ["read_only", "unknown_attribute", "invalid_type", "required"] {
+            assert!(codes.contains(&code), "{code} missing from {codes:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        let item = create(attrs(json!({"name": "  Acme  "})), "1".into(), "t").unwrap();
+        assert_eq!(item["name"], "Acme");
+        assert!(create(attrs(json!({"name": "   "})), "1".into(), "t").is_err());
+        assert!(create(attrs(json!({"name": "a".repeat(201)})), "1".into(), "t").is_err());
+        assert!(create(attrs(json!({"name": "line\nbreak"})), "1".into(), "t").is_err());
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names() {
+        let old = create(attrs(json!({"name": "Acme", "description": "d"})), "1".into(), "t0").unwrap();
+        let new = update(&old, attrs(json!({"description": null})), "t1").unwrap();
+        assert_eq!(new["name"], "Acme");
+        assert!(new.get("description").is_none());
+        assert_eq!(new["updated_at"], "t1");
+        assert!(update(&old, attrs(json!({"name": null})), "t1").is_err());
+    }
+
+    #[test]
+    fn names_are_unique_case_insensitively() {
+        let a = create(attrs(json!({"name": "Acme"})), "1".into(), "t").unwrap();
+        let b = create(attrs(json!({"name": "ACME"})), "2".into(), "t").unwrap();
+        assert_eq!(uniques(&a)[0].marker_id(), uniques(&b)[0].marker_id());
+    }
+}

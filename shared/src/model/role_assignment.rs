@@ -1,0 +1,48 @@
+//! Role assignments: an account holds a role globally or within one organization (or team).
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::store::{Item, Query, Store, schema::ROLE_ASSIGNMENTS};
+
+/// Longest list of assignments one account may hold; reading them is one request.
+pub const MAX_PER_ACCOUNT: usize = 1000;
+
+pub fn new(id: String, account_id: &str, role_name: &str, scope_id: Option<&str>, now: &str) -> Item {
+    json!({
+        "id": id,
+        "account_id": account_id,
+        "role_name": role_name,
+        "scope_id": scope_id,
+        "created_at": now,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// Every assignment of one account (a single index query).
+pub async fn of_account(store: &dyn Store, account_id: &str) -> Result<Vec<Item>> {
+    let index = ROLE_ASSIGNMENTS.index("by_account").ok_or_else(|| anyhow::anyhow!("by_account index missing"))?;
+    let page = store
+        .query(Query { table: &ROLE_ASSIGNMENTS, index, pk: account_id.into(), sk: None, descending: false, limit: MAX_PER_ACCOUNT, start: None })
+        .await?;
+    Ok(page.items)
+}
+
+/// Does anyone hold this role? (one item read at most)
+pub async fn anyone_holds(store: &dyn Store, role_name: &str) -> Result<bool> {
+    let index = ROLE_ASSIGNMENTS.index("by_role").ok_or_else(|| anyhow::anyhow!("by_role index missing"))?;
+    let page = store
+        .query(Query { table: &ROLE_ASSIGNMENTS, index, pk: role_name.into(), sk: None, descending: false, limit: 1, start: None })
+        .await?;
+    Ok(!page.items.is_empty())
+}
+
+pub fn role_name(item: &Item) -> &str {
+    item.get("role_name").and_then(Value::as_str).unwrap_or_default()
+}
+
+pub fn scope_id(item: &Item) -> Option<&str> {
+    item.get("scope_id").and_then(Value::as_str)
+}

@@ -1,0 +1,144 @@
+//! The declarative catalog of each resource type: its fields (filterable, sortable, secret,
+//! read-only, searchable), its table and its relationships. Query parsing, the planner, the
+//! evaluator, sparse fieldsets and rendering all read this one description.
+
+use crate::store::TableDef;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Boolean,
+    /// RFC 3339, stored as UTC whole seconds.
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// May appear in `filter[...]`.
+    pub filter: bool,
+    pub sort: bool,
+    /// Never rendered, never filterable (password hashes, token hashes).
+    pub secret: bool,
+    /// Set by the service; sending it in a create or update is a 422.
+    pub read_only: bool,
+    /// Searched by `query=TEXT`.
+    pub text: bool,
+    /// Always present on every item (lets an index on it serve ordered listings).
+    pub required: bool,
+    /// No two items share a value (lets an index on it serve ordered listings without ties).
+    pub unique: bool,
+    /// Rendered under `attributes` (false only for `id`).
+    pub attribute: bool,
+    /// This name is another name for the field named here (`ou_accounts` → `organization_id`).
+    pub alias_of: Option<&'static str>,
+}
+
+impl Field {
+    pub const fn new(name: &'static str, ty: FieldType) -> Field {
+        Field {
+            name,
+            ty,
+            filter: false,
+            sort: false,
+            secret: false,
+            read_only: false,
+            text: false,
+            required: false,
+            unique: false,
+            attribute: true,
+            alias_of: None,
+        }
+    }
+
+    /// The resource id: filterable, sortable, unique, present on every item.
+    pub const fn id() -> Field {
+        let mut f = Field::new("id", FieldType::String).filter().sort().required().unique();
+        f.attribute = false;
+        f
+    }
+
+    pub const fn filter(mut self) -> Self {
+        self.filter = true;
+        self
+    }
+    pub const fn sort(mut self) -> Self {
+        self.sort = true;
+        self
+    }
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
+        self.attribute = false;
+        self
+    }
+    pub const fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+    pub const fn text(mut self) -> Self {
+        self.text = true;
+        self
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+    pub const fn alias_of(mut self, target: &'static str) -> Self {
+        self.alias_of = Some(target);
+        self.attribute = false;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relationship {
+    pub name: &'static str,
+    pub target: &'static str,
+    /// The attribute of this resource that holds the related id (to-one relationships).
+    pub foreign_key: &'static str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ResourceDef {
+    /// The JSON:API type, e.g. `organizations`.
+    pub type_name: &'static str,
+    /// The collection path below the base path, e.g. `/organizations`.
+    pub path: &'static str,
+    pub table: &'static TableDef,
+    pub fields: &'static [Field],
+    pub relationships: &'static [Relationship],
+}
+
+impl ResourceDef {
+    /// The field a name refers to, aliases resolved.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        let f = self.fields.iter().find(|f| f.name == name)?;
+        match f.alias_of {
+            Some(target) => self.fields.iter().find(|t| t.name == target),
+            None => Some(f),
+        }
+    }
+
+    pub fn relationship(&self, name: &str) -> Option<&Relationship> {
+        self.relationships.iter().find(|r| r.name == name)
+    }
+
+    pub fn attributes(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.attribute && !f.secret)
+    }
+}
+
+/// Every resource type the API serves (for `fields[TYPE]` and `include`).
+pub fn all() -> &'static [&'static ResourceDef] {
+    &[&crate::model::organization::RESOURCE, &crate::model::account::RESOURCE]
+}
+
+pub fn by_type(type_name: &str) -> Option<&'static ResourceDef> {
+    all().iter().copied().find(|d| d.type_name == type_name)
+}

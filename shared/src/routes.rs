@@ -1,0 +1,42 @@
+//! The route table: every route of the API and the function that serves it. The local gateway,
+//! the tests of each function's router and the test of `infra/template.yaml` all read it, so
+//! that code and infrastructure cannot drift apart.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway syntax, which is also axum's: `/api/v3/iam/organizations/{id}`.
+    pub path: &'static str,
+    /// The function crate (and Lambda) serving it.
+    pub function: &'static str,
+    /// Reachable without a bearer token.
+    pub public: bool,
+}
+
+const fn route(method: &'static str, path: &'static str, function: &'static str) -> Route {
+    Route { method, path, function, public: false }
+}
+
+const fn public(method: &'static str, path: &'static str, function: &'static str) -> Route {
+    Route { method, path, function, public: true }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("GET", "/api/v3/iam/organizations", "organizations"),
+    route("POST", "/api/v3/iam/organizations", "organizations"),
+    route("GET", "/api/v3/iam/organizations/{id}", "organizations"),
+    route("PATCH", "/api/v3/iam/organizations/{id}", "organizations"),
+    route("DELETE", "/api/v3/iam/organizations/{id}", "organizations"),
+    public("POST", "/api/v3/iam/auth/token", "sessions"),
+    route("POST", "/api/v3/iam/auth/revoke", "sessions"),
+    public("GET", "/.well-known/jwks.json", "sessions"),
+    public("GET", "/.well-known/openid-configuration", "sessions"),
+    public("GET", "/health", "sessions"),
+];
+
+/// The function crates, each one Lambda.
+pub const FUNCTIONS: &[&str] = &["organizations", "sessions"];
+
+pub fn of_function(function: &str) -> impl Iterator<Item = &'static Route> + '_ {
+    ROUTES.iter().filter(move |r| r.function == function)
+}

@@ -1,0 +1,297 @@
+//! The DynamoDB adapter (aws-sdk-dynamodb). `AWS_ENDPOINT_URL` points it at another endpoint,
+//! such as moto's server in tests. Table names are the schema's names behind a prefix.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ScalarAttributeType, TransactWriteItem,
+};
+use serde_json::{Map, Number, Value};
+
+use super::{
+    Condition, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write, schema::TABLES,
+};
+
+type Attrs = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    prefix: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        DynamoStore { client, prefix: prefix.into() }
+    }
+
+    /// A client from the environment's AWS configuration (region, credentials, endpoint).
+    pub async fn from_env(prefix: impl Into<String>) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(Client::new(&config), prefix)
+    }
+
+    pub fn table_name(&self, table: &TableDef) -> String {
+        format!("{}{}", self.prefix, table.name)
+    }
+
+    async fn create_table(&self, table: &TableDef) -> anyhow::Result<()> {
+        let mut attrs = vec!["id"];
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build()
+        };
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(self.table_name(table))
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("id", KeyType::Hash)?);
+        for index in table.indexes {
+            let mut gsi = GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.pk_attr(), KeyType::Hash)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build());
+            attrs.push(index.pk_attr());
+            if let Some(sk) = index.sk {
+                gsi = gsi.key_schema(key(sk, KeyType::Range)?);
+                attrs.push(sk);
+            }
+            request = request.global_secondary_indexes(gsi.build()?);
+        }
+        attrs.sort_unstable();
+        attrs.dedup();
+        for a in attrs {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder().attribute_name(a).attribute_type(ScalarAttributeType::S).build()?,
+            );
+        }
+        request.send().await.with_context(|| format!("creating table {}", self.table_name(table)))?;
+        Ok(())
+    }
+}
+
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
+    StoreError::Backend(anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))
+}
+
+/// JSON value → DynamoDB attribute value.
+pub fn to_attr(v: &Value) -> AttributeValue {
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(to_attr).collect()),
+        Value::Object(o) => AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()),
+    }
+}
+
+/// DynamoDB attribute value → JSON value.
+pub fn from_attr(a: &AttributeValue) -> Value {
+    match a {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => n
+            .parse::<i64>()
+            .map(Number::from)
+            .ok()
+            .or_else(|| n.parse::<f64>().ok().and_then(Number::from_f64))
+            .map_or(Value::Null, Value::Number),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::L(l) => Value::Array(l.iter().map(from_attr).collect()),
+        AttributeValue::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()),
+        AttributeValue::Ss(ss) => Value::Array(ss.iter().cloned().map(Value::String).collect()),
+        _ => Value::Null,
+    }
+}
+
+fn to_attrs(item: &Map<String, Value>) -> Attrs {
+    item.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()
+}
+
+fn from_attrs(attrs: &Attrs) -> Item {
+    attrs.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()
+}
+
+fn id_key(id: &str) -> Attrs {
+    HashMap::from([("id".to_string(), AttributeValue::S(id.to_string()))])
+}
+
+/// A condition as an expression with its names and values.
+fn condition_expr(c: &Condition) -> (String, Attrs, HashMap<String, String>) {
+    let names = |a: &str| HashMap::from([("#c".to_string(), a.to_string())]);
+    match c {
+        Condition::NotExists => ("attribute_not_exists(#c)".into(), HashMap::new(), names("id")),
+        Condition::Exists => ("attribute_exists(#c)".into(), HashMap::new(), names("id")),
+        Condition::AttrEquals(attr, v) => {
+            ("#c = :c".into(), HashMap::from([(":c".to_string(), to_attr(v))]), names(attr))
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table_name(table))
+            .set_key(Some(id_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.item.as_ref().map(from_attrs))
+    }
+
+    async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        let name = self.table_name(table);
+        let mut unique: Vec<&String> = ids.iter().collect();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut out = Vec::with_capacity(unique.len());
+        // BatchGetItem takes at most 100 keys a request.
+        for chunk in unique.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().map(|id| id_key(id)).collect()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.into()))?,
+            );
+            while let Some(keys) = pending.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(name.clone(), keys)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                if let Some(items) = resp.responses.as_ref().and_then(|r| r.get(&name)) {
+                    out.extend(items.iter().map(from_attrs));
+                }
+                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&name)).filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn query(&self, q: Query) -> Result<QueryPage, StoreError> {
+        let mut names = HashMap::from([("#pk".to_string(), q.index.pk_attr().to_string())]);
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(q.pk.clone()))]);
+        let mut expr = "#pk = :pk".to_string();
+        if let (Some(cond), Some(sk)) = (&q.sk, q.index.sk) {
+            names.insert("#sk".into(), sk.into());
+            let (clause, v) = match cond {
+                SortCondition::Eq(v) => ("#sk = :sk", v),
+                SortCondition::Lt(v) => ("#sk < :sk", v),
+                SortCondition::Le(v) => ("#sk <= :sk", v),
+                SortCondition::Gt(v) => ("#sk > :sk", v),
+                SortCondition::Ge(v) => ("#sk >= :sk", v),
+                SortCondition::BeginsWith(v) => ("begins_with(#sk, :sk)", v),
+            };
+            expr.push_str(" AND ");
+            expr.push_str(clause);
+            values.insert(":sk".into(), AttributeValue::S(v.clone()));
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(self.table_name(q.table))
+            .index_name(q.index.name)
+            .key_condition_expression(expr)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!q.descending)
+            .limit(q.limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(q.start.as_ref().map(to_attrs))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(QueryPage {
+            items: out.items().iter().map(from_attrs).collect(),
+            last_key: out.last_evaluated_key.as_ref().map(from_attrs),
+        })
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut items = Vec::with_capacity(writes.len());
+        for write in &writes {
+            let item = match write {
+                Write::Put { table, item, condition } => {
+                    let mut item = item.clone();
+                    table.prepare(&mut item);
+                    let mut put = Put::builder().table_name(self.table_name(table)).set_item(Some(to_attrs(&item)));
+                    if let Some(c) = condition {
+                        let (e, v, n) = condition_expr(c);
+                        put = put
+                            .condition_expression(e)
+                            .set_expression_attribute_names(Some(n))
+                            .set_expression_attribute_values((!v.is_empty()).then_some(v));
+                    }
+                    TransactWriteItem::builder().put(put.build().map_err(|e| StoreError::Backend(e.into()))?)
+                }
+                Write::Delete { table, id, condition } => {
+                    let mut del = Delete::builder().table_name(self.table_name(table)).set_key(Some(id_key(id)));
+                    if let Some(c) = condition {
+                        let (e, v, n) = condition_expr(c);
+                        del = del
+                            .condition_expression(e)
+                            .set_expression_attribute_names(Some(n))
+                            .set_expression_attribute_values((!v.is_empty()).then_some(v));
+                    }
+                    TransactWriteItem::builder().delete(del.build().map_err(|e| StoreError::Backend(e.into()))?)
+                }
+                Write::Check { table, id, condition } => {
+                    let (e, v, n) = condition_expr(condition);
+                    let check = ConditionCheck::builder()
+                        .table_name(self.table_name(table))
+                        .set_key(Some(id_key(id)))
+                        .condition_expression(e)
+                        .set_expression_attribute_names(Some(n))
+                        .set_expression_attribute_values((!v.is_empty()).then_some(v))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.into()))?;
+                    TransactWriteItem::builder().condition_check(check)
+                }
+            };
+            items.push(item.build());
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    let failed = c
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    if failed.is_some() || c.cancellation_reasons().is_empty() {
+                        Err(StoreError::ConditionFailed(failed))
+                    } else {
+                        Err(StoreError::Backend(anyhow!("transaction cancelled: {c:?}")))
+                    }
+                }
+                other => Err(StoreError::Backend(anyhow!("transact_write_items: {other:?}"))),
+            },
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn ensure_schema(&self) -> Result<(), StoreError> {
+        for table in TABLES {
+            match self.client.describe_table().table_name(self.table_name(table)).send().await {
+                Ok(_) => {}
+                Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                    self.create_table(table).await?;
+                }
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,235 @@
+//! The embedded adapter: SQLite (WAL) in one file, one SQL table per table with a column pair
+//! and a B-tree index per secondary index, so that index queries are range scans as in DynamoDB.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter, types::Value as Sql};
+
+use super::{
+    Condition, IndexDef, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write,
+    schema::TABLES, start_key_of,
+};
+
+pub struct EmbeddedStore {
+    // One connection behind a mutex: SQLite serialises writers anyway, and every call runs on
+    // the blocking pool so the async threads never wait on disk.
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the database file and its schema.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Another process (`iam bootstrap` beside `iam serve`) may hold the write lock briefly.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        create_schema(&conn)?;
+        Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.into()))?
+    }
+}
+
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.into())
+}
+
+fn col(index: &IndexDef, part: &str) -> String {
+    format!("\"{}_{}\"", index.name, part)
+}
+
+fn create_schema(conn: &Connection) -> anyhow::Result<()> {
+    for table in TABLES {
+        let mut cols = vec!["id TEXT PRIMARY KEY NOT NULL".to_string(), "item TEXT NOT NULL".into()];
+        for index in table.indexes {
+            cols.push(format!("{} TEXT", col(index, "pk")));
+            cols.push(format!("{} TEXT", col(index, "sk")));
+        }
+        conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS \"{}\" ({});", table.name, cols.join(", ")))?;
+        for index in table.indexes {
+            conn.execute_batch(&format!(
+                "CREATE INDEX IF NOT EXISTS \"{t}__{i}\" ON \"{t}\" ({pk}, {sk}, id);",
+                t = table.name,
+                i = index.name,
+                pk = col(index, "pk"),
+                sk = col(index, "sk"),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn decode(text: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(anyhow::anyhow!("corrupt item: {e}")))
+}
+
+fn read(conn: &Connection, table: &TableDef, id: &str) -> Result<Option<Item>, StoreError> {
+    let text: Option<String> = conn
+        .query_row(&format!("SELECT item FROM \"{}\" WHERE id = ?1", table.name), [id], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
+    text.as_deref().map(decode).transpose()
+}
+
+fn holds(condition: &Condition, current: Option<&Item>) -> bool {
+    match (condition, current) {
+        (Condition::NotExists, current) => current.is_none(),
+        (Condition::Exists, current) => current.is_some(),
+        (Condition::AttrEquals(attr, value), Some(item)) => item.get(*attr) == Some(value),
+        (Condition::AttrEquals(..), None) => false,
+    }
+}
+
+fn put(conn: &Connection, table: &TableDef, item: &Item) -> Result<(), StoreError> {
+    let id = match item.get("id") {
+        Some(serde_json::Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Err(StoreError::Backend(anyhow::anyhow!("item without a string id"))),
+    };
+    let mut names = vec!["id".to_string(), "item".into()];
+    let mut values = vec![Sql::Text(id), Sql::Text(serde_json::Value::Object(item.clone()).to_string())];
+    for index in table.indexes {
+        names.push(col(index, "pk"));
+        values.push(index.pk_of(item).map_or(Sql::Null, Sql::Text));
+        names.push(col(index, "sk"));
+        values.push(index.sk_of(item).map_or(Sql::Null, Sql::Text));
+    }
+    let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
+    conn.execute(
+        &format!("INSERT OR REPLACE INTO \"{}\" ({}) VALUES ({})", table.name, names.join(", "), marks.join(", ")),
+        params_from_iter(values),
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn run_query(conn: &Connection, q: &Query) -> Result<QueryPage, StoreError> {
+    let (pk, sk) = (col(q.index, "pk"), col(q.index, "sk"));
+    let mut sql = format!("SELECT item FROM \"{}\" WHERE {pk} = ?1", q.table.name);
+    let mut args = vec![Sql::Text(q.pk.clone())];
+    let arg = |v: &str, args: &mut Vec<Sql>| {
+        args.push(Sql::Text(v.to_string()));
+        format!("?{}", args.len())
+    };
+    if q.index.sk.is_some() {
+        // DynamoDB leaves items without the sort key out of the index.
+        sql.push_str(&format!(" AND {sk} IS NOT NULL"));
+    }
+    if let Some(cond) = &q.sk {
+        let clause = match cond {
+            SortCondition::Eq(v) => format!("{sk} = {}", arg(v, &mut args)),
+            SortCondition::Lt(v) => format!("{sk} < {}", arg(v, &mut args)),
+            SortCondition::Le(v) => format!("{sk} <= {}", arg(v, &mut args)),
+            SortCondition::Gt(v) => format!("{sk} > {}", arg(v, &mut args)),
+            SortCondition::Ge(v) => format!("{sk} >= {}", arg(v, &mut args)),
+            SortCondition::BeginsWith(v) => {
+                let p = arg(v, &mut args);
+                format!("{sk} >= {p} AND substr({sk}, 1, length({p})) = {p}")
+            }
+        };
+        sql.push_str(&format!(" AND {clause}"));
+    }
+    let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(start) = &q.start {
+        let id = start.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        match q.index.sk {
+            Some(attr) => {
+                let after = start.get(attr).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                let (s, i) = (arg(&after, &mut args), arg(&id, &mut args));
+                sql.push_str(&format!(" AND ({sk}, id) {cmp} ({s}, {i})"));
+            }
+            None => sql.push_str(&format!(" AND id {cmp} {}", arg(&id, &mut args))),
+        }
+    }
+    sql.push_str(&format!(" ORDER BY {sk} {dir}, id {dir} LIMIT {}", q.limit.clamp(1, 1000)));
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), |r| r.get::<_, String>(0))
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    let items = rows.iter().map(|t| decode(t)).collect::<Result<Vec<_>, _>>()?;
+    let last_key = (items.len() >= q.limit).then(|| items.last().map(|i| start_key_of(q.index, i))).flatten();
+    Ok(QueryPage { items, last_key })
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
+        let id = id.to_string();
+        self.with_conn(move |c| read(c, table, &id)).await
+    }
+
+    async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        let ids = ids.to_vec();
+        self.with_conn(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                out.extend(read(c, table, id)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<QueryPage, StoreError> {
+        self.with_conn(move |c| run_query(c, &query)).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.with_conn(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+            for (i, write) in writes.iter().enumerate() {
+                let (table, id, condition) = match write {
+                    Write::Put { table, item, condition } => {
+                        (*table, item.get("id").and_then(|v| v.as_str()).unwrap_or_default(), condition.as_ref())
+                    }
+                    Write::Delete { table, id, condition } => (*table, id.as_str(), condition.as_ref()),
+                    Write::Check { table, id, condition } => (*table, id.as_str(), Some(condition)),
+                };
+                if let Some(condition) = condition {
+                    let current = read(&tx, table, id)?;
+                    if !holds(condition, current.as_ref()) {
+                        // Dropping `tx` rolls back everything written so far.
+                        return Err(StoreError::ConditionFailed(Some(i)));
+                    }
+                }
+                match write {
+                    Write::Put { table, item, .. } => {
+                        let mut item = item.clone();
+                        table.prepare(&mut item);
+                        put(&tx, table, &item)?
+                    }
+                    Write::Delete { table, id, .. } => {
+                        tx.execute(&format!("DELETE FROM \"{}\" WHERE id = ?1", table.name), [id])
+                            .map_err(sql_err)?;
+                    }
+                    Write::Check { .. } => {}
+                }
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn ensure_schema(&self) -> Result<(), StoreError> {
+        self.with_conn(|c| create_schema(c).map_err(StoreError::Backend)).await
+    }
+}

@@ -1,0 +1,118 @@
+//! The storage port: a small, DynamoDB-shaped interface (get, batch get, key-condition query
+//! with a cursor, all-or-nothing conditional writes) and its adapters.
+
+pub mod dynamodb;
+pub mod embedded;
+pub mod metered;
+pub mod schema;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+pub use metered::{Metered, StoreMetrics};
+pub use schema::{IndexDef, TableDef};
+
+/// An item: attribute name → JSON value (strings, numbers, booleans, null, lists, maps).
+pub type Item = Map<String, Value>;
+
+/// The key attributes of the last item a query returned: where the next query resumes.
+pub type StartKey = Map<String, Value>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A write's condition did not hold; `Some(i)` names the failing write of the transaction.
+    #[error("condition failed on write {0:?}")]
+    ConditionFailed(Option<usize>),
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ConditionFailed(_) => crate::Error::conflict(
+                None,
+                "concurrent_modification",
+                "the resource changed while the request was processed; retry",
+            ),
+            StoreError::Backend(e) => crate::Error::Unexpected(e),
+        }
+    }
+}
+
+/// What must hold about the item at a write's key for the write to happen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    NotExists,
+    Exists,
+    /// The item exists and its attribute equals the value (optimistic concurrency on `version`).
+    AttrEquals(&'static str, Value),
+}
+
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put { table: &'static TableDef, item: Item, condition: Option<Condition> },
+    Delete { table: &'static TableDef, id: String, condition: Option<Condition> },
+    Check { table: &'static TableDef, id: String, condition: Condition },
+}
+
+/// A condition on an index's sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortCondition {
+    Eq(String),
+    Lt(String),
+    Le(String),
+    Gt(String),
+    Ge(String),
+    BeginsWith(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub table: &'static TableDef,
+    pub index: &'static IndexDef,
+    pub pk: String,
+    pub sk: Option<SortCondition>,
+    pub descending: bool,
+    /// At most this many items are read (DynamoDB's `Limit`), 1..=1000.
+    pub limit: usize,
+    pub start: Option<StartKey>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueryPage {
+    pub items: Vec<Item>,
+    /// Present when the read stopped at `limit`: more items may follow.
+    pub last_key: Option<StartKey>,
+}
+
+/// The port every handler uses; the adapters are SQLite (embedded) and DynamoDB.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A strongly consistent read of one item by id.
+    async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError>;
+    /// Several items by id in as few requests as the backend allows; missing ids are skipped.
+    async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError>;
+    /// Items of one index partition, in sort key order (then id), from `start` on.
+    async fn query(&self, query: Query) -> Result<QueryPage, StoreError>;
+    /// Applies every write or none (at most 100 writes).
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Creates missing tables and indexes.
+    async fn ensure_schema(&self) -> Result<(), StoreError>;
+}
+
+/// The key attributes an index query resumes from after `item` (what DynamoDB would return as
+/// `LastEvaluatedKey`): the table key plus the index's keys.
+pub fn start_key_of(index: &IndexDef, item: &Item) -> StartKey {
+    let mut key = Map::new();
+    for attr in [Some("id"), Some(index.pk_attr()), index.sk].into_iter().flatten() {
+        if let Some(v) = item.get(attr) {
+            key.insert(attr.into(), v.clone());
+        } else if attr == index.pk_attr()
+            && let Some(pk) = index.pk_of(item)
+        {
+            key.insert(attr.into(), Value::String(pk));
+        }
+    }
+    key
+}

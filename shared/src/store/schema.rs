@@ -1,0 +1,121 @@
+//! The tables and their secondary indexes: the single definition both adapters create and
+//! `infra/template.yaml` declares (a test holds the two equal).
+
+use serde_json::Value;
+
+use super::Item;
+
+/// The partition key of a secondary index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionKey {
+    /// An attribute of the item; items without it are not in the index (a sparse index).
+    Attr(&'static str),
+    /// One partition holding every item, so that the whole table can be read in sort key
+    /// order. `attr` is written on every item with the value `value`.
+    Constant { attr: &'static str, value: &'static str },
+}
+
+/// A global secondary index. Every key attribute is a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexDef {
+    pub name: &'static str,
+    pub pk: PartitionKey,
+    /// The sort key attribute; items sharing it are ordered by `id` in the embedded store.
+    pub sk: Option<&'static str>,
+}
+
+impl IndexDef {
+    pub fn pk_attr(&self) -> &'static str {
+        match self.pk {
+            PartitionKey::Attr(a) | PartitionKey::Constant { attr: a, .. } => a,
+        }
+    }
+
+    /// The index's partition key value for an item (None: the item is not in the index).
+    pub fn pk_of(&self, item: &Item) -> Option<String> {
+        match self.pk {
+            PartitionKey::Attr(a) => key_string(item.get(a)),
+            PartitionKey::Constant { value, .. } => Some(value.to_string()),
+        }
+    }
+
+    pub fn sk_of(&self, item: &Item) -> Option<String> {
+        self.sk.and_then(|a| key_string(item.get(a)))
+    }
+}
+
+fn key_string(v: Option<&Value>) -> Option<String> {
+    match v {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A table: the primary key is always the string attribute `id`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TableDef {
+    pub name: &'static str,
+    pub indexes: &'static [IndexDef],
+}
+
+impl TableDef {
+    pub fn index(&self, name: &str) -> Option<&'static IndexDef> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// Writes the constant partition attributes the table's indexes need onto an item.
+    pub fn prepare(&self, item: &mut Item) {
+        for index in self.indexes {
+            if let PartitionKey::Constant { attr, value } = index.pk {
+                item.insert(attr.into(), Value::String(value.into()));
+            }
+        }
+    }
+}
+
+/// Attribute under which whole-table indexes partition (internal: never exposed by the API).
+pub const ALL: &str = "_all";
+
+/// Each resource lists in id order through this index when nothing better serves the query.
+const fn by_id(value: &'static str) -> IndexDef {
+    IndexDef { name: "by_id", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("id") }
+}
+
+pub const ORGANIZATIONS: TableDef = TableDef {
+    name: "organizations",
+    indexes: &[
+        by_id("organizations"),
+        IndexDef {
+            name: "by_name",
+            pk: PartitionKey::Constant { attr: ALL, value: "organizations" },
+            sk: Some("name"),
+        },
+    ],
+};
+
+pub const ACCOUNTS: TableDef = TableDef {
+    name: "accounts",
+    indexes: &[
+        by_id("accounts"),
+        IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") },
+    ],
+};
+
+pub const SESSIONS: TableDef = TableDef {
+    name: "sessions",
+    indexes: &[IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") }],
+};
+
+pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
+    name: "role_assignments",
+    indexes: &[
+        IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") },
+        IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("id") },
+    ],
+};
+
+/// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
+/// as the item they guard, so that uniqueness never depends on a read-then-write.
+pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[] };
+
+pub const TABLES: &[&TableDef] = &[&ORGANIZATIONS, &ACCOUNTS, &SESSIONS, &ROLE_ASSIGNMENTS, &UNIQUES];
