@@ -1,1 +1,75 @@
-fn main(){}
+//! `iam`: the local gateway (`serve`), the first root admin (`bootstrap`) and the route table
+//! (`routes`), all configured by the `IAM_*` environment variables.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use iam_shared::bootstrap::{Outcome, ensure_root_admin};
+use iam_shared::config::Config;
+use iam_shared::routes::ROUTES;
+use iam_shared::{AppState, lambda::init_logging};
+
+#[derive(Parser)]
+#[command(name = "iam", about = "Serverless IAM: local gateway and operations", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every function's routes on IAM_ADDR (default 127.0.0.1:3000).
+    Serve,
+    /// Create the first root admin from IAM_ADMIN_EMAIL / IAM_ADMIN_PASSWORD if there is none.
+    Bootstrap,
+    /// Print the route table: method, path, function.
+    Routes,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_logging();
+    match Cli::parse().command {
+        Command::Serve => serve().await,
+        Command::Bootstrap => {
+            let state = AppState::from_config(Config::from_env()?).await?;
+            bootstrap(&state).await
+        }
+        Command::Routes => {
+            for r in ROUTES {
+                println!("{:<7} {:<45} {}{}", r.method, r.path, r.function, if r.public { " (public)" } else { "" });
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
+    let config = &state.config;
+    match ensure_root_admin(state, config.admin_email.as_deref(), config.admin_password.as_deref()).await? {
+        Outcome::AlreadyPresent => println!("A root admin exists already; nothing to do."),
+        Outcome::Created { email, generated_password: None } => println!("Created root admin {email}."),
+        Outcome::Created { email, generated_password: Some(password) } => {
+            // Shown this once; only its hash is stored.
+            println!("Created root admin {email} with the generated password:\n\n    {password}\n\nIt is shown only now.");
+        }
+    }
+    Ok(())
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let addr = config.addr;
+    let state = AppState::from_config(config).await?;
+    bootstrap(&state).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    println!("IAM API on http://{addr}/api/v3/iam (data in {})", state.config.data_dir.display());
+    let app = iam_cli::gateway(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod jsonapi;
+pub mod lambda;
 pub mod listing;
 pub mod model;
 pub mod query;

@@ -255,3 +255,25 @@ pub fn document(
     }
     doc
 }
+
+/// The whole collection `GET`: parse the query string, fetch the page within `scope`, render
+/// it, and set `X-Total-Count` when counted.
+pub async fn respond(
+    state: &crate::AppState,
+    def: &'static ResourceDef,
+    raw_query: Option<&str>,
+    scope: Expr,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let pairs = crate::query::params::decode_pairs(raw_query);
+    let q = crate::query::params::parse(def, &pairs)?;
+    let page = fetch(state.store.as_ref(), def, &q, scope).await?;
+    let doc = document(def, &q, &page, &state.base_url(), &pairs);
+    let mut response = crate::jsonapi::JsonApi(doc).into_response();
+    if let Some(total) = page.total
+        && let Ok(v) = axum::http::HeaderValue::from_str(&total.to_string())
+    {
+        response.headers_mut().insert("x-total-count", v);
+    }
+    Ok(response)
+}

@@ -137,3 +137,8 @@ pub async fn remove(store: &dyn Store, table: &'static TableDef, item: &Item, un
     writes.extend(extra);
     store.transact(writes).await.map_err(Into::into)
 }
+
+/// The item with this id, or 404.
+pub async fn load(store: &dyn Store, table: &'static TableDef, id: &str) -> Result<Item> {
+    store.get(table, id).await?.ok_or(Error::NotFound)
+}

@@ -1,1 +1,103 @@
+//! The organizations function: create, read, list, update and delete organizations.
+//! Reads need a valid token and are limited to the organizations the caller may see; only a
+//! global role creates or deletes.
 
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use iam_shared::auth::{Permission, Principal};
+use iam_shared::http::{JsonBody, check_if_match, resource_response};
+use iam_shared::jsonapi::request_attributes;
+use iam_shared::model::{new_id, organization};
+use iam_shared::query::{Expr, Op, Scalar};
+use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS};
+use iam_shared::store::Query;
+use iam_shared::{AppState, Error, Result, listing, records};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v3/iam/organizations", get(list).post(create))
+        .route("/api/v3/iam/organizations/{id}", get(show).patch(update).delete(remove))
+}
+
+/// What a caller may list: everything with a global grant, else its own organizations.
+fn visible_scope(principal: &Principal) -> Expr {
+    if principal.is_global(Permission::OrganizationsRead) {
+        return Expr::True;
+    }
+    let ids = principal.organizations_with(Permission::OrganizationsRead).into_iter().map(Scalar::Str).collect();
+    Expr::Cmp { field: "id", op: Op::In, values: ids }
+}
+
+/// The organization, if the caller may see it; otherwise 404, so nothing leaks its existence.
+async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<iam_shared::store::Item> {
+    if !principal.may(Permission::OrganizationsRead, id) {
+        return Err(Error::NotFound);
+    }
+    records::load(state.store.as_ref(), &ORGANIZATIONS, id).await
+}
+
+async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {
+    listing::respond(&state, &organization::RESOURCE, raw.as_deref(), visible_scope(&principal)).await
+}
+
+async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
+    if !principal.is_global(Permission::OrganizationsWrite) {
+        return Err(Error::Forbidden("only a global administrator creates organizations".into()));
+    }
+    let attributes = request_attributes(&body, &organization::RESOURCE, None)?;
+    let item = organization::create(attributes, new_id(), &state.timestamp())?;
+    let uniques = organization::uniques(&item);
+    let item = records::insert(state.store.as_ref(), &ORGANIZATIONS, item, &uniques, vec![]).await?;
+    Ok(resource_response(StatusCode::CREATED, &organization::RESOURCE, &item, &state))
+}
+
+async fn show(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Response> {
+    let item = load_visible(&state, &principal, &id).await?;
+    Ok(resource_response(StatusCode::OK, &organization::RESOURCE, &item, &state))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let old = load_visible(&state, &principal, &id).await?;
+    if !principal.may(Permission::OrganizationsWrite, &id) {
+        return Err(Error::Forbidden("you may not change this organization".into()));
+    }
+    check_if_match(&headers, &old)?;
+    let attributes = request_attributes(&body, &organization::RESOURCE, Some(&id))?;
+    let new = organization::update(&old, attributes, &state.timestamp())?;
+    let (old_uniques, new_uniques) = (organization::uniques(&old), organization::uniques(&new));
+    let item = records::replace(state.store.as_ref(), &ORGANIZATIONS, &old, new, &old_uniques, &new_uniques).await?;
+    Ok(resource_response(StatusCode::OK, &organization::RESOURCE, &item, &state))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    let item = load_visible(&state, &principal, &id).await?;
+    if !principal.is_global(Permission::OrganizationsWrite) {
+        return Err(Error::Forbidden("only a global administrator deletes organizations".into()));
+    }
+    check_if_match(&headers, &item)?;
+    if has_accounts(&state, &id).await? {
+        return Err(Error::conflict(None, "has_accounts", "the organization still has accounts; delete or move them first"));
+    }
+    records::remove(state.store.as_ref(), &ORGANIZATIONS, &item, &organization::uniques(&item), vec![]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One index read of at most one item.
+async fn has_accounts(state: &AppState, organization_id: &str) -> Result<bool> {
+    let query = Query { table: &ACCOUNTS, index: &ACCOUNTS_BY_ORGANIZATION, pk: organization_id.into(), sk: None, descending: false, limit: 1, start: None };
+    Ok(!state.store.query(query).await?.items.is_empty())
+}

@@ -131,3 +131,12 @@ mod tests {
         assert!(!may_log_in(&item, now));
     }
 }
+
+/// The account holding this email (case-insensitively), through its uniqueness marker: a
+/// strongly consistent read, unlike an index.
+pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> crate::Result<Option<Item>> {
+    match crate::records::owner_of(store, &email.unique()).await? {
+        Some(id) => Ok(store.get(&schema::ACCOUNTS, &id).await?),
+        None => Ok(None),
+    }
+}

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::error::Result;
-use crate::store::{Item, Query, Store, schema::ROLE_ASSIGNMENTS};
+use crate::store::schema::{ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_ACCOUNT, ROLE_ASSIGNMENTS_BY_ROLE};
+use crate::store::{Item, Query, Store};
 
 /// Longest list of assignments one account may hold; reading them is one request.
 pub const MAX_PER_ACCOUNT: usize = 1000;
@@ -23,18 +24,16 @@ pub fn new(id: String, account_id: &str, role_name: &str, scope_id: Option<&str>
 
 /// Every assignment of one account (a single index query).
 pub async fn of_account(store: &dyn Store, account_id: &str) -> Result<Vec<Item>> {
-    let index = ROLE_ASSIGNMENTS.index("by_account").ok_or_else(|| anyhow::anyhow!("by_account index missing"))?;
     let page = store
-        .query(Query { table: &ROLE_ASSIGNMENTS, index, pk: account_id.into(), sk: None, descending: false, limit: MAX_PER_ACCOUNT, start: None })
+        .query(Query { table: &ROLE_ASSIGNMENTS, index: &ROLE_ASSIGNMENTS_BY_ACCOUNT, pk: account_id.into(), sk: None, descending: false, limit: MAX_PER_ACCOUNT, start: None })
         .await?;
     Ok(page.items)
 }
 
 /// Does anyone hold this role? (one item read at most)
 pub async fn anyone_holds(store: &dyn Store, role_name: &str) -> Result<bool> {
-    let index = ROLE_ASSIGNMENTS.index("by_role").ok_or_else(|| anyhow::anyhow!("by_role index missing"))?;
     let page = store
-        .query(Query { table: &ROLE_ASSIGNMENTS, index, pk: role_name.into(), sk: None, descending: false, limit: 1, start: None })
+        .query(Query { table: &ROLE_ASSIGNMENTS, index: &ROLE_ASSIGNMENTS_BY_ROLE, pk: role_name.into(), sk: None, descending: false, limit: 1, start: None })
         .await?;
     Ok(!page.items.is_empty())
 }

@@ -81,38 +81,30 @@ const fn by_id(value: &'static str) -> IndexDef {
     IndexDef { name: "by_id", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("id") }
 }
 
-pub const ORGANIZATIONS: TableDef = TableDef {
-    name: "organizations",
-    indexes: &[
-        by_id("organizations"),
-        IndexDef {
-            name: "by_name",
-            pk: PartitionKey::Constant { attr: ALL, value: "organizations" },
-            sk: Some("name"),
-        },
-    ],
-};
+pub const ORGANIZATIONS_BY_NAME: IndexDef =
+    IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "organizations" }, sk: Some("name") };
 
-pub const ACCOUNTS: TableDef = TableDef {
-    name: "accounts",
-    indexes: &[
-        by_id("accounts"),
-        IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") },
-    ],
-};
+pub const ORGANIZATIONS: TableDef =
+    TableDef { name: "organizations", indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME] };
 
-pub const SESSIONS: TableDef = TableDef {
-    name: "sessions",
-    indexes: &[IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") }],
-};
+pub const ACCOUNTS_BY_ORGANIZATION: IndexDef =
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
 
-pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
-    name: "role_assignments",
-    indexes: &[
-        IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") },
-        IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("id") },
-    ],
-};
+pub const ACCOUNTS: TableDef = TableDef { name: "accounts", indexes: &[by_id("accounts"), ACCOUNTS_BY_ORGANIZATION] };
+
+pub const SESSIONS_BY_ACCOUNT: IndexDef =
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+
+pub const SESSIONS: TableDef = TableDef { name: "sessions", indexes: &[SESSIONS_BY_ACCOUNT] };
+
+pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+
+pub const ROLE_ASSIGNMENTS_BY_ROLE: IndexDef =
+    IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("id") };
+
+pub const ROLE_ASSIGNMENTS: TableDef =
+    TableDef { name: "role_assignments", indexes: &[ROLE_ASSIGNMENTS_BY_ACCOUNT, ROLE_ASSIGNMENTS_BY_ROLE] };
 
 /// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
 /// as the item they guard, so that uniqueness never depends on a read-then-write.

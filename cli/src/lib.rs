@@ -1,0 +1,37 @@
+//! The local gateway: every function's router merged into one service, as `iam serve` runs it
+//! and as the end-to-end tests drive it.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use iam_shared::AppState;
+use iam_shared::http::{ClientIp, service};
+
+/// Every function's routes on one router (what API Gateway does in the cloud).
+pub fn gateway_routes() -> Router<AppState> {
+    Router::new().merge(iam_organizations::router()).merge(iam_sessions::router())
+}
+
+/// The function router that serves `function`, as its Lambda would run it.
+pub fn function_routes(function: &str) -> Option<Router<AppState>> {
+    match function {
+        "organizations" => Some(iam_organizations::router()),
+        "sessions" => Some(iam_sessions::router()),
+        _ => None,
+    }
+}
+
+async fn client_ip_from_socket(mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        request.extensions_mut().insert(ClientIp(addr.ip().to_string()));
+    }
+    next.run(request).await
+}
+
+/// The whole local API.
+pub fn gateway(state: AppState) -> Router {
+    service(gateway_routes(), state).layer(middleware::from_fn(client_ip_from_socket))
+}
