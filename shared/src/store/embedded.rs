@@ -170,6 +170,20 @@ fn run_query(conn: &Connection, q: &Query) -> Result<QueryPage, StoreError> {
     Ok(QueryPage { items, last_key })
 }
 
+/// DynamoDB refuses transactions of more than 100 writes or with two writes on one item; so
+/// does this adapter, so that such a transaction fails in local runs and tests too.
+fn check_transaction_shape(writes: &[Write]) -> Result<(), StoreError> {
+    if writes.len() > super::MAX_TRANSACTION_WRITES {
+        return Err(StoreError::Backend(anyhow::anyhow!("a transaction holds at most 100 writes")));
+    }
+    let mut keys: Vec<(&str, &str)> = writes.iter().map(|w| w.key()).collect();
+    keys.sort_unstable();
+    if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(StoreError::Backend(anyhow::anyhow!("a transaction cannot include multiple operations on one item")));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
@@ -194,6 +208,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        check_transaction_shape(&writes)?;
         self.with_conn(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
             for (i, write) in writes.iter().enumerate() {

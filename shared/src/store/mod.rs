@@ -56,6 +56,19 @@ pub enum Write {
     Check { table: &'static TableDef, id: String, condition: Condition },
 }
 
+/// Most writes one transaction may hold (DynamoDB's limit).
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+
+impl Write {
+    /// The table name and id the write is about.
+    pub fn key(&self) -> (&'static str, &str) {
+        match self {
+            Write::Put { table, item, .. } => (table.name, item.get("id").and_then(Value::as_str).unwrap_or_default()),
+            Write::Delete { table, id, .. } | Write::Check { table, id, .. } => (table.name, id.as_str()),
+        }
+    }
+}
+
 /// A condition on an index's sort key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortCondition {

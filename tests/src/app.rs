@@ -1,0 +1,153 @@
+//! `TestApp`: the whole local API in process, on a real SQLite store in a temporary folder
+//! (or on any store), with a manual clock and cheap password hashing.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use iam_shared::AppState;
+use iam_shared::bootstrap::ensure_root_admin;
+use iam_shared::clock::{self, ManualClock};
+use iam_shared::config::Config;
+use iam_shared::model::account::{self, Email};
+use iam_shared::model::{new_id, role_assignment};
+use iam_shared::records;
+use iam_shared::store::embedded::EmbeddedStore;
+use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
+use iam_shared::store::{Store, Write};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const ADMIN_EMAIL: &str = "root@example.com";
+pub const ADMIN_PASSWORD: &str = "R00t!Password";
+pub const PASSWORD: &str = "Str0ng!Passw0rd";
+pub const PUBLIC_URL: &str = "http://iam.test";
+
+/// A response, its body parsed as JSON (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `code` of each JSON:API error.
+    pub fn error_codes(&self) -> Vec<String> {
+        self.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["code"].as_str().map(String::from)).collect()
+    }
+
+    /// The ids of a collection document's data, in order.
+    pub fn ids(&self) -> Vec<String> {
+        self.body["data"].as_array().into_iter().flatten().filter_map(|o| o["id"].as_str().map(String::from)).collect()
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub admin_token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The API on a fresh embedded store.
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store");
+        Self::on_store(Arc::new(store), dir).await
+    }
+
+    /// The API on a given store (its schema must exist).
+    pub async fn on_store(store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
+        let data_dir = dir.path().to_string_lossy().to_string();
+        let config = Config::from_lookup(|k| match k {
+            "IAM_DATA_DIR" => Some(data_dir.clone()),
+            "IAM_PUBLIC_URL" => Some(PUBLIC_URL.into()),
+            "IAM_PASSWORD_HASH_COST" => Some("fast-insecure-for-tests".into()),
+            _ => None,
+        })
+        .expect("config");
+        let clock = Arc::new(ManualClock::new(clock::parse("2026-11-23T10:00:00Z").expect("time")));
+        let state = AppState::assemble(config, store, clock.clone()).expect("state");
+        ensure_root_admin(&state, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD)).await.expect("bootstrap");
+        let router = iam_cli::gateway(state.clone());
+        let mut app = TestApp { state, router, clock, admin_token: String::new(), _dir: dir };
+        app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").into();
+        app
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, body }
+    }
+
+    /// A request with an optional bearer token and an optional JSON:API body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/vnd.api+json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&self.admin_token.clone()), None).await
+    }
+
+    /// `POST /auth/token` with a JSON body.
+    pub async fn token(&self, body: Value) -> Reply {
+        let request = Request::post("/api/v3/iam/auth/token")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(request).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let reply = self.token(json!({"grant_type": "password", "email": email, "password": password})).await;
+        assert_eq!(reply.status, StatusCode::OK, "login of {email}: {:?}", reply.body);
+        reply.body
+    }
+
+    pub async fn create_org(&self, name: &str) -> String {
+        let body = json!({"data": {"type": "organizations", "attributes": {"name": name}}});
+        let reply = self.call(Method::POST, "/api/v3/iam/organizations", Some(&self.admin_token.clone()), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["data"]["id"].as_str().expect("id").to_string()
+    }
+
+    /// An active account with `role` at `scope` (written to the store directly: the accounts
+    /// and roles functions arrive in later issues). Returns its access token.
+    pub async fn account_with_role(&self, email: &str, organization_id: Option<&str>, role: Option<(&str, Option<&str>)>) -> String {
+        let now = self.state.timestamp();
+        let email_v = Email::parse(email).expect("email");
+        let id = new_id();
+        let hash = self.state.passwords.hash(PASSWORD).await.expect("hash");
+        let item = account::new_active(id.clone(), &email_v, hash, organization_id, &now);
+        let extra = role
+            .map(|(name, scope)| Write::Put { table: &ROLE_ASSIGNMENTS, item: role_assignment::new(new_id(), &id, name, scope, &now), condition: None })
+            .into_iter()
+            .collect();
+        records::insert(self.state.store.as_ref(), &ACCOUNTS, item, &[email_v.unique()], extra).await.expect("account");
+        self.login(email, PASSWORD).await["access_token"].as_str().expect("token").to_string()
+    }
+}

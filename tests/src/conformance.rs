@@ -1,0 +1,304 @@
+//! The store conformance suite: what every adapter must mean by get, batch get, query,
+//! conditional transactions, uniqueness and listing cost. `tests/store_conformance.rs` runs it
+//! against the embedded store and against moto's DynamoDB.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use iam_shared::error::{Error, Source};
+use iam_shared::listing;
+use iam_shared::model::organization;
+use iam_shared::query::params::{decode_pairs, parse};
+use iam_shared::query::{Expr, Paging};
+use iam_shared::records::{self, Unique};
+use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, ORGANIZATIONS_BY_NAME};
+use iam_shared::store::{Condition, IndexDef, Item, Metered, Query, SortCondition, Store, StoreError, Write};
+use serde_json::{Value, json};
+
+pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        /// Every case, by name.
+        pub fn cases() -> Vec<(&'static str, Case)> {
+            vec![$((stringify!($name), |s| Box::pin($name(s)))),*]
+        }
+    };
+}
+
+cases!(
+    an_item_round_trips_every_value_type,
+    a_missing_item_is_none,
+    not_exists_refuses_a_second_item_with_the_same_id,
+    a_failed_transaction_writes_nothing_and_names_the_failed_write,
+    attr_equals_guards_optimistic_updates,
+    deletes_and_checks_honour_their_conditions,
+    a_transaction_touches_each_item_once_and_at_most_100,
+    a_query_returns_one_partition_in_sort_key_order,
+    sort_key_conditions_narrow_a_query,
+    query_pages_resume_exactly_where_they_stopped,
+    items_without_an_index_key_are_not_in_that_index,
+    batch_get_returns_every_found_item_across_chunks,
+    unique_values_are_claimed_transactionally,
+    renaming_moves_the_claim_and_frees_the_old_value,
+    an_indexed_equality_reads_only_what_it_returns,
+    cursor_pages_cost_the_same_deep_in_the_list,
+);
+
+fn item(v: Value) -> Item {
+    v.as_object().cloned().expect("object")
+}
+
+fn put(table: &'static iam_shared::store::TableDef, v: Value, condition: Option<Condition>) -> Write {
+    Write::Put { table, item: item(v), condition }
+}
+
+fn query(index: &'static IndexDef, table: &'static iam_shared::store::TableDef, pk: &str) -> Query {
+    Query { table, index, pk: pk.into(), sk: None, descending: false, limit: 1000, start: None }
+}
+
+fn ids(items: &[Item]) -> Vec<String> {
+    items.iter().map(|i| i["id"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+async fn an_item_round_trips_every_value_type(store: Arc<dyn Store>) {
+    let v = json!({"id": "a1", "s": "ünïcødé ✓", "n": 42, "neg": -7, "f": 1.5, "t": true, "z": null,
+        "l": ["x", 1, false], "m": {"k": "v", "inner": [1, 2]}, "empty": ""});
+    store.transact(vec![put(&ACCOUNTS, v.clone(), None)]).await.unwrap();
+    let got = store.get(&ACCOUNTS, "a1").await.unwrap().unwrap();
+    for (k, want) in v.as_object().unwrap() {
+        assert_eq!(got.get(k), Some(want), "attribute {k}");
+    }
+}
+
+async fn a_missing_item_is_none(store: Arc<dyn Store>) {
+    assert!(store.get(&ACCOUNTS, "nope").await.unwrap().is_none());
+    assert!(store.batch_get(&ACCOUNTS, &["nope".into()]).await.unwrap().is_empty());
+}
+
+async fn not_exists_refuses_a_second_item_with_the_same_id(store: Arc<dyn Store>) {
+    store.transact(vec![put(&ACCOUNTS, json!({"id": "x", "v": 1}), Some(Condition::NotExists))]).await.unwrap();
+    let again = store.transact(vec![put(&ACCOUNTS, json!({"id": "x", "v": 2}), Some(Condition::NotExists))]).await;
+    assert!(matches!(again, Err(StoreError::ConditionFailed(_))), "{again:?}");
+    assert_eq!(store.get(&ACCOUNTS, "x").await.unwrap().unwrap()["v"], 1);
+}
+
+async fn a_failed_transaction_writes_nothing_and_names_the_failed_write(store: Arc<dyn Store>) {
+    store.transact(vec![put(&ORGANIZATIONS, json!({"id": "taken", "name": "T"}), None)]).await.unwrap();
+    let result = store
+        .transact(vec![
+            put(&ACCOUNTS, json!({"id": "new"}), Some(Condition::NotExists)),
+            put(&ORGANIZATIONS, json!({"id": "taken", "name": "U"}), Some(Condition::NotExists)),
+        ])
+        .await;
+    match result {
+        // moto does not always say which write failed; DynamoDB and SQLite do.
+        Err(StoreError::ConditionFailed(which)) => assert!(which.is_none() || which == Some(1), "{which:?}"),
+        other => panic!("expected a failed condition, got {other:?}"),
+    }
+    assert!(store.get(&ACCOUNTS, "new").await.unwrap().is_none(), "the first write must not land");
+    assert_eq!(store.get(&ORGANIZATIONS, "taken").await.unwrap().unwrap()["name"], "T");
+}
+
+async fn attr_equals_guards_optimistic_updates(store: Arc<dyn Store>) {
+    store.transact(vec![put(&ACCOUNTS, json!({"id": "o", "version": 1}), None)]).await.unwrap();
+    let stale = store
+        .transact(vec![put(&ACCOUNTS, json!({"id": "o", "version": 2}), Some(Condition::AttrEquals("version", json!(0))))])
+        .await;
+    assert!(matches!(stale, Err(StoreError::ConditionFailed(_))));
+    store
+        .transact(vec![put(&ACCOUNTS, json!({"id": "o", "version": 2}), Some(Condition::AttrEquals("version", json!(1))))])
+        .await
+        .unwrap();
+    let missing = store
+        .transact(vec![put(&ACCOUNTS, json!({"id": "absent", "version": 2}), Some(Condition::AttrEquals("version", json!(1))))])
+        .await;
+    assert!(matches!(missing, Err(StoreError::ConditionFailed(_))), "a condition on an attribute needs the item");
+}
+
+async fn deletes_and_checks_honour_their_conditions(store: Arc<dyn Store>) {
+    store.transact(vec![put(&ACCOUNTS, json!({"id": "d", "version": 3}), None)]).await.unwrap();
+    let guarded = Write::Delete { table: &ACCOUNTS, id: "d".into(), condition: Some(Condition::AttrEquals("version", json!(2))) };
+    assert!(store.transact(vec![guarded]).await.is_err());
+    let check_missing = Write::Check { table: &ACCOUNTS, id: "ghost".into(), condition: Condition::Exists };
+    let delete = Write::Delete { table: &ACCOUNTS, id: "d".into(), condition: None };
+    assert!(store.transact(vec![check_missing, delete.clone()]).await.is_err());
+    assert!(store.get(&ACCOUNTS, "d").await.unwrap().is_some(), "a failed check stops the delete");
+    store.transact(vec![put(&ORGANIZATIONS, json!({"id": "parent", "name": "P"}), None)]).await.unwrap();
+    let check = Write::Check { table: &ORGANIZATIONS, id: "parent".into(), condition: Condition::Exists };
+    store.transact(vec![check, delete]).await.unwrap();
+    assert!(store.get(&ACCOUNTS, "d").await.unwrap().is_none());
+}
+
+async fn a_transaction_touches_each_item_once_and_at_most_100(store: Arc<dyn Store>) {
+    let twice = vec![
+        put(&ACCOUNTS, json!({"id": "same"}), None),
+        Write::Check { table: &ACCOUNTS, id: "same".into(), condition: Condition::NotExists },
+    ];
+    assert!(matches!(store.transact(twice).await, Err(StoreError::Backend(_))));
+    let too_many = (0..101).map(|i| put(&ACCOUNTS, json!({"id": format!("m{i}")}), None)).collect();
+    assert!(store.transact(too_many).await.is_err());
+    assert!(store.get(&ACCOUNTS, "same").await.unwrap().is_none() && store.get(&ACCOUNTS, "m0").await.unwrap().is_none());
+}
+
+async fn orgs(store: &dyn Store, names: &[&str]) {
+    let writes = names.iter().enumerate().map(|(i, n)| put(&ORGANIZATIONS, json!({"id": format!("o{i:03}"), "name": n}), None)).collect();
+    store.transact(writes).await.unwrap();
+}
+
+async fn a_query_returns_one_partition_in_sort_key_order(store: Arc<dyn Store>) {
+    orgs(store.as_ref(), &["delta", "alpha", "charlie", "bravo"]).await;
+    let page = store.query(query(&ORGANIZATIONS_BY_NAME, &ORGANIZATIONS, "organizations")).await.unwrap();
+    let names: Vec<_> = page.items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alpha", "bravo", "charlie", "delta"]);
+    assert!(page.last_key.is_none());
+    let desc = store.query(Query { descending: true, ..query(&ORGANIZATIONS_BY_NAME, &ORGANIZATIONS, "organizations") }).await.unwrap();
+    assert_eq!(desc.items[0]["name"], "delta");
+}
+
+async fn sort_key_conditions_narrow_a_query(store: Arc<dyn Store>) {
+    orgs(store.as_ref(), &["ann", "anna", "bob", "bobby", "carl"]).await;
+    let names = |page: iam_shared::store::QueryPage| page.items.iter().map(|i| i["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let cases = [
+        (SortCondition::Eq("bob".into()), vec!["bob"]),
+        (SortCondition::BeginsWith("bob".into()), vec!["bob", "bobby"]),
+        (SortCondition::Lt("bob".into()), vec!["ann", "anna"]),
+        (SortCondition::Le("bob".into()), vec!["ann", "anna", "bob"]),
+        (SortCondition::Gt("bob".into()), vec!["bobby", "carl"]),
+        (SortCondition::Ge("bobby".into()), vec!["bobby", "carl"]),
+    ];
+    for (condition, want) in cases {
+        let q = Query { sk: Some(condition.clone()), ..query(&ORGANIZATIONS_BY_NAME, &ORGANIZATIONS, "organizations") };
+        assert_eq!(names(store.query(q).await.unwrap()), want, "{condition:?}");
+    }
+}
+
+async fn query_pages_resume_exactly_where_they_stopped(store: Arc<dyn Store>) {
+    let writes: Vec<Write> = (0..7).map(|i| put(&ACCOUNTS, json!({"id": format!("a{i}"), "organization_id": "org"}), None)).collect();
+    store.transact(writes).await.unwrap();
+    let mut seen = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store.query(Query { limit: 3, start: start.take(), ..query(&ACCOUNTS_BY_ORGANIZATION, &ACCOUNTS, "org") }).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(ids(&page.items));
+        match page.last_key {
+            Some(k) => start = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a0", "a1", "a2", "a3", "a4", "a5", "a6"]);
+}
+
+async fn items_without_an_index_key_are_not_in_that_index(store: Arc<dyn Store>) {
+    store
+        .transact(vec![
+            put(&ACCOUNTS, json!({"id": "in", "organization_id": "org"}), None),
+            put(&ACCOUNTS, json!({"id": "out"}), None),
+            put(&ACCOUNTS, json!({"id": "other", "organization_id": "org2"}), None),
+        ])
+        .await
+        .unwrap();
+    let page = store.query(query(&ACCOUNTS_BY_ORGANIZATION, &ACCOUNTS, "org")).await.unwrap();
+    assert_eq!(ids(&page.items), ["in"]);
+    let all = store.query(query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
+    assert_eq!(ids(&all.items), ["in", "other", "out"], "the whole-table index holds every item");
+}
+
+async fn batch_get_returns_every_found_item_across_chunks(store: Arc<dyn Store>) {
+    for chunk in (0..150).collect::<Vec<_>>().chunks(50) {
+        let writes = chunk.iter().map(|i| put(&ACCOUNTS, json!({"id": format!("b{i:03}")}), None)).collect();
+        store.transact(writes).await.unwrap();
+    }
+    let mut wanted: Vec<String> = (0..150).map(|i| format!("b{i:03}")).collect();
+    wanted.push("missing".into());
+    wanted.push("b000".into());
+    let mut got = ids(&store.batch_get(&ACCOUNTS, &wanted).await.unwrap());
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 150);
+}
+
+async fn unique_values_are_claimed_transactionally(store: Arc<dyn Store>) {
+    let org = |id: &str, name: &str| item(json!({"id": id, "name": name}));
+    let claim = |name: &str| vec![Unique::new("organizations.name", "name", name)];
+    records::insert(store.as_ref(), &ORGANIZATIONS, org("1", "Acme"), &claim("Acme"), vec![]).await.unwrap();
+    let second = records::insert(store.as_ref(), &ORGANIZATIONS, org("2", "ACME"), &claim("ACME"), vec![]).await;
+    match second {
+        Err(Error::Conflict(p)) => assert_eq!(p.source, Some(Source::Pointer("/data/attributes/name".into()))),
+        other => panic!("expected 409, got {other:?}"),
+    }
+    assert!(store.get(&ORGANIZATIONS, "2").await.unwrap().is_none(), "no partial write");
+}
+
+async fn renaming_moves_the_claim_and_frees_the_old_value(store: Arc<dyn Store>) {
+    let claim = |name: &str| vec![Unique::new("organizations.name", "name", name)];
+    let old = records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "1", "name": "Old"})), &claim("Old"), vec![]).await.unwrap();
+    let new = item(json!({"id": "1", "name": "New"}));
+    let renamed = records::replace(store.as_ref(), &ORGANIZATIONS, &old, new, &claim("Old"), &claim("New")).await.unwrap();
+    assert_eq!(renamed["version"], 2);
+    records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "2", "name": "Old"})), &claim("Old"), vec![]).await.unwrap();
+    let clash = records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "3", "name": "new"})), &claim("new"), vec![]).await;
+    assert!(matches!(clash, Err(Error::Conflict(_))));
+    let stale = records::replace(store.as_ref(), &ORGANIZATIONS, &old, item(json!({"id": "1", "name": "X"})), &claim("Old"), &claim("X")).await;
+    assert!(stale.is_err(), "an update from a stale read must fail");
+}
+
+async fn many_orgs(store: &dyn Store, n: usize) {
+    let all: Vec<Write> = (0..n).map(|i| put(&ORGANIZATIONS, json!({"id": format!("org{i:05}"), "name": format!("name {i:05}")}), None)).collect();
+    for chunk in all.chunks(100) {
+        store.transact(chunk.to_vec()).await.unwrap();
+    }
+}
+
+fn list_query(q: &str) -> iam_shared::query::ListQuery {
+    parse(&organization::RESOURCE, &decode_pairs(Some(q))).unwrap()
+}
+
+async fn an_indexed_equality_reads_only_what_it_returns(store: Arc<dyn Store>) {
+    many_orgs(store.as_ref(), 500).await;
+    let metered = Metered::new(store);
+    let metrics = metered.metrics();
+    let page = listing::fetch(&metered, &organization::RESOURCE, &list_query("filter[name]=name 00321"), Expr::True).await.unwrap();
+    assert_eq!(ids(&page.items), ["org00321"]);
+    assert!(metrics.items_read() <= 2, "read {} items for one match", metrics.items_read());
+    metrics.reset();
+    // A prefix in the name index's own order streams: a page reads what it returns, plus one.
+    let q = list_query("filter[name__sw]=name 004&sort=-name&page[size]=10");
+    let page = listing::fetch(&metered, &organization::RESOURCE, &q, Expr::True).await.unwrap();
+    assert_eq!(page.items[0]["name"], "name 00499");
+    assert_eq!(page.items.len(), 10);
+    assert!(metrics.items_read() <= 11, "read {} items for a page of 10", metrics.items_read());
+    // In another order every match must be read to be sorted, but never more than the matches.
+    metrics.reset();
+    let q = list_query("filter[name__sw]=name 004&page[size]=10");
+    let page = listing::fetch(&metered, &organization::RESOURCE, &q, Expr::True).await.unwrap();
+    assert_eq!(page.items[0]["id"], "org00400");
+    assert_eq!(metrics.items_read(), 100);
+}
+
+async fn cursor_pages_cost_the_same_deep_in_the_list(store: Arc<dyn Store>) {
+    many_orgs(store.as_ref(), 500).await;
+    let metered = Metered::new(store);
+    let metrics = metered.metrics();
+    let mut q = list_query("page[size]=25&sort=name");
+    let mut seen = Vec::new();
+    let mut reads = Vec::new();
+    loop {
+        metrics.reset();
+        let page = listing::fetch(&metered, &organization::RESOURCE, &q, Expr::True).await.unwrap();
+        reads.push(metrics.items_read());
+        seen.extend(ids(&page.items));
+        match page.next_cursor {
+            Some(cursor) => q.paging = Paging::After { cursor, limit: 25 },
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 500);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 500, "no item twice");
+    assert!(reads.iter().all(|r| *r <= 26), "items read per page: {reads:?}");
+}
