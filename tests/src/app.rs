@@ -84,6 +84,12 @@ impl TestApp {
         app
     }
 
+    /// Serves from now on through another store (e.g. one whose backend fails).
+    pub fn swap_store(&mut self, store: Arc<dyn Store>) {
+        self.state.store = store;
+        self.router = iam_cli::gateway(self.state.clone());
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();

@@ -1,0 +1,80 @@
+//! `infra/template.yaml` declares exactly the routes of the route table and exactly the tables
+//! and indexes of the store schema, so that infrastructure and code cannot drift apart.
+
+use std::collections::BTreeSet;
+
+use iam_shared::routes::ROUTES;
+use iam_shared::store::schema::TABLES;
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `organizations` → `OrganizationsFunction`; `role_assignments` → `RoleAssignmentsTable`.
+fn logical_id(name: &str, suffix: &str) -> String {
+    let camel: String = name
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect();
+    format!("{camel}{suffix}")
+}
+
+fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_template_routes_equal_the_route_table() {
+    let t = template();
+    let mut declared = BTreeSet::new();
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+            let p = &event["Properties"];
+            declared.insert((str_of(&p["Method"]), str_of(&p["Path"]), str_of(id)));
+        }
+    }
+    let expected: BTreeSet<_> = ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), logical_id(r.function, "Function"))).collect();
+    assert_eq!(declared, expected);
+}
+
+#[test]
+fn the_template_tables_equal_the_schema() {
+    let t = template();
+    for table in TABLES {
+        let id = logical_id(table.name, "Table");
+        let props = &t["Resources"][id.as_str()]["Properties"];
+        assert!(!props.is_null(), "{id} missing from the template");
+        assert_eq!(props["KeySchema"][0]["AttributeName"], "id", "{id}");
+        let mut declared: Vec<(String, String, Option<String>)> = props["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .map(|s| {
+                s.iter()
+                    .map(|g| {
+                        let keys = g["KeySchema"].as_sequence().unwrap();
+                        (str_of(&g["IndexName"]), str_of(&keys[0]["AttributeName"]), keys.get(1).map(|k| str_of(&k["AttributeName"])))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut expected: Vec<_> = table.indexes.iter().map(|i| (i.name.to_string(), i.pk_attr().to_string(), i.sk.map(String::from))).collect();
+        declared.sort();
+        expected.sort();
+        assert_eq!(declared, expected, "{id} indexes");
+        let name = match &props["TableName"] {
+            Value::Tagged(tagged) => str_of(&tagged.value),
+            other => str_of(other),
+        };
+        assert!(name.ends_with(&format!("-{}", table.name)), "{id} is named {name}");
+    }
+    let tables = t["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"] == "AWS::DynamoDB::Table").count();
+    assert_eq!(tables, TABLES.len(), "no table the schema does not know");
+}
