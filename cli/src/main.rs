@@ -52,7 +52,9 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
         Outcome::Created { email, generated_password: None } => println!("Created root admin {email}."),
         Outcome::Created { email, generated_password: Some(password) } => {
             // Shown this once; only its hash is stored.
-            println!("Created root admin {email} with the generated password:\n\n    {password}\n\nIt is shown only now.");
+            println!(
+                "Created root admin {email} with the generated password:\n\n    {password}\n\nIt is shown only now."
+            );
         }
     }
     Ok(())

@@ -29,13 +29,18 @@ fn generate_password() -> anyhow::Result<String> {
     Ok(format!("{}-Aa1", random_token()?))
 }
 
-pub async fn ensure_root_admin(state: &AppState, email: Option<&str>, password: Option<&str>) -> anyhow::Result<Outcome> {
+pub async fn ensure_root_admin(
+    state: &AppState,
+    email: Option<&str>,
+    password: Option<&str>,
+) -> anyhow::Result<Outcome> {
     let store = state.store.as_ref();
     if role_assignment::anyone_holds(store, "root_admin").await? {
         return Ok(Outcome::AlreadyPresent);
     }
     let raw_email = email.unwrap_or(DEFAULT_ADMIN_EMAIL);
-    let email = Email::parse(raw_email).with_context(|| format!("IAM_ADMIN_EMAIL={raw_email:?} is not an email address"))?;
+    let email =
+        Email::parse(raw_email).with_context(|| format!("IAM_ADMIN_EMAIL={raw_email:?} is not an email address"))?;
     let (password, generated) = match password {
         Some(p) => (p.to_string(), false),
         None => (generate_password()?, true),

@@ -55,12 +55,9 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let addr = get("IAM_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
-        let addr: SocketAddr =
-            addr.parse().with_context(|| format!("IAM_ADDR={addr:?} is not host:port"))?;
-        let public_url = get("IAM_PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://{addr}"))
-            .trim_end_matches('/')
-            .to_string();
+        let addr: SocketAddr = addr.parse().with_context(|| format!("IAM_ADDR={addr:?} is not host:port"))?;
+        let public_url =
+            get("IAM_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             bail!("IAM_PUBLIC_URL={public_url:?} must start with http:// or https://");
         }
@@ -110,8 +107,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| vars.get(k).cloned())
     }
 

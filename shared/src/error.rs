@@ -154,11 +154,9 @@ impl Error {
                 one("method_not_allowed", "Method not allowed", "this path does not accept that method")
             }
             Error::Conflict(p) => vec![p.clone()],
-            Error::PreconditionFailed => one(
-                "precondition_failed",
-                "Precondition failed",
-                "If-Match does not match the resource's current ETag",
-            ),
+            Error::PreconditionFailed => {
+                one("precondition_failed", "Precondition failed", "If-Match does not match the resource's current ETag")
+            }
             Error::PayloadTooLarge => {
                 one("payload_too_large", "Payload too large", "request bodies are limited to 1 MiB")
             }
@@ -167,9 +165,7 @@ impl Error {
                 "Unsupported media type",
                 "send application/vnd.api+json or application/json",
             ),
-            Error::TooManyRequests { .. } => {
-                one("too_many_requests", "Too many requests", "try again later")
-            }
+            Error::TooManyRequests { .. } => one("too_many_requests", "Too many requests", "try again later"),
             Error::OAuth { .. } | Error::Unexpected(_) => vec![],
         }
     }

@@ -1,12 +1,12 @@
 //! HTTP plumbing shared by every function: request ids, the JSON:API fallbacks (404, 405),
 //! request bodies (1 MiB, content types), ETags and the single-resource response.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
@@ -79,7 +79,11 @@ async fn read_body(request: Request) -> Result<Bytes> {
 
 fn parse_json(bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::BadRequest(vec![Problem::general("malformed_json", "Malformed JSON", format!("the body is not valid JSON: {e}"))])
+        Error::BadRequest(vec![Problem::general(
+            "malformed_json",
+            "Malformed JSON",
+            format!("the body is not valid JSON: {e}"),
+        )])
     })
 }
 
@@ -111,7 +115,13 @@ impl<S: Send + Sync> FromRequest<S> for FlatBody {
         let map = match media.as_deref() {
             Some("application/vnd.api+json" | "application/json") => match parse_json(&bytes)? {
                 Value::Object(m) => m,
-                _ => return Err(Error::BadRequest(vec![Problem::general("malformed_json", "Malformed JSON", "the body must be a JSON object")])),
+                _ => {
+                    return Err(Error::BadRequest(vec![Problem::general(
+                        "malformed_json",
+                        "Malformed JSON",
+                        "the body must be a JSON object",
+                    )]));
+                }
             },
             Some("application/x-www-form-urlencoded") => {
                 let raw = String::from_utf8_lossy(&bytes);
@@ -133,7 +143,8 @@ pub fn check_if_match(headers: &HeaderMap, item: &Item) -> Result<()> {
     let Some(value) = headers.get(header::IF_MATCH) else { return Ok(()) };
     let value = value.to_str().map_err(|_| Error::PreconditionFailed)?;
     let current = etag(item);
-    let matched = value.split(',').map(str::trim).any(|t| t == "*" || t == current || t.strip_prefix("W/") == Some(&current));
+    let matched =
+        value.split(',').map(str::trim).any(|t| t == "*" || t == current || t.strip_prefix("W/") == Some(&current));
     if matched { Ok(()) } else { Err(Error::PreconditionFailed) }
 }
 

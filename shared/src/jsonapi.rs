@@ -64,10 +64,18 @@ pub fn request_attributes(body: &Value, def: &ResourceDef, id: Option<&str>) -> 
     match data.get("type").and_then(Value::as_str) {
         Some(t) if t == def.type_name => {}
         Some(t) => {
-            return Err(Error::conflict(Some("/data/type"), "type_mismatch", format!("expected type {:?}, got {t:?}", def.type_name)));
+            return Err(Error::conflict(
+                Some("/data/type"),
+                "type_mismatch",
+                format!("expected type {:?}, got {t:?}", def.type_name),
+            ));
         }
         None => {
-            return Err(Error::Validation(vec![Problem::pointer("/data/type", "required", format!("data.type must be {:?}", def.type_name))]));
+            return Err(Error::Validation(vec![Problem::pointer(
+                "/data/type",
+                "required",
+                format!("data.type must be {:?}", def.type_name),
+            )]));
         }
     }
     match (id, data.get("id")) {
@@ -77,13 +85,21 @@ pub fn request_attributes(body: &Value, def: &ResourceDef, id: Option<&str>) -> 
             return Err(Error::conflict(Some("/data/id"), "id_mismatch", "data.id does not match the URL"));
         }
         (None, Some(_)) => {
-            return Err(Error::Validation(vec![Problem::pointer("/data/id", "read_only", "ids are assigned by the service")]));
+            return Err(Error::Validation(vec![Problem::pointer(
+                "/data/id",
+                "read_only",
+                "ids are assigned by the service",
+            )]));
         }
     }
     match data.get("attributes") {
         None => Ok(Map::new()),
         Some(Value::Object(a)) => Ok(a.clone()),
-        Some(_) => Err(Error::Validation(vec![Problem::pointer("/data/attributes", "invalid_type", "attributes must be an object")])),
+        Some(_) => Err(Error::Validation(vec![Problem::pointer(
+            "/data/attributes",
+            "invalid_type",
+            "attributes must be an object",
+        )])),
     }
 }
 

@@ -104,9 +104,8 @@ async fn stream_ordered(
     }
     let has_more = found.len() > skip + limit;
     let items: Vec<Item> = found.into_iter().skip(skip).take(limit).collect();
-    let next_cursor = has_more
-        .then(|| items.last().map(|last| Cursor::Key(start_key_of(index, last)).encode()))
-        .flatten();
+    let next_cursor =
+        has_more.then(|| items.last().map(|last| Cursor::Key(start_key_of(index, last)).encode())).flatten();
     Ok(Page { items, total: None, next_cursor, has_more })
 }
 
@@ -154,7 +153,8 @@ async fn sort_in_memory(store: &dyn Store, def: &'static ResourceDef, q: &ListQu
         Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
             Cursor::After(last) => {
                 let last: Item = last;
-                let skip = items.partition_point(|i| compare_items(i, &last, &sort, def) != std::cmp::Ordering::Greater);
+                let skip =
+                    items.partition_point(|i| compare_items(i, &last, &sort, def) != std::cmp::Ordering::Greater);
                 (skip, *limit)
             }
             Cursor::Key(_) => return Err(Cursor::invalid()),
@@ -176,7 +176,8 @@ async fn sort_in_memory(store: &dyn Store, def: &'static ResourceDef, q: &ListQu
     Ok(Page { items: page, total: q.count.then_some(total), next_cursor, has_more })
 }
 
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b'[').remove(b']');
+const QUERY_VALUE: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b'[').remove(b']');
 
 fn url(base: &str, pairs: &[(String, String)]) -> String {
     if pairs.is_empty() {
@@ -197,8 +198,11 @@ pub fn document(
     base_url: &str,
     request_pairs: &[(String, String)],
 ) -> Value {
-    let data: Vec<Value> =
-        page.items.iter().map(|i| resource_object(def, i, q.fields.get(def.type_name).map(Vec::as_slice), base_url)).collect();
+    let data: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| resource_object(def, i, q.fields.get(def.type_name).map(Vec::as_slice), base_url))
+        .collect();
     let collection = format!("{base_url}{}", def.path);
     let kept: Vec<(String, String)> = request_pairs.iter().filter(|(k, _)| !is_paging_param(k)).cloned().collect();
     let link = |extra: Vec<(&str, String)>| {

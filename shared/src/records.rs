@@ -94,7 +94,13 @@ async fn commit(store: &dyn Store, writes: Vec<Write>, claims: &[&Unique], owner
 
 /// Creates `item` (which must not exist) and claims its unique values; `extra` writes join the
 /// same transaction.
-pub async fn insert(store: &dyn Store, table: &'static TableDef, mut item: Item, uniques: &[Unique], extra: Vec<Write>) -> Result<Item> {
+pub async fn insert(
+    store: &dyn Store,
+    table: &'static TableDef,
+    mut item: Item,
+    uniques: &[Unique],
+    extra: Vec<Write>,
+) -> Result<Item> {
     item.insert("version".into(), json!(1));
     let owner = id_of(&item).to_string();
     let mut writes: Vec<Write> = uniques.iter().map(|u| u.claim(&owner)).collect();
@@ -119,14 +125,24 @@ pub async fn replace(
     let claims: Vec<&Unique> = new_uniques.iter().filter(|u| !old_uniques.contains(u)).collect();
     let mut writes: Vec<Write> = claims.iter().map(|u| u.claim(&owner)).collect();
     writes.extend(old_uniques.iter().filter(|u| !new_uniques.contains(u)).map(|u| u.release(&owner)));
-    writes.push(Write::Put { table, item: new.clone(), condition: Some(Condition::AttrEquals("version", json!(version))) });
+    writes.push(Write::Put {
+        table,
+        item: new.clone(),
+        condition: Some(Condition::AttrEquals("version", json!(version))),
+    });
     commit(store, writes, &claims, &owner).await?;
     Ok(new)
 }
 
 /// Deletes `item` if unchanged since read, releasing its claims; `extra` writes join the
 /// same transaction.
-pub async fn remove(store: &dyn Store, table: &'static TableDef, item: &Item, uniques: &[Unique], extra: Vec<Write>) -> Result<()> {
+pub async fn remove(
+    store: &dyn Store,
+    table: &'static TableDef,
+    item: &Item,
+    uniques: &[Unique],
+    extra: Vec<Write>,
+) -> Result<()> {
     let owner = id_of(item).to_string();
     let mut writes = vec![Write::Delete {
         table,

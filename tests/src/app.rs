@@ -40,7 +40,12 @@ impl Reply {
 
     /// The `code` of each JSON:API error.
     pub fn error_codes(&self) -> Vec<String> {
-        self.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["code"].as_str().map(String::from)).collect()
+        self.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["code"].as_str().map(String::from))
+            .collect()
     }
 
     /// The ids of a collection document's data, in order.
@@ -80,7 +85,8 @@ impl TestApp {
         ensure_root_admin(&state, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD)).await.expect("bootstrap");
         let router = iam_cli::gateway(state.clone());
         let mut app = TestApp { state, router, clock, admin_token: String::new(), _dir: dir };
-        app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").into();
+        app.admin_token =
+            app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").into();
         app
     }
 
@@ -136,21 +142,31 @@ impl TestApp {
 
     pub async fn create_org(&self, name: &str) -> String {
         let body = json!({"data": {"type": "organizations", "attributes": {"name": name}}});
-        let reply = self.call(Method::POST, "/api/v3/iam/organizations", Some(&self.admin_token.clone()), Some(body)).await;
+        let reply =
+            self.call(Method::POST, "/api/v3/iam/organizations", Some(&self.admin_token.clone()), Some(body)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         reply.body["data"]["id"].as_str().expect("id").to_string()
     }
 
     /// An active account with `role` at `scope` (written to the store directly: the accounts
     /// and roles functions arrive in later issues). Returns its access token.
-    pub async fn account_with_role(&self, email: &str, organization_id: Option<&str>, role: Option<(&str, Option<&str>)>) -> String {
+    pub async fn account_with_role(
+        &self,
+        email: &str,
+        organization_id: Option<&str>,
+        role: Option<(&str, Option<&str>)>,
+    ) -> String {
         let now = self.state.timestamp();
         let email_v = Email::parse(email).expect("email");
         let id = new_id();
         let hash = self.state.passwords.hash(PASSWORD).await.expect("hash");
         let item = account::new_active(id.clone(), &email_v, hash, organization_id, &now);
         let extra = role
-            .map(|(name, scope)| Write::Put { table: &ROLE_ASSIGNMENTS, item: role_assignment::new(new_id(), &id, name, scope, &now), condition: None })
+            .map(|(name, scope)| Write::Put {
+                table: &ROLE_ASSIGNMENTS,
+                item: role_assignment::new(new_id(), &id, name, scope, &now),
+                condition: None,
+            })
             .into_iter()
             .collect();
         records::insert(self.state.store.as_ref(), &ACCOUNTS, item, &[email_v.unique()], extra).await.expect("account");

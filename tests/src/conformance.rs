@@ -104,22 +104,35 @@ async fn a_failed_transaction_writes_nothing_and_names_the_failed_write(store: A
 async fn attr_equals_guards_optimistic_updates(store: Arc<dyn Store>) {
     store.transact(vec![put(&ACCOUNTS, json!({"id": "o", "version": 1}), None)]).await.unwrap();
     let stale = store
-        .transact(vec![put(&ACCOUNTS, json!({"id": "o", "version": 2}), Some(Condition::AttrEquals("version", json!(0))))])
+        .transact(vec![put(
+            &ACCOUNTS,
+            json!({"id": "o", "version": 2}),
+            Some(Condition::AttrEquals("version", json!(0))),
+        )])
         .await;
     assert!(matches!(stale, Err(StoreError::ConditionFailed(_))));
     store
-        .transact(vec![put(&ACCOUNTS, json!({"id": "o", "version": 2}), Some(Condition::AttrEquals("version", json!(1))))])
+        .transact(vec![put(
+            &ACCOUNTS,
+            json!({"id": "o", "version": 2}),
+            Some(Condition::AttrEquals("version", json!(1))),
+        )])
         .await
         .unwrap();
     let missing = store
-        .transact(vec![put(&ACCOUNTS, json!({"id": "absent", "version": 2}), Some(Condition::AttrEquals("version", json!(1))))])
+        .transact(vec![put(
+            &ACCOUNTS,
+            json!({"id": "absent", "version": 2}),
+            Some(Condition::AttrEquals("version", json!(1))),
+        )])
         .await;
     assert!(matches!(missing, Err(StoreError::ConditionFailed(_))), "a condition on an attribute needs the item");
 }
 
 async fn deletes_and_checks_honour_their_conditions(store: Arc<dyn Store>) {
     store.transact(vec![put(&ACCOUNTS, json!({"id": "d", "version": 3}), None)]).await.unwrap();
-    let guarded = Write::Delete { table: &ACCOUNTS, id: "d".into(), condition: Some(Condition::AttrEquals("version", json!(2))) };
+    let guarded =
+        Write::Delete { table: &ACCOUNTS, id: "d".into(), condition: Some(Condition::AttrEquals("version", json!(2))) };
     assert!(store.transact(vec![guarded]).await.is_err());
     let check_missing = Write::Check { table: &ACCOUNTS, id: "ghost".into(), condition: Condition::Exists };
     let delete = Write::Delete { table: &ACCOUNTS, id: "d".into(), condition: None };
@@ -139,11 +152,17 @@ async fn a_transaction_touches_each_item_once_and_at_most_100(store: Arc<dyn Sto
     assert!(matches!(store.transact(twice).await, Err(StoreError::Backend(_))));
     let too_many = (0..101).map(|i| put(&ACCOUNTS, json!({"id": format!("m{i}")}), None)).collect();
     assert!(store.transact(too_many).await.is_err());
-    assert!(store.get(&ACCOUNTS, "same").await.unwrap().is_none() && store.get(&ACCOUNTS, "m0").await.unwrap().is_none());
+    assert!(
+        store.get(&ACCOUNTS, "same").await.unwrap().is_none() && store.get(&ACCOUNTS, "m0").await.unwrap().is_none()
+    );
 }
 
 async fn orgs(store: &dyn Store, names: &[&str]) {
-    let writes = names.iter().enumerate().map(|(i, n)| put(&ORGANIZATIONS, json!({"id": format!("o{i:03}"), "name": n}), None)).collect();
+    let writes = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| put(&ORGANIZATIONS, json!({"id": format!("o{i:03}"), "name": n}), None))
+        .collect();
     store.transact(writes).await.unwrap();
 }
 
@@ -153,13 +172,18 @@ async fn a_query_returns_one_partition_in_sort_key_order(store: Arc<dyn Store>) 
     let names: Vec<_> = page.items.iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["alpha", "bravo", "charlie", "delta"]);
     assert!(page.last_key.is_none());
-    let desc = store.query(Query { descending: true, ..query(&ORGANIZATIONS_BY_NAME, &ORGANIZATIONS, "organizations") }).await.unwrap();
+    let desc = store
+        .query(Query { descending: true, ..query(&ORGANIZATIONS_BY_NAME, &ORGANIZATIONS, "organizations") })
+        .await
+        .unwrap();
     assert_eq!(desc.items[0]["name"], "delta");
 }
 
 async fn sort_key_conditions_narrow_a_query(store: Arc<dyn Store>) {
     orgs(store.as_ref(), &["ann", "anna", "bob", "bobby", "carl"]).await;
-    let names = |page: iam_shared::store::QueryPage| page.items.iter().map(|i| i["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let names = |page: iam_shared::store::QueryPage| {
+        page.items.iter().map(|i| i["name"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     let cases = [
         (SortCondition::Eq("bob".into()), vec!["bob"]),
         (SortCondition::BeginsWith("bob".into()), vec!["bob", "bobby"]),
@@ -175,12 +199,16 @@ async fn sort_key_conditions_narrow_a_query(store: Arc<dyn Store>) {
 }
 
 async fn query_pages_resume_exactly_where_they_stopped(store: Arc<dyn Store>) {
-    let writes: Vec<Write> = (0..7).map(|i| put(&ACCOUNTS, json!({"id": format!("a{i}"), "organization_id": "org"}), None)).collect();
+    let writes: Vec<Write> =
+        (0..7).map(|i| put(&ACCOUNTS, json!({"id": format!("a{i}"), "organization_id": "org"}), None)).collect();
     store.transact(writes).await.unwrap();
     let mut seen = Vec::new();
     let mut start = None;
     loop {
-        let page = store.query(Query { limit: 3, start: start.take(), ..query(&ACCOUNTS_BY_ORGANIZATION, &ACCOUNTS, "org") }).await.unwrap();
+        let page = store
+            .query(Query { limit: 3, start: start.take(), ..query(&ACCOUNTS_BY_ORGANIZATION, &ACCOUNTS, "org") })
+            .await
+            .unwrap();
         assert!(page.items.len() <= 3);
         seen.extend(ids(&page.items));
         match page.last_key {
@@ -234,19 +262,37 @@ async fn unique_values_are_claimed_transactionally(store: Arc<dyn Store>) {
 
 async fn renaming_moves_the_claim_and_frees_the_old_value(store: Arc<dyn Store>) {
     let claim = |name: &str| vec![Unique::new("organizations.name", "name", name)];
-    let old = records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "1", "name": "Old"})), &claim("Old"), vec![]).await.unwrap();
+    let old =
+        records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "1", "name": "Old"})), &claim("Old"), vec![])
+            .await
+            .unwrap();
     let new = item(json!({"id": "1", "name": "New"}));
-    let renamed = records::replace(store.as_ref(), &ORGANIZATIONS, &old, new, &claim("Old"), &claim("New")).await.unwrap();
+    let renamed =
+        records::replace(store.as_ref(), &ORGANIZATIONS, &old, new, &claim("Old"), &claim("New")).await.unwrap();
     assert_eq!(renamed["version"], 2);
-    records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "2", "name": "Old"})), &claim("Old"), vec![]).await.unwrap();
-    let clash = records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "3", "name": "new"})), &claim("new"), vec![]).await;
+    records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "2", "name": "Old"})), &claim("Old"), vec![])
+        .await
+        .unwrap();
+    let clash =
+        records::insert(store.as_ref(), &ORGANIZATIONS, item(json!({"id": "3", "name": "new"})), &claim("new"), vec![])
+            .await;
     assert!(matches!(clash, Err(Error::Conflict(_))));
-    let stale = records::replace(store.as_ref(), &ORGANIZATIONS, &old, item(json!({"id": "1", "name": "X"})), &claim("Old"), &claim("X")).await;
+    let stale = records::replace(
+        store.as_ref(),
+        &ORGANIZATIONS,
+        &old,
+        item(json!({"id": "1", "name": "X"})),
+        &claim("Old"),
+        &claim("X"),
+    )
+    .await;
     assert!(stale.is_err(), "an update from a stale read must fail");
 }
 
 async fn many_orgs(store: &dyn Store, n: usize) {
-    let all: Vec<Write> = (0..n).map(|i| put(&ORGANIZATIONS, json!({"id": format!("org{i:05}"), "name": format!("name {i:05}")}), None)).collect();
+    let all: Vec<Write> = (0..n)
+        .map(|i| put(&ORGANIZATIONS, json!({"id": format!("org{i:05}"), "name": format!("name {i:05}")}), None))
+        .collect();
     for chunk in all.chunks(100) {
         store.transact(chunk.to_vec()).await.unwrap();
     }
@@ -260,7 +306,9 @@ async fn an_indexed_equality_reads_only_what_it_returns(store: Arc<dyn Store>) {
     many_orgs(store.as_ref(), 500).await;
     let metered = Metered::new(store);
     let metrics = metered.metrics();
-    let page = listing::fetch(&metered, &organization::RESOURCE, &list_query("filter[name]=name 00321"), Expr::True).await.unwrap();
+    let page = listing::fetch(&metered, &organization::RESOURCE, &list_query("filter[name]=name 00321"), Expr::True)
+        .await
+        .unwrap();
     assert_eq!(ids(&page.items), ["org00321"]);
     assert!(metrics.items_read() <= 2, "read {} items for one match", metrics.items_read());
     metrics.reset();

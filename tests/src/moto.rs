@@ -30,7 +30,8 @@ pub fn required() -> bool {
 
 impl MotoServer {
     pub fn start() -> anyhow::Result<MotoServer> {
-        let bin = binary().ok_or_else(|| anyhow::anyhow!("moto_server not found: run `make test`, which installs it"))?;
+        let bin =
+            binary().ok_or_else(|| anyhow::anyhow!("moto_server not found: run `make test`, which installs it"))?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])

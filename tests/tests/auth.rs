@@ -67,8 +67,17 @@ async fn every_failed_login_looks_the_same() {
     let org = app.create_org("Acme").await;
     app.account_with_role("disabled@acme.test", Some(&org), None).await;
     app.account_with_role("expired@acme.test", Some(&org), None).await;
-    for (email, change) in [("disabled@acme.test", json!({"enabled": false})), ("expired@acme.test", json!({"expires_at": "2026-11-23T09:00:00Z"}))] {
-        let owner = records::owner_of(app.state.store.as_ref(), &iam_shared::model::account::Email::parse(email).unwrap().unique()).await.unwrap().unwrap();
+    for (email, change) in [
+        ("disabled@acme.test", json!({"enabled": false})),
+        ("expired@acme.test", json!({"expires_at": "2026-11-23T09:00:00Z"})),
+    ] {
+        let owner = records::owner_of(
+            app.state.store.as_ref(),
+            &iam_shared::model::account::Email::parse(email).unwrap().unique(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let old = app.state.store.get(&ACCOUNTS, &owner).await.unwrap().unwrap();
         let mut new = old.clone();
         new.extend(change.as_object().unwrap().clone());
@@ -91,7 +100,11 @@ async fn every_failed_login_looks_the_same() {
 #[tokio::test]
 async fn oauth_clients_may_send_a_form_with_username() {
     let app = TestApp::new().await;
-    let form = format!("grant_type=password&username={}&password={}", ADMIN_EMAIL.replace('@', "%40"), ADMIN_PASSWORD.replace('!', "%21"));
+    let form = format!(
+        "grant_type=password&username={}&password={}",
+        ADMIN_EMAIL.replace('@', "%40"),
+        ADMIN_PASSWORD.replace('!', "%21")
+    );
     let request = Request::post("/api/v3/iam/auth/token")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(form))
@@ -114,9 +127,13 @@ async fn malformed_token_requests_are_oauth_errors() {
         let reply = app.token(body.clone()).await;
         assert_eq!((reply.status, reply.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some(error)), "{body}");
     }
-    let request = Request::post("/api/v3/iam/auth/token").header("content-type", "text/plain").body(Body::from("x")).unwrap();
+    let request =
+        Request::post("/api/v3/iam/auth/token").header("content-type", "text/plain").body(Body::from("x")).unwrap();
     assert_eq!(app.send(request).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let request = Request::post("/api/v3/iam/auth/token").header("content-type", "application/json").body(Body::from("{")).unwrap();
+    let request = Request::post("/api/v3/iam/auth/token")
+        .header("content-type", "application/json")
+        .body(Body::from("{"))
+        .unwrap();
     assert_eq!(app.send(request).await.status, StatusCode::BAD_REQUEST);
 }
 
@@ -155,7 +172,7 @@ async fn a_guessed_refresh_token_is_refused_without_harming_the_session() {
     let app = TestApp::new().await;
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let sid = first["session_id"].as_str().unwrap();
-    for guess in [format!("{sid}.guess"), "garbage".into(), format!("{sid}")] {
+    for guess in [format!("{sid}.guess"), "garbage".into(), sid.to_string()] {
         let reply = app.token(json!({"grant_type": "refresh_token", "refresh_token": guess})).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
@@ -198,7 +215,8 @@ async fn forged_and_foreign_tokens_are_refused() {
         std::time::Duration::from_secs(900),
     )
     .unwrap();
-    let foreign = other_key.issue(&claims["sub"].to_string(), claims["sid"].as_str().unwrap(), app.state.now()).unwrap();
+    let foreign =
+        other_key.issue(&claims["sub"].to_string(), claims["sid"].as_str().unwrap(), app.state.now()).unwrap();
     for token in [tampered, unsigned, foreign, "a.b.c".into()] {
         assert_eq!(can_read(&app, &token).await, StatusCode::UNAUTHORIZED, "{token}");
     }
@@ -223,7 +241,15 @@ async fn bootstrap_never_creates_a_second_root_admin() {
     let page = app
         .state
         .store
-        .query(iam_shared::store::Query { table: &iam_shared::store::schema::ROLE_ASSIGNMENTS, index, pk: "root_admin".into(), sk: None, descending: false, limit: 10, start: None })
+        .query(iam_shared::store::Query {
+            table: &iam_shared::store::schema::ROLE_ASSIGNMENTS,
+            index,
+            pk: "root_admin".into(),
+            sk: None,
+            descending: false,
+            limit: 10,
+            start: None,
+        })
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1);
@@ -240,10 +266,13 @@ async fn bootstrap_without_a_password_generates_a_strong_one_that_works() {
         _ => None,
     })
     .unwrap();
-    let state = iam_shared::AppState::assemble(config, store, std::sync::Arc::new(iam_shared::clock::SystemClock)).unwrap();
+    let state =
+        iam_shared::AppState::assemble(config, store, std::sync::Arc::new(iam_shared::clock::SystemClock)).unwrap();
     let weak = ensure_root_admin(&state, Some("admin@example.com"), Some("password")).await;
     assert!(weak.unwrap_err().to_string().contains("IAM_ADMIN_PASSWORD"));
-    let Outcome::Created { email, generated_password: Some(password) } = ensure_root_admin(&state, None, None).await.unwrap() else {
+    let Outcome::Created { email, generated_password: Some(password) } =
+        ensure_root_admin(&state, None, None).await.unwrap()
+    else {
         panic!("expected a generated password");
     };
     assert_eq!(email, iam_shared::bootstrap::DEFAULT_ADMIN_EMAIL);

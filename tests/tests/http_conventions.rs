@@ -37,7 +37,11 @@ async fn an_unknown_path_is_a_json_api_404() {
 #[tokio::test]
 async fn a_wrong_method_on_a_known_path_is_405() {
     let app = TestApp::new().await;
-    for (method, path) in [(Method::PUT, "/api/v3/iam/organizations"), (Method::DELETE, "/api/v3/iam/organizations"), (Method::GET, "/api/v3/iam/auth/token")] {
+    for (method, path) in [
+        (Method::PUT, "/api/v3/iam/organizations"),
+        (Method::DELETE, "/api/v3/iam/organizations"),
+        (Method::GET, "/api/v3/iam/auth/token"),
+    ] {
         let reply = app.call(method.clone(), path, Some(&app.admin_token), None).await;
         assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_eq!(reply.error_codes(), ["method_not_allowed"]);

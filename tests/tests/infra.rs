@@ -42,7 +42,8 @@ fn the_template_routes_equal_the_route_table() {
             declared.insert((str_of(&p["Method"]), str_of(&p["Path"]), str_of(id)));
         }
     }
-    let expected: BTreeSet<_> = ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), logical_id(r.function, "Function"))).collect();
+    let expected: BTreeSet<_> =
+        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), logical_id(r.function, "Function"))).collect();
     assert_eq!(declared, expected);
 }
 
@@ -60,12 +61,20 @@ fn the_template_tables_equal_the_schema() {
                 s.iter()
                     .map(|g| {
                         let keys = g["KeySchema"].as_sequence().unwrap();
-                        (str_of(&g["IndexName"]), str_of(&keys[0]["AttributeName"]), keys.get(1).map(|k| str_of(&k["AttributeName"])))
+                        (
+                            str_of(&g["IndexName"]),
+                            str_of(&keys[0]["AttributeName"]),
+                            keys.get(1).map(|k| str_of(&k["AttributeName"])),
+                        )
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let mut expected: Vec<_> = table.indexes.iter().map(|i| (i.name.to_string(), i.pk_attr().to_string(), i.sk.map(String::from))).collect();
+        let mut expected: Vec<_> = table
+            .indexes
+            .iter()
+            .map(|i| (i.name.to_string(), i.pk_attr().to_string(), i.sk.map(String::from)))
+            .collect();
         declared.sort();
         expected.sort();
         assert_eq!(declared, expected, "{id} indexes");

@@ -11,10 +11,16 @@ use tower::ServiceExt;
 async fn each_route_is_served_by_its_function_and_guarded_unless_public() {
     let app = TestApp::new().await;
     for route in ROUTES {
-        let routes = iam_cli::function_routes(route.function).unwrap_or_else(|| panic!("no router for {}", route.function));
+        let routes =
+            iam_cli::function_routes(route.function).unwrap_or_else(|| panic!("no router for {}", route.function));
         let service = iam_shared::http::service(routes, app.state.clone());
         let path = route.path.replace("{id}", "some-id");
-        let request = Request::builder().method(route.method).uri(&path).header("content-type", "application/json").body(Body::from("{}")).unwrap();
+        let request = Request::builder()
+            .method(route.method)
+            .uri(&path)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
         let status = service.oneshot(request).await.unwrap().status();
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{} {path}", route.method);
         if route.public {
@@ -29,7 +35,8 @@ async fn each_route_is_served_by_its_function_and_guarded_unless_public() {
 #[test]
 fn every_function_crate_is_in_the_table_and_serves_routes() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
-    let mut crates: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut crates: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     crates.sort();
     let mut listed: Vec<&str> = FUNCTIONS.to_vec();
     listed.sort();

@@ -27,7 +27,8 @@ fn main() {
     for (name, case) in cases() {
         trials.push(Trial::test(format!("embedded::{name}"), move || {
             let dir = tempfile::tempdir().map_err(|e| Failed::from(e.to_string()))?;
-            let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("db.sqlite3")).map_err(|e| Failed::from(e.to_string()))?);
+            let store: Arc<dyn Store> =
+                Arc::new(EmbeddedStore::open(&dir.path().join("db.sqlite3")).map_err(|e| Failed::from(e.to_string()))?);
             runtime().block_on(case(store));
             Ok(())
         }));

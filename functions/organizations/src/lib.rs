@@ -12,8 +12,8 @@ use iam_shared::http::{JsonBody, check_if_match, resource_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{new_id, organization};
 use iam_shared::query::{Expr, Op, Scalar};
-use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS};
 use iam_shared::store::Query;
+use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS};
 use iam_shared::{AppState, Error, Result, listing, records};
 
 pub fn router() -> Router<AppState> {
@@ -90,7 +90,11 @@ async fn remove(
     }
     check_if_match(&headers, &item)?;
     if has_accounts(&state, &id).await? {
-        return Err(Error::conflict(None, "has_accounts", "the organization still has accounts; delete or move them first"));
+        return Err(Error::conflict(
+            None,
+            "has_accounts",
+            "the organization still has accounts; delete or move them first",
+        ));
     }
     records::remove(state.store.as_ref(), &ORGANIZATIONS, &item, &organization::uniques(&item), vec![]).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -98,6 +102,14 @@ async fn remove(
 
 /// One index read of at most one item.
 async fn has_accounts(state: &AppState, organization_id: &str) -> Result<bool> {
-    let query = Query { table: &ACCOUNTS, index: &ACCOUNTS_BY_ORGANIZATION, pk: organization_id.into(), sk: None, descending: false, limit: 1, start: None };
+    let query = Query {
+        table: &ACCOUNTS,
+        index: &ACCOUNTS_BY_ORGANIZATION,
+        pk: organization_id.into(),
+        sk: None,
+        descending: false,
+        limit: 1,
+        start: None,
+    };
     Ok(!state.store.query(query).await?.items.is_empty())
 }

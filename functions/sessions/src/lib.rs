@@ -36,7 +36,8 @@ fn string_param<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Result<&'a 
 }
 
 fn origin(headers: &HeaderMap, ip: Option<Extension<ClientIp>>) -> Origin {
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(512).collect());
+    let user_agent =
+        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(512).collect());
     Origin { user_agent, ip: ip.map(|Extension(ClientIp(ip))| ip) }
 }
 

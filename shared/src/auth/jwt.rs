@@ -134,7 +134,8 @@ mod tests {
     use std::time::Duration;
 
     fn keys() -> TokenKeys {
-        TokenKeys::from_pem(&TokenKeys::generate_pem().unwrap(), "https://iam.example", "iam", Duration::from_secs(900)).unwrap()
+        TokenKeys::from_pem(&TokenKeys::generate_pem().unwrap(), "https://iam.example", "iam", Duration::from_secs(900))
+            .unwrap()
     }
 
     fn now() -> OffsetDateTime {
@@ -162,8 +163,20 @@ mod tests {
             assert!(ours.verify(&theirs.issue("acc", "sid", now()).unwrap(), now()).is_err());
         }
         // An HS256 token signed with the public key as secret (the classic confusion attack).
-        let claims = Claims { iss: a.issuer.clone(), aud: a.audience.clone(), sub: "x".into(), sid: "s".into(), iat: 0, exp: i64::MAX };
-        let forged = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(a.public_x.as_bytes())).unwrap();
+        let claims = Claims {
+            iss: a.issuer.clone(),
+            aud: a.audience.clone(),
+            sub: "x".into(),
+            sid: "s".into(),
+            iat: 0,
+            exp: i64::MAX,
+        };
+        let forged = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(a.public_x.as_bytes()),
+        )
+        .unwrap();
         assert!(a.verify(&forged, now()).is_err());
         assert!(a.verify("not.a.token", now()).is_err());
     }

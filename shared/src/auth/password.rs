@@ -86,7 +86,8 @@ mod tests {
         let codes: Vec<_> = policy_violations("abc", None).into_iter().map(|(c, _)| c).collect();
         assert_eq!(codes, ["too_short", "missing_uppercase", "missing_digit", "missing_special"]);
         assert!(policy_violations("Str0ng!Passw0rd", None).is_empty());
-        let codes: Vec<_> = policy_violations("Ann@Example.c0m", Some("ann@example.c0m")).into_iter().map(|(c, _)| c).collect();
+        let codes: Vec<_> =
+            policy_violations("Ann@Example.c0m", Some("ann@example.c0m")).into_iter().map(|(c, _)| c).collect();
         assert_eq!(codes, ["equals_email"]);
         assert_eq!(policy_violations(&format!("Aa1!{}", "x".repeat(125)), None)[0].0, "too_long");
     }

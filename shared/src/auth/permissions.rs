@@ -22,8 +22,17 @@ use Permission::*;
 
 impl Permission {
     pub const ALL: [Permission; 11] = [
-        AccountsRead, AccountsWrite, OrganizationsRead, OrganizationsWrite, RolesRead, RolesWrite,
-        TeamsRead, TeamsWrite, SessionsRead, SessionsWrite, InvitationsWrite,
+        AccountsRead,
+        AccountsWrite,
+        OrganizationsRead,
+        OrganizationsWrite,
+        RolesRead,
+        RolesWrite,
+        TeamsRead,
+        TeamsWrite,
+        SessionsRead,
+        SessionsWrite,
+        InvitationsWrite,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,11 +79,27 @@ pub struct BuiltInRole {
 /// The built-in roles of API.md §4. `member`'s rights on its own account and sessions are
 /// checked by the handlers that own those resources (they are about "self", not a scope).
 pub const BUILT_IN_ROLES: &[BuiltInRole] = &[
-    BuiltInRole { name: "root_admin", scope: ScopeKind::Global, permissions: &Permission::ALL, description: "everything, in every organization" },
+    BuiltInRole {
+        name: "root_admin",
+        scope: ScopeKind::Global,
+        permissions: &Permission::ALL,
+        description: "everything, in every organization",
+    },
     BuiltInRole {
         name: "org_admin",
         scope: ScopeKind::Organization,
-        permissions: &[AccountsRead, AccountsWrite, OrganizationsRead, OrganizationsWrite, TeamsRead, TeamsWrite, RolesRead, SessionsRead, SessionsWrite, InvitationsWrite],
+        permissions: &[
+            AccountsRead,
+            AccountsWrite,
+            OrganizationsRead,
+            OrganizationsWrite,
+            TeamsRead,
+            TeamsWrite,
+            RolesRead,
+            SessionsRead,
+            SessionsWrite,
+            InvitationsWrite,
+        ],
         description: "manages the accounts, teams, role assignments and sessions of its organization",
     },
     BuiltInRole {

@@ -66,7 +66,8 @@ impl Principal {
         if !super::session::is_live(&session, &claims.sub, now) {
             return Err(Error::Unauthorized("the session has ended"));
         }
-        let account = state.store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
+        let account =
+            state.store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
         let grants = role_assignment::of_account(state.store.as_ref(), &claims.sub)
             .await?
             .iter()

@@ -55,7 +55,9 @@ pub async fn start(state: &AppState, account_id: &str, origin: Origin) -> Result
         // DynamoDB TTL removes the item some time after this (epoch seconds).
         "ttl": (now + ttl).unix_timestamp(),
     });
-    let session = records::insert(state.store.as_ref(), &SESSIONS, session.as_object().cloned().unwrap_or_default(), &[], vec![]).await?;
+    let session =
+        records::insert(state.store.as_ref(), &SESSIONS, session.as_object().cloned().unwrap_or_default(), &[], vec![])
+            .await?;
     Ok((session, token))
 }
 
@@ -72,7 +74,8 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
     let current = session.get("refresh_hash").and_then(Value::as_str).unwrap_or_default();
     if !constant_time_eq(&presented, current) {
         let retired = session.get("retired_hashes").and_then(Value::as_array).cloned().unwrap_or_default();
-        let reused = retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(&presented, h));
+        let reused =
+            retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(&presented, h));
         if reused {
             tracing::warn!(session_id, "refresh token reuse: revoking the session");
             end(state, session_id).await?;
@@ -99,9 +102,8 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
     }
     // Two refreshes racing with the same token: only one wins the version check; the other is
     // refused (its token is retired now).
-    let updated = records::replace(state.store.as_ref(), &SESSIONS, &session, updated, &[], &[])
-        .await
-        .map_err(|e| match e {
+    let updated =
+        records::replace(state.store.as_ref(), &SESSIONS, &session, updated, &[], &[]).await.map_err(|e| match e {
             Error::Conflict(_) => Error::invalid_grant(),
             other => other,
         })?;

@@ -96,6 +96,15 @@ pub fn may_log_in(item: &Item, now: OffsetDateTime) -> bool {
     enabled && active && !expired && item.get("password_hash").is_some_and(Value::is_string)
 }
 
+/// The account holding this email (case-insensitively), through its uniqueness marker: a
+/// strongly consistent read, unlike an index.
+pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> crate::Result<Option<Item>> {
+    match crate::records::owner_of(store, &email.unique()).await? {
+        Some(id) => Ok(store.get(&schema::ACCOUNTS, &id).await?),
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,14 +138,5 @@ mod tests {
         item.insert("enabled".into(), json!(true));
         item.insert("status".into(), json!("pending"));
         assert!(!may_log_in(&item, now));
-    }
-}
-
-/// The account holding this email (case-insensitively), through its uniqueness marker: a
-/// strongly consistent read, unlike an index.
-pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> crate::Result<Option<Item>> {
-    match crate::records::owner_of(store, &email.unique()).await? {
-        Some(id) => Ok(store.get(&schema::ACCOUNTS, &id).await?),
-        None => Ok(None),
     }
 }

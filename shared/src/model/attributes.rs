@@ -42,7 +42,11 @@ impl<'a> Attributes<'a> {
                 None if def.fields.iter().any(|f| f.name == name && !f.secret) => {
                     problems.push(Problem::attribute(name, "read_only", format!("{name} is read-only")));
                 }
-                None => problems.push(Problem::attribute(name, "unknown_attribute", format!("{} has no attribute {name}", def.type_name))),
+                None => problems.push(Problem::attribute(
+                    name,
+                    "unknown_attribute",
+                    format!("{} has no attribute {name}", def.type_name),
+                )),
             }
         }
         Attributes { map, problems, _def: def }
@@ -61,7 +65,11 @@ impl<'a> Attributes<'a> {
                 let s = s.trim();
                 let n = s.chars().count();
                 if limits.single_line && s.chars().any(char::is_control) {
-                    self.problem(name, "invalid_characters", format!("{name} must be a single line without control characters"));
+                    self.problem(
+                        name,
+                        "invalid_characters",
+                        format!("{name} must be a single line without control characters"),
+                    );
                 } else if n < limits.min || n > limits.max {
                     let code = if n < limits.min { "too_short" } else { "too_long" };
                     self.problem(name, code, format!("{name} must be {} to {} characters", limits.min, limits.max));

@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn every_problem_of_a_create_is_reported() {
-        let e = create(attrs(json!({"description": 5, "created_at": "x", "owner": "me"})), "1".into(), "t").unwrap_err();
+        let e =
+            create(attrs(json!({"description": 5, "created_at": "x", "owner": "me"})), "1".into(), "t").unwrap_err();
         let Error::Validation(problems) = e else { panic!("{e:?}") };
         let codes: Vec<_> = problems.iter().map(|p| p.code.as_str()).collect();
         assert_eq!(codes.len(), 4, "{codes:?}");

@@ -25,7 +25,15 @@ pub fn new(id: String, account_id: &str, role_name: &str, scope_id: Option<&str>
 /// Every assignment of one account (a single index query).
 pub async fn of_account(store: &dyn Store, account_id: &str) -> Result<Vec<Item>> {
     let page = store
-        .query(Query { table: &ROLE_ASSIGNMENTS, index: &ROLE_ASSIGNMENTS_BY_ACCOUNT, pk: account_id.into(), sk: None, descending: false, limit: MAX_PER_ACCOUNT, start: None })
+        .query(Query {
+            table: &ROLE_ASSIGNMENTS,
+            index: &ROLE_ASSIGNMENTS_BY_ACCOUNT,
+            pk: account_id.into(),
+            sk: None,
+            descending: false,
+            limit: MAX_PER_ACCOUNT,
+            start: None,
+        })
         .await?;
     Ok(page.items)
 }
@@ -33,7 +41,15 @@ pub async fn of_account(store: &dyn Store, account_id: &str) -> Result<Vec<Item>
 /// Does anyone hold this role? (one item read at most)
 pub async fn anyone_holds(store: &dyn Store, role_name: &str) -> Result<bool> {
     let page = store
-        .query(Query { table: &ROLE_ASSIGNMENTS, index: &ROLE_ASSIGNMENTS_BY_ROLE, pk: role_name.into(), sk: None, descending: false, limit: 1, start: None })
+        .query(Query {
+            table: &ROLE_ASSIGNMENTS,
+            index: &ROLE_ASSIGNMENTS_BY_ROLE,
+            pk: role_name.into(),
+            sk: None,
+            descending: false,
+            limit: 1,
+            start: None,
+        })
         .await?;
     Ok(!page.items.is_empty())
 }

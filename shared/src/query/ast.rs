@@ -56,7 +56,11 @@ pub enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     /// `field op value`; `In`/`Nin` carry their list in `values`, the others one value.
-    Cmp { field: &'static str, op: Op, values: Vec<Scalar> },
+    Cmp {
+        field: &'static str,
+        op: Op,
+        values: Vec<Scalar>,
+    },
 }
 
 impl Expr {

@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn sorting_breaks_ties_by_id_and_puts_nulls_last() {
-        let mut items = vec![
+        let mut items = [
             item(json!({"id": "3", "name": "b"})),
             item(json!({"id": "1", "name": "b", "description": "x"})),
             item(json!({"id": "2", "name": "a"})),

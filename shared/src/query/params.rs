@@ -117,8 +117,7 @@ impl<'a> Parser<'a> {
                     self.problem(param, "too_many_values", format!("at most {MAX_LIST_VALUES} values"));
                     return None;
                 }
-                let values: Vec<Option<Scalar>> =
-                    parts.iter().map(|p| self.scalar(param, field.ty, p, true)).collect();
+                let values: Vec<Option<Scalar>> = parts.iter().map(|p| self.scalar(param, field.ty, p, true)).collect();
                 values.into_iter().collect::<Option<Vec<_>>>()?
             }
             Op::Match | Op::Sw => vec![Scalar::Str(raw.to_string())],
@@ -142,7 +141,9 @@ impl<'a> Parser<'a> {
                     }
                     keys.push(SortKey { field: f.name, descending });
                 }
-                _ => self.problem(param, "unknown_field", format!("{} cannot be sorted by {name:?}", self.def.type_name)),
+                _ => {
+                    self.problem(param, "unknown_field", format!("{} cannot be sorted by {name:?}", self.def.type_name))
+                }
             }
         }
         keys
@@ -218,7 +219,11 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
                         if def.relationship(name).is_some() {
                             include.push(name.to_string());
                         } else {
-                            p.problem(key, "unknown_relationship", format!("{} has no relationship {name:?}", def.type_name));
+                            p.problem(
+                                key,
+                                "unknown_relationship",
+                                format!("{} has no relationship {name:?}", def.type_name),
+                            );
                         }
                     }
                 }
@@ -241,7 +246,11 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
         }
     }
     if after.is_some() && (number.is_some() || offset.is_some()) {
-        p.problem("page[after]", "conflicting_parameters", "page[after] cannot be combined with a page number or offset");
+        p.problem(
+            "page[after]",
+            "conflicting_parameters",
+            "page[after] cannot be combined with a page number or offset",
+        );
     }
     if number.is_some() && offset.is_some() {
         p.problem("offset", "conflicting_parameters", "offset cannot be combined with a page number");
@@ -280,10 +289,19 @@ mod tests {
 
     #[test]
     fn filters_of_every_operator_parse_into_one_conjunction() {
-        let q = parse(&RESOURCE, &pairs("filter[name]=Acme&filter[name__sw]=Ac&filter[id__in]=a,b&filter[created_at__gte]=2026-01-01T00:00:00Z")).unwrap();
+        let q = parse(
+            &RESOURCE,
+            &pairs(
+                "filter[name]=Acme&filter[name__sw]=Ac&filter[id__in]=a,b&filter[created_at__gte]=2026-01-01T00:00:00Z",
+            ),
+        )
+        .unwrap();
         assert_eq!(q.filter.conjuncts().len(), 4);
         assert_eq!(q.filter.conjuncts()[0], &Expr::cmp("name", Op::Eq, Scalar::Str("Acme".into())));
-        assert_eq!(q.filter.conjuncts()[2], &Expr::Cmp { field: "id", op: Op::In, values: vec![Scalar::Str("a".into()), Scalar::Str("b".into())] });
+        assert_eq!(
+            q.filter.conjuncts()[2],
+            &Expr::Cmp { field: "id", op: Op::In, values: vec![Scalar::Str("a".into()), Scalar::Str("b".into())] }
+        );
     }
 
     #[test]
@@ -300,7 +318,9 @@ mod tests {
 
     #[test]
     fn every_bad_parameter_is_reported_at_once() {
-        let p = problems("filter[nope]=1&filter[name__almost]=x&sort=-bogus&page[size]=0&page[number]=x&count=maybe&include=owner&fields[nothing]=a&frobnicate=1");
+        let p = problems(
+            "filter[nope]=1&filter[name__almost]=x&sort=-bogus&page[size]=0&page[number]=x&count=maybe&include=owner&fields[nothing]=a&frobnicate=1",
+        );
         let params: Vec<_> = p.iter().map(|p| p.source.clone().unwrap()).collect();
         assert_eq!(p.len(), 9, "{params:?}");
     }
@@ -336,7 +356,10 @@ mod tests {
     #[test]
     fn sort_takes_directions_and_refuses_repeats() {
         let q = parse(&RESOURCE, &pairs("sort=-name,created_at")).unwrap();
-        assert_eq!(q.sort, vec![SortKey { field: "name", descending: true }, SortKey { field: "created_at", descending: false }]);
+        assert_eq!(
+            q.sort,
+            vec![SortKey { field: "name", descending: true }, SortKey { field: "created_at", descending: false }]
+        );
         assert_eq!(problems("sort=name,-name")[0].code, "duplicate_sort");
     }
 }

@@ -61,12 +61,13 @@ fn sort_condition(conjuncts: &[&Expr], attr: &str) -> Option<SortCondition> {
 
 fn id_list(conjuncts: &[&Expr]) -> Option<Vec<String>> {
     conjuncts.iter().find_map(|c| match c {
-        Expr::Cmp { field: "id", op: Op::Eq | Op::In, values } if values.len() <= MAX_ID_BATCH => {
-            values.iter().map(|v| match v {
+        Expr::Cmp { field: "id", op: Op::Eq | Op::In, values } if values.len() <= MAX_ID_BATCH => values
+            .iter()
+            .map(|v| match v {
                 Scalar::Str(s) => Some(s.clone()),
                 _ => None,
-            }).collect()
-        }
+            })
+            .collect(),
         _ => None,
     })
 }

@@ -9,15 +9,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
-    ScalarAttributeType, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
 };
 use serde_json::{Map, Number, Value};
 
-use super::{
-    Condition, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write, schema::TABLES,
-};
+use super::{Condition, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write, schema::TABLES};
 
 type Attrs = HashMap<String, AttributeValue>;
 
@@ -43,9 +40,7 @@ impl DynamoStore {
 
     async fn create_table(&self, table: &TableDef) -> anyhow::Result<()> {
         let mut attrs = vec!["id"];
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder().attribute_name(name).key_type(kind).build()
-        };
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
         let mut request = self
             .client
             .create_table()
@@ -76,7 +71,9 @@ impl DynamoStore {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(e: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> StoreError {
+fn backend<E: std::error::Error + Send + Sync + 'static>(
+    e: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError {
     StoreError::Backend(anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))
 }
 
@@ -165,13 +162,8 @@ impl Store for DynamoStore {
                     .map_err(|e| StoreError::Backend(e.into()))?,
             );
             while let Some(keys) = pending.take() {
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(name.clone(), keys)
-                    .send()
-                    .await
-                    .map_err(backend)?;
+                let resp =
+                    self.client.batch_get_item().request_items(name.clone(), keys).send().await.map_err(backend)?;
                 if let Some(items) = resp.responses.as_ref().and_then(|r| r.get(&name)) {
                     out.extend(items.iter().map(from_attrs));
                 }
@@ -266,10 +258,8 @@ impl Store for DynamoStore {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) => match e.err() {
                 TransactWriteItemsError::TransactionCanceledException(c) => {
-                    let failed = c
-                        .cancellation_reasons()
-                        .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    let failed =
+                        c.cancellation_reasons().iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
                     if failed.is_some() || c.cancellation_reasons().is_empty() {
                         Err(StoreError::ConditionFailed(failed))
                     } else {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter, types::Value as Sql};
 
 use super::{
-    Condition, IndexDef, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write,
-    schema::TABLES, start_key_of,
+    Condition, IndexDef, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write, schema::TABLES,
+    start_key_of,
 };
 
 pub struct EmbeddedStore {
@@ -179,7 +179,9 @@ fn check_transaction_shape(writes: &[Write]) -> Result<(), StoreError> {
     let mut keys: Vec<(&str, &str)> = writes.iter().map(|w| w.key()).collect();
     keys.sort_unstable();
     if keys.windows(2).any(|pair| pair[0] == pair[1]) {
-        return Err(StoreError::Backend(anyhow::anyhow!("a transaction cannot include multiple operations on one item")));
+        return Err(StoreError::Backend(anyhow::anyhow!(
+            "a transaction cannot include multiple operations on one item"
+        )));
     }
     Ok(())
 }
@@ -233,8 +235,7 @@ impl Store for EmbeddedStore {
                         put(&tx, table, &item)?
                     }
                     Write::Delete { table, id, .. } => {
-                        tx.execute(&format!("DELETE FROM \"{}\" WHERE id = ?1", table.name), [id])
-                            .map_err(sql_err)?;
+                        tx.execute(&format!("DELETE FROM \"{}\" WHERE id = ?1", table.name), [id]).map_err(sql_err)?;
                     }
                     Write::Check { .. } => {}
                 }
