@@ -18,8 +18,13 @@ run:
 
 test: lint test-rust
 
+MOTO := MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1
+# The end-to-end suites, run a second time with every request served by DynamoDB (moto).
+E2E := --test organizations --test auth --test http_conventions --test routes
+
 test-rust: $(VENV)/.installed
-	MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1 cargo test --workspace --all-targets
+	$(MOTO) cargo test --workspace --all-targets
+	$(MOTO) IAM_TEST_STORE=dynamodb cargo test -p iam-tests $(E2E)
 
 lint: lint-rust lint-infra
 

@@ -63,11 +63,19 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The API on a fresh embedded store.
+    /// The API on fresh tables: SQLite by default, DynamoDB on moto's server when
+    /// `IAM_TEST_STORE=dynamodb` (`make test` runs the end-to-end suites both ways).
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store");
-        Self::on_store(Arc::new(store), dir).await
+        let store: Arc<dyn Store> = match std::env::var("IAM_TEST_STORE").as_deref() {
+            Ok("dynamodb") => {
+                let store = crate::moto::store_at(crate::moto::shared(), &crate::moto::unique_prefix());
+                store.ensure_schema().await.expect("tables");
+                Arc::new(store)
+            }
+            _ => Arc::new(EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store")),
+        };
+        Self::on_store(store, dir).await
     }
 
     /// The API on a given store (its schema must exist).

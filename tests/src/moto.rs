@@ -55,14 +55,58 @@ impl MotoServer {
 
     /// A DynamoDB adapter on this server, with its own table prefix so that tests never meet.
     pub fn store(&self, prefix: &str) -> DynamoStore {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .build();
-        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), prefix)
+        store_at(&self.endpoint, prefix)
     }
+}
+
+static SHARED_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Runs when the test process exits: statics are never dropped, so the shared server is
+/// stopped here.
+extern "C" fn kill_shared() {
+    let pid = SHARED_PID.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: signals the child this process started; nothing else is touched.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// One server for the whole test process, started on first use by a thread that lives as long
+/// as the process (the server dies with it).
+pub fn shared() -> &'static str {
+    static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let server = MotoServer::start().expect("moto_server must start");
+            SHARED_PID.store(server.child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+            // SAFETY: registers a plain function with no captured state.
+            unsafe { libc::atexit(kill_shared) };
+            tx.send(server.endpoint.clone()).expect("endpoint");
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv().expect("moto_server started")
+    })
+}
+
+/// A DynamoDB adapter on `endpoint` with its own table prefix.
+pub fn store_at(endpoint: &str, prefix: &str) -> DynamoStore {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), prefix)
+}
+
+/// A table prefix no other test in this process uses.
+pub fn unique_prefix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("t{}x{}-", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 impl Drop for MotoServer {

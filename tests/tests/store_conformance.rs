@@ -36,7 +36,7 @@ fn main() {
         let trial = Trial::test(format!("dynamodb::{name}"), move || {
             let Some(server) = server else { return Ok(()) };
             runtime().block_on(async {
-                let store = server.store(&format!("t{}-", uuid_like()));
+                let store = server.store(&moto::unique_prefix());
                 store.ensure_schema().await.map_err(|e| Failed::from(e.to_string()))?;
                 case(Arc::new(store)).await;
                 Ok(())
@@ -47,11 +47,4 @@ fn main() {
     let conclusion = libtest_mimic::run(&args, trials);
     drop(moto);
     conclusion.exit();
-}
-
-/// A short unique table prefix, so that cases sharing one moto server never see each other.
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{}{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
