@@ -14,7 +14,7 @@ export IAM_DATA_DIR ?= ./.iam
 .PHONY: run test test-rust lint lint-rust lint-infra venv build clean
 
 run:
-	cargo run --release -p iam-cli --bin iam -- serve
+	cargo run --profile local -p iam-cli --bin iam -- serve
 
 test: lint test-rust
 
