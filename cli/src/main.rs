@@ -5,9 +5,13 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use iam_shared::app::open_store;
+use iam_shared::auth::password::PasswordHasher;
 use iam_shared::bootstrap::{Outcome, ensure_root_admin};
+use iam_shared::clock::{self, Clock, SystemClock};
 use iam_shared::config::Config;
 use iam_shared::routes::ROUTES;
+use iam_shared::store::Store;
 use iam_shared::{AppState, lambda::init_logging};
 
 #[derive(Parser)]
@@ -33,8 +37,9 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve => serve().await,
         Command::Bootstrap => {
-            let state = AppState::from_config(Config::from_env()?).await?;
-            bootstrap(&state).await
+            let config = Config::from_env()?;
+            let store = open_store(&config).await?;
+            bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost)?, &config).await
         }
         Command::Routes => {
             for r in ROUTES {
@@ -45,9 +50,9 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
-    let config = &state.config;
-    match ensure_root_admin(state, config.admin_email.as_deref(), config.admin_password.as_deref()).await? {
+async fn bootstrap(store: &dyn Store, passwords: &PasswordHasher, config: &Config) -> anyhow::Result<()> {
+    let (email, password) = (config.admin_email.as_deref(), config.admin_password.as_deref());
+    match ensure_root_admin(store, passwords, &clock::format(SystemClock.now()), email, password).await? {
         Outcome::AlreadyPresent => println!("A root admin exists already; nothing to do."),
         Outcome::Created { email, generated_password: None } => println!("Created root admin {email}."),
         Outcome::Created { email, generated_password: Some(password) } => {
@@ -64,7 +69,7 @@ async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let addr = config.addr;
     let state = AppState::from_config(config).await?;
-    bootstrap(&state).await?;
+    bootstrap(state.store.as_ref(), &state.passwords, &state.config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     println!("IAM API on http://{addr}/api/v3/iam (data in {})", state.config.data_dir.display());
     let app = iam_cli::gateway(state).into_make_service_with_connect_info::<SocketAddr>();

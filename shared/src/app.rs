@@ -14,6 +14,18 @@ use crate::store::dynamodb::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Metered, Store, StoreMetrics};
 
+/// The store the configuration names (creating DynamoDB tables only when asked to).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = match config.store {
+        StoreKind::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir.join("iam.sqlite3"))?),
+        StoreKind::DynamoDb => Arc::new(DynamoStore::from_env(config.table_prefix.clone()).await),
+    };
+    if config.create_tables {
+        store.ensure_schema().await.context("creating tables")?;
+    }
+    Ok(store)
+}
+
 /// The base path of every API route.
 pub const BASE_PATH: &str = "/api/v3/iam";
 
@@ -30,13 +42,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the store the configuration names, and everything else, once.
     pub async fn from_config(config: Config) -> anyhow::Result<AppState> {
-        let store: Arc<dyn Store> = match config.store {
-            StoreKind::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir.join("iam.sqlite3"))?),
-            StoreKind::DynamoDb => Arc::new(DynamoStore::from_env(config.table_prefix.clone()).await),
-        };
-        if config.create_tables {
-            store.ensure_schema().await.context("creating tables")?;
-        }
+        let store = open_store(&config).await?;
         Self::assemble(config, store, Arc::new(SystemClock))
     }
 

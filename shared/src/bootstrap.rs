@@ -3,15 +3,14 @@
 
 use anyhow::{Context, bail};
 
-use crate::app::AppState;
-use crate::auth::password::policy_violations;
+use crate::auth::password::{PasswordHasher, policy_violations};
 use crate::auth::tokens::random_token;
 use crate::error::Error;
 use crate::model::account::{self, Email};
 use crate::model::{new_id, role_assignment};
 use crate::records;
-use crate::store::Write;
 use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
+use crate::store::{Store, Write};
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@iam.local";
 
@@ -29,12 +28,15 @@ fn generate_password() -> anyhow::Result<String> {
     Ok(format!("{}-Aa1", random_token()?))
 }
 
+/// Needs only the store and the hasher (no signing key), so that an operator can bootstrap a
+/// cloud deployment from a workstation. `now` is the creation timestamp as stored.
 pub async fn ensure_root_admin(
-    state: &AppState,
+    store: &dyn Store,
+    passwords: &PasswordHasher,
+    now: &str,
     email: Option<&str>,
     password: Option<&str>,
 ) -> anyhow::Result<Outcome> {
-    let store = state.store.as_ref();
     if role_assignment::anyone_holds(store, "root_admin").await? {
         return Ok(Outcome::AlreadyPresent);
     }
@@ -50,10 +52,9 @@ pub async fn ensure_root_admin(
         let rules: Vec<&str> = broken.iter().map(|(_, d)| *d).collect();
         bail!("IAM_ADMIN_PASSWORD is too weak: {}", rules.join("; "));
     }
-    let now = state.timestamp();
     let account_id = new_id();
-    let item = account::new_active(account_id.clone(), &email, state.passwords.hash(&password).await?, None, &now);
-    let assignment = role_assignment::new(new_id(), &account_id, "root_admin", None, &now);
+    let item = account::new_active(account_id.clone(), &email, passwords.hash(&password).await?, None, now);
+    let assignment = role_assignment::new(new_id(), &account_id, "root_admin", None, now);
     let grant = Write::Put { table: &ROLE_ASSIGNMENTS, item: assignment, condition: None };
     match records::insert(store, &ACCOUNTS, item, &[email.unique()], vec![grant]).await {
         Ok(_) => {}

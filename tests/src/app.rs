@@ -90,7 +90,15 @@ impl TestApp {
         .expect("config");
         let clock = Arc::new(ManualClock::new(clock::parse("2026-11-23T10:00:00Z").expect("time")));
         let state = AppState::assemble(config, store, clock.clone()).expect("state");
-        ensure_root_admin(&state, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD)).await.expect("bootstrap");
+        ensure_root_admin(
+            state.store.as_ref(),
+            &state.passwords,
+            &state.timestamp(),
+            Some(ADMIN_EMAIL),
+            Some(ADMIN_PASSWORD),
+        )
+        .await
+        .expect("bootstrap");
         let router = iam_cli::gateway(state.clone());
         let mut app = TestApp { state, router, clock, admin_token: String::new(), _dir: dir };
         app.admin_token =

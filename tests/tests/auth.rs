@@ -237,7 +237,15 @@ fn base64_encode(b: &[u8]) -> String {
 #[tokio::test]
 async fn bootstrap_never_creates_a_second_root_admin() {
     let app = TestApp::new().await;
-    let again = ensure_root_admin(&app.state, Some("other@example.com"), Some(ADMIN_PASSWORD)).await.unwrap();
+    let again = ensure_root_admin(
+        app.state.store.as_ref(),
+        &app.state.passwords,
+        "2026-11-23T10:00:00Z",
+        Some("other@example.com"),
+        Some(ADMIN_PASSWORD),
+    )
+    .await
+    .unwrap();
     assert_eq!(again, Outcome::AlreadyPresent);
     let index = &iam_shared::store::schema::ROLE_ASSIGNMENTS_BY_ROLE;
     let page = app
@@ -270,10 +278,17 @@ async fn bootstrap_without_a_password_generates_a_strong_one_that_works() {
     .unwrap();
     let state =
         iam_shared::AppState::assemble(config, store, std::sync::Arc::new(iam_shared::clock::SystemClock)).unwrap();
-    let weak = ensure_root_admin(&state, Some("admin@example.com"), Some("password")).await;
+    let weak = ensure_root_admin(
+        state.store.as_ref(),
+        &state.passwords,
+        "2026-11-23T10:00:00Z",
+        Some("admin@example.com"),
+        Some("password"),
+    )
+    .await;
     assert!(weak.unwrap_err().to_string().contains("IAM_ADMIN_PASSWORD"));
     let Outcome::Created { email, generated_password: Some(password) } =
-        ensure_root_admin(&state, None, None).await.unwrap()
+        ensure_root_admin(state.store.as_ref(), &state.passwords, "2026-11-23T10:00:00Z", None, None).await.unwrap()
     else {
         panic!("expected a generated password");
     };
