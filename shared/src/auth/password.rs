@@ -1,6 +1,8 @@
 //! Passwords: the policy of API.md, and argon2id hashing off the async threads, verifying
 //! against a dummy hash when the account is unknown so that both cost the same time.
 
+use std::sync::{Arc, OnceLock};
+
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 
 use crate::config::HashCost;
@@ -36,7 +38,8 @@ pub fn policy_violations(password: &str, email: Option<&str>) -> Vec<(&'static s
 pub struct PasswordHasher {
     params: Params,
     /// A real hash of a random password, verified against when the account does not exist.
-    dummy_hash: String,
+    /// Made on first need, not at cold start: most functions never verify a password.
+    dummy_hash: Arc<OnceLock<String>>,
 }
 
 impl PasswordHasher {
@@ -46,9 +49,7 @@ impl PasswordHasher {
             HashCost::Fast => Params::new(8, 1, 1, None),
         }
         .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-        let dummy_password = super::tokens::random_token()?;
-        let dummy_hash = hash_with(&params, &dummy_password)?;
-        Ok(PasswordHasher { params, dummy_hash })
+        Ok(PasswordHasher { params, dummy_hash: Arc::default() })
     }
 
     /// The PHC string of a new argon2id hash of `password`.
@@ -59,16 +60,22 @@ impl PasswordHasher {
 
     /// Whether `password` matches `hash`; with no hash, spends the same time and says no.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> bool {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or(&self.dummy_hash).to_string();
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || {
+        let known = hash.map(str::to_string);
+        let (params, dummy, password) = (self.params.clone(), self.dummy_hash.clone(), password.to_string());
+        tokio::task::spawn_blocking(move || {
+            let hash = match &known {
+                Some(hash) => hash.as_str(),
+                None => dummy.get_or_init(|| {
+                    let random = super::tokens::random_token().unwrap_or_default();
+                    hash_with(&params, &random).unwrap_or_default()
+                }),
+            };
             // Parameters come from the stored hash, so older hashes keep verifying.
-            Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+            let ok = Argon2::default().verify_password(password.as_bytes(), hash).is_ok();
+            ok && known.is_some()
         })
         .await
-        .unwrap_or(false);
-        ok && known
+        .unwrap_or(false)
     }
 }
 
@@ -102,9 +109,14 @@ mod tests {
         assert!(!h.verify("Str0ng!Passw0rd", None).await);
     }
 
-    #[test]
-    fn production_cost_is_owasps() {
+    #[tokio::test]
+    async fn production_cost_is_owasps_and_unknown_accounts_pay_it_too() {
         let h = PasswordHasher::new(HashCost::Owasp).unwrap();
-        assert!(h.dummy_hash.contains("m=19456,t=2,p=1"), "{}", h.dummy_hash);
+        assert!(h.dummy_hash.get().is_none(), "nothing is hashed at cold start");
+        let hash = h.hash("Str0ng!Passw0rd").await.unwrap();
+        assert!(hash.contains("m=19456,t=2,p=1"), "{hash}");
+        assert!(!h.verify("Str0ng!Passw0rd", None).await);
+        let dummy = h.dummy_hash.get().unwrap();
+        assert!(dummy.contains("m=19456,t=2,p=1"), "the dummy costs what a real hash costs: {dummy}");
     }
 }
