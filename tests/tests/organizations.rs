@@ -389,3 +389,36 @@ async fn callers_see_and_change_only_what_their_roles_allow() {
     assert!(listed(&nobody).await.is_empty());
     assert!(listed(&root).await.len() >= 2);
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_have_exactly_one_winner() {
+    let app = TestApp::new().await;
+    let attempts = (0..16).map(|i| {
+        let name = if i % 2 == 0 { "Race" } else { "RACE" };
+        app.call(Method::POST, ORGS, Some(&app.admin_token), Some(org_doc(json!({"name": name}))))
+    });
+    let statuses: Vec<StatusCode> = futures_join_all(attempts).await.into_iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert_eq!(app.get(&format!("{ORGS}?filter[name__match]=race")).await.ids().len(), 1);
+}
+
+/// Runs the futures at once on this task (no extra crate needed for a join).
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *output = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
