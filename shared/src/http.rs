@@ -151,9 +151,44 @@ pub fn check_if_match(headers: &HeaderMap, item: &Item) -> Result<()> {
 /// A single-resource document with its ETag; 201 responses also carry `Location`.
 pub fn resource_response(status: StatusCode, def: &ResourceDef, item: &Item, state: &AppState) -> Response {
     let base = state.base_url();
-    let object = resource_object(def, item, None, &base);
-    let location = object["links"]["self"].as_str().unwrap_or_default().to_string();
-    let mut response = (status, JsonApi(json!({"data": object, "links": {"self": location}}))).into_response();
+    let shown = def.present(item.clone(), state.clock.now());
+    let object = resource_object(def, &shown, None, &base);
+    finish(status, item, json!({"data": object}))
+}
+
+/// A single-resource `GET` honouring `include` and `fields[TYPE]` from the query string.
+pub async fn show_response(
+    def: &ResourceDef,
+    item: &Item,
+    state: &AppState,
+    raw_query: Option<&str>,
+) -> Result<Response> {
+    let options = crate::query::params::parse_document_options(def, &crate::query::params::decode_pairs(raw_query))?;
+    let base = state.base_url();
+    let reader = crate::listing::Reader { store: state.store.as_ref(), now: state.clock.now() };
+    let shown = def.present(item.clone(), reader.now);
+    let object = resource_object(def, &shown, options.fields.get(def.type_name).map(Vec::as_slice), &base);
+    let mut doc = json!({"data": object});
+    if !options.include.is_empty() {
+        let included = crate::include::included(
+            reader,
+            def,
+            std::slice::from_ref(&shown),
+            &options.include,
+            &options.fields,
+            &base,
+        )
+        .await?;
+        doc["included"] = Value::Array(included);
+    }
+    Ok(finish(StatusCode::OK, item, doc))
+}
+
+/// Adds `links.self`, the ETag and (for 201) `Location` to a single-resource document.
+fn finish(status: StatusCode, item: &Item, mut doc: Value) -> Response {
+    let location = doc["data"]["links"]["self"].as_str().unwrap_or_default().to_string();
+    doc["links"] = json!({"self": location});
+    let mut response = (status, JsonApi(doc)).into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&etag(item)) {
         headers.insert(header::ETAG, v);

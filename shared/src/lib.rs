@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod include;
 pub mod jsonapi;
 pub mod lambda;
 pub mod listing;

@@ -4,6 +4,7 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::jsonapi::resource_object;
@@ -29,19 +30,26 @@ pub struct Page {
     pub has_more: bool,
 }
 
+/// What a listing reads through: the store, and the time derived attributes are computed at.
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    pub store: &'a dyn Store,
+    pub now: OffsetDateTime,
+}
+
 /// Lists `def` with `q`; `scope` is ANDed to the filter (what the caller may see).
-pub async fn fetch(store: &dyn Store, def: &'static ResourceDef, q: &ListQuery, scope: Expr) -> Result<Page> {
+pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scope: Expr) -> Result<Page> {
     let filter = q.filter.clone().and(scope);
     let q = ListQuery { filter, ..q.clone() };
     let plan = plan(def, &q);
     let mut page = match (&plan.access, plan.ordered) {
         (Access::Index { index, pk, sk }, Some(descending)) => {
-            stream_ordered(store, def, &q, index, pk, sk, descending).await?
+            stream_ordered(r, def, &q, index, pk, sk, descending).await?
         }
-        _ => sort_in_memory(store, def, &q, &plan).await?,
+        _ => sort_in_memory(r, def, &q, &plan).await?,
     };
     if q.count && page.total.is_none() {
-        page.total = Some(read_all(store, def, &q, &plan).await?.len());
+        page.total = Some(read_all(r, def, &q, &plan).await?.len());
     }
     Ok(page)
 }
@@ -57,7 +65,7 @@ fn check_key_cursor(key: &StartKey, index: &IndexDef, pk: &str) -> Result<()> {
 /// The index yields the requested order: read only as far as this page (plus one item to
 /// know whether another page follows).
 async fn stream_ordered(
-    store: &dyn Store,
+    r: Reader<'_>,
     def: &'static ResourceDef,
     q: &ListQuery,
     index: &'static IndexDef,
@@ -88,8 +96,9 @@ async fn stream_ordered(
             limit: need.clamp(1, READ_ALL_BATCH),
             start: start.take(),
         };
-        let read = store.query(query).await?;
+        let read = r.store.query(query).await?;
         for item in read.items {
+            let item = def.present(item, r.now);
             if matches(&q.filter, &item, def) {
                 found.push(item);
                 if found.len() == want {
@@ -109,43 +118,55 @@ async fn stream_ordered(
     Ok(Page { items, total: None, next_cursor, has_more })
 }
 
-/// Every item the plan's access yields that matches the filter.
-async fn read_all(store: &dyn Store, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Vec<Item>> {
+/// Every item of one index partition (narrowed by `sk`).
+async fn read_partition(
+    store: &dyn Store,
+    def: &'static ResourceDef,
+    index: &'static IndexDef,
+    pk: &str,
+    sk: &Option<SortCondition>,
+) -> Result<Vec<Item>> {
     let mut items = Vec::new();
-    match &plan.access {
-        Access::Ids(ids) => {
-            if !ids.is_empty() {
-                items = store.batch_get(def.table, ids).await?;
-            }
-        }
-        Access::Index { index, pk, sk } => {
-            let mut start = None;
-            loop {
-                let query = Query {
-                    table: def.table,
-                    index,
-                    pk: pk.clone(),
-                    sk: sk.clone(),
-                    descending: false,
-                    limit: READ_ALL_BATCH,
-                    start,
-                };
-                let read = store.query(query).await?;
-                items.extend(read.items);
-                match read.last_key {
-                    Some(key) => start = Some(key),
-                    None => break,
-                }
-            }
+    let mut start = None;
+    loop {
+        let query = Query {
+            table: def.table,
+            index,
+            pk: pk.to_string(),
+            sk: sk.clone(),
+            descending: false,
+            limit: READ_ALL_BATCH,
+            start,
+        };
+        let read = store.query(query).await?;
+        items.extend(read.items);
+        match read.last_key {
+            Some(key) => start = Some(key),
+            None => return Ok(items),
         }
     }
-    items.retain(|item| matches(&q.filter, item, def));
-    Ok(items)
 }
 
-async fn sort_in_memory(store: &dyn Store, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Page> {
+/// Every item the plan's access yields that matches the filter.
+async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Vec<Item>> {
+    let items = match &plan.access {
+        Access::Ids(ids) if ids.is_empty() => vec![],
+        Access::Ids(ids) => r.store.batch_get(def.table, ids).await?,
+        Access::Index { index, pk, sk } => read_partition(r.store, def, index, pk, sk).await?,
+        Access::Partitions { index, pks, sk } => {
+            let mut items = Vec::new();
+            for pk in pks {
+                items.extend(read_partition(r.store, def, index, pk, sk).await?);
+            }
+            items
+        }
+    };
+    Ok(items.into_iter().map(|i| def.present(i, r.now)).filter(|item| matches(&q.filter, item, def)).collect())
+}
+
+async fn sort_in_memory(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Page> {
     let sort = effective_sort(q);
-    let mut items = read_all(store, def, q, plan).await?;
+    let mut items = read_all(r, def, q, plan).await?;
     items.sort_by(|a, b| compare_items(a, b, &sort, def));
     let total = items.len();
     let (skip, limit) = match &q.paging {
@@ -197,6 +218,7 @@ pub fn document(
     page: &Page,
     base_url: &str,
     request_pairs: &[(String, String)],
+    included: Option<Vec<Value>>,
 ) -> Value {
     let data: Vec<Value> = page
         .items
@@ -254,6 +276,9 @@ pub fn document(
         }
     }
     let mut doc = json!({"data": data, "links": links});
+    if let Some(included) = included {
+        doc["included"] = Value::Array(included);
+    }
     if !meta.is_empty() {
         doc["meta"] = Value::Object(meta);
     }
@@ -271,8 +296,15 @@ pub async fn respond(
     use axum::response::IntoResponse;
     let pairs = crate::query::params::decode_pairs(raw_query);
     let q = crate::query::params::parse(def, &pairs)?;
-    let page = fetch(state.store.as_ref(), def, &q, scope).await?;
-    let doc = document(def, &q, &page, &state.base_url(), &pairs);
+    let reader = Reader { store: state.store.as_ref(), now: state.clock.now() };
+    let page = fetch(reader, def, &q, scope).await?;
+    let base = state.base_url();
+    let included = if q.include.is_empty() {
+        None
+    } else {
+        Some(crate::include::included(reader, def, &page.items, &q.include, &q.fields, &base).await?)
+    };
+    let doc = document(def, &q, &page, &base, &pairs, included);
     let mut response = crate::jsonapi::JsonApi(doc).into_response();
     if let Some(total) = page.total
         && let Ok(v) = axum::http::HeaderValue::from_str(&total.to_string())

@@ -115,9 +115,22 @@ pub async fn replace(
     store: &dyn Store,
     table: &'static TableDef,
     old: &Item,
+    new: Item,
+    old_uniques: &[Unique],
+    new_uniques: &[Unique],
+) -> Result<Item> {
+    replace_with(store, table, old, new, old_uniques, new_uniques, vec![]).await
+}
+
+/// [`replace`], with `extra` writes (checks on related items) in the same transaction.
+pub async fn replace_with(
+    store: &dyn Store,
+    table: &'static TableDef,
+    old: &Item,
     mut new: Item,
     old_uniques: &[Unique],
     new_uniques: &[Unique],
+    extra: Vec<Write>,
 ) -> Result<Item> {
     let owner = id_of(old).to_string();
     let version = version_of(old);
@@ -130,6 +143,7 @@ pub async fn replace(
         item: new.clone(),
         condition: Some(Condition::AttrEquals("version", json!(version))),
     });
+    writes.extend(extra);
     commit(store, writes, &claims, &owner).await?;
     Ok(new)
 }

@@ -2,7 +2,9 @@
 //! read-only, searchable), its table and its relationships. Query parsing, the planner, the
 //! evaluator, sparse fieldsets and rendering all read this one description.
 
-use crate::store::TableDef;
+use time::OffsetDateTime;
+
+use crate::store::{Item, TableDef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
@@ -34,6 +36,9 @@ pub struct Field {
     pub attribute: bool,
     /// This name is another name for the field named here (`ou_accounts` → `organization_id`).
     pub alias_of: Option<&'static str>,
+    /// Compared, searched and sorted case-insensitively; indexes use this lower-cased copy
+    /// (the table's `folded` list makes the store write it).
+    pub folded: Option<&'static str>,
 }
 
 impl Field {
@@ -50,7 +55,13 @@ impl Field {
             unique: false,
             attribute: true,
             alias_of: None,
+            folded: None,
         }
+    }
+
+    /// The stored attribute an index keys this field by.
+    pub fn key(&self) -> &'static str {
+        self.folded.unwrap_or(self.name)
     }
 
     /// The resource id: filterable, sortable, unique, present on every item.
@@ -89,6 +100,10 @@ impl Field {
         self.unique = true;
         self
     }
+    pub const fn folded(mut self, key: &'static str) -> Self {
+        self.folded = Some(key);
+        self
+    }
     pub const fn alias_of(mut self, target: &'static str) -> Self {
         self.alias_of = Some(target);
         self.attribute = false;
@@ -104,7 +119,7 @@ pub struct Relationship {
     pub foreign_key: &'static str,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ResourceDef {
     /// The JSON:API type, e.g. `organizations`.
     pub type_name: &'static str,
@@ -113,6 +128,9 @@ pub struct ResourceDef {
     pub table: &'static TableDef,
     pub fields: &'static [Field],
     pub relationships: &'static [Relationship],
+    /// Sets the attributes computed at read time (an account's `status` depends on the clock)
+    /// on an item before it is filtered, sorted or rendered.
+    pub derive: Option<fn(&mut Item, OffsetDateTime)>,
 }
 
 impl ResourceDef {
@@ -132,6 +150,14 @@ impl ResourceDef {
     pub fn attributes(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.attribute && !f.secret)
     }
+
+    /// The item as the API shows it at `now`.
+    pub fn present(&self, mut item: Item, now: OffsetDateTime) -> Item {
+        if let Some(derive) = self.derive {
+            derive(&mut item, now);
+        }
+        item
+    }
 }
 
 /// Every resource type the API serves (for `fields[TYPE]` and `include`).
@@ -141,4 +167,35 @@ pub fn all() -> &'static [&'static ResourceDef] {
 
 pub fn by_type(type_name: &str) -> Option<&'static ResourceDef> {
     all().iter().copied().find(|d| d.type_name == type_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_folded_field_is_written_by_its_table() {
+        for def in all() {
+            for f in def.fields.iter().filter(|f| f.folded.is_some()) {
+                assert!(
+                    def.table.folded.contains(&(f.name, f.key())),
+                    "{}.{} is not folded by its table",
+                    def.type_name,
+                    f.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_index_key_is_a_field_of_its_resource() {
+        for def in all() {
+            for index in def.table.indexes {
+                for attr in [Some(index.pk_attr()), index.sk].into_iter().flatten() {
+                    let known = attr == crate::store::schema::ALL || def.fields.iter().any(|f| f.key() == attr);
+                    assert!(known, "{}.{} keys on {attr}, which no field maps to", def.type_name, index.name);
+                }
+            }
+        }
+    }
 }

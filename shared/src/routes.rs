@@ -22,6 +22,13 @@ const fn public(method: &'static str, path: &'static str, function: &'static str
 }
 
 pub const ROUTES: &[Route] = &[
+    route("GET", "/api/v3/iam/accounts", "accounts"),
+    route("POST", "/api/v3/iam/accounts", "accounts"),
+    route("GET", "/api/v3/iam/accounts/me", "accounts"),
+    route("GET", "/api/v3/iam/accounts/external/{external_id}", "accounts"),
+    route("GET", "/api/v3/iam/accounts/{id}", "accounts"),
+    route("PATCH", "/api/v3/iam/accounts/{id}", "accounts"),
+    route("DELETE", "/api/v3/iam/accounts/{id}", "accounts"),
     route("GET", "/api/v3/iam/organizations", "organizations"),
     route("POST", "/api/v3/iam/organizations", "organizations"),
     route("GET", "/api/v3/iam/organizations/{id}", "organizations"),
@@ -35,7 +42,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The function crates, each one Lambda.
-pub const FUNCTIONS: &[&str] = &["organizations", "sessions"];
+pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "sessions"];
 
 pub fn of_function(function: &str) -> impl Iterator<Item = &'static Route> + '_ {
     ROUTES.iter().filter(move |r| r.function == function)

@@ -298,6 +298,10 @@ async fn many_orgs(store: &dyn Store, n: usize) {
     }
 }
 
+fn reader(store: &dyn Store) -> listing::Reader<'_> {
+    listing::Reader { store, now: iam_shared::clock::parse("2026-11-23T10:00:00Z").expect("time") }
+}
+
 fn list_query(q: &str) -> iam_shared::query::ListQuery {
     parse(&organization::RESOURCE, &decode_pairs(Some(q))).unwrap()
 }
@@ -306,22 +310,23 @@ async fn an_indexed_equality_reads_only_what_it_returns(store: Arc<dyn Store>) {
     many_orgs(store.as_ref(), 500).await;
     let metered = Metered::new(store);
     let metrics = metered.metrics();
-    let page = listing::fetch(&metered, &organization::RESOURCE, &list_query("filter[name]=name 00321"), Expr::True)
-        .await
-        .unwrap();
+    let page =
+        listing::fetch(reader(&metered), &organization::RESOURCE, &list_query("filter[name]=name 00321"), Expr::True)
+            .await
+            .unwrap();
     assert_eq!(ids(&page.items), ["org00321"]);
     assert!(metrics.items_read() <= 2, "read {} items for one match", metrics.items_read());
     metrics.reset();
     // A prefix in the name index's own order streams: a page reads what it returns, plus one.
     let q = list_query("filter[name__sw]=name 004&sort=-name&page[size]=10");
-    let page = listing::fetch(&metered, &organization::RESOURCE, &q, Expr::True).await.unwrap();
+    let page = listing::fetch(reader(&metered), &organization::RESOURCE, &q, Expr::True).await.unwrap();
     assert_eq!(page.items[0]["name"], "name 00499");
     assert_eq!(page.items.len(), 10);
     assert!(metrics.items_read() <= 11, "read {} items for a page of 10", metrics.items_read());
     // In another order every match must be read to be sorted, but never more than the matches.
     metrics.reset();
     let q = list_query("filter[name__sw]=name 004&page[size]=10");
-    let page = listing::fetch(&metered, &organization::RESOURCE, &q, Expr::True).await.unwrap();
+    let page = listing::fetch(reader(&metered), &organization::RESOURCE, &q, Expr::True).await.unwrap();
     assert_eq!(page.items[0]["id"], "org00400");
     assert_eq!(metrics.items_read(), 100);
 }
@@ -335,7 +340,7 @@ async fn cursor_pages_cost_the_same_deep_in_the_list(store: Arc<dyn Store>) {
     let mut reads = Vec::new();
     loop {
         metrics.reset();
-        let page = listing::fetch(&metered, &organization::RESOURCE, &q, Expr::True).await.unwrap();
+        let page = listing::fetch(reader(&metered), &organization::RESOURCE, &q, Expr::True).await.unwrap();
         reads.push(metrics.items_read());
         seen.extend(ids(&page.items));
         match page.next_cursor {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
-use iam_shared::http::{JsonBody, check_if_match, resource_response};
+use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{new_id, organization};
 use iam_shared::query::{Expr, Op, Scalar};
@@ -54,9 +54,14 @@ async fn create(State(state): State<AppState>, principal: Principal, JsonBody(bo
     Ok(resource_response(StatusCode::CREATED, &organization::RESOURCE, &item, &state))
 }
 
-async fn show(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Response> {
+async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
     let item = load_visible(&state, &principal, &id).await?;
-    Ok(resource_response(StatusCode::OK, &organization::RESOURCE, &item, &state))
+    show_response(&organization::RESOURCE, &item, &state, raw.as_deref()).await
 }
 
 async fn update(

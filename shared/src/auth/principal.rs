@@ -68,6 +68,9 @@ impl Principal {
         }
         let account =
             state.store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
+        if !crate::model::account::is_usable(&account, now) {
+            return Err(Error::Unauthorized("the account is disabled or expired"));
+        }
         let grants = role_assignment::of_account(state.store.as_ref(), &claims.sub)
             .await?
             .iter()

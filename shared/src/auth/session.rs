@@ -11,8 +11,8 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::model::new_id;
 use crate::records;
-use crate::store::schema::SESSIONS;
-use crate::store::{Item, Write};
+use crate::store::schema::{SESSIONS, SESSIONS_BY_ACCOUNT};
+use crate::store::{Item, MAX_TRANSACTION_WRITES, Query, Store, Write};
 
 /// How many rotated refresh-token hashes a session remembers for reuse detection. A token
 /// older than that is refused as unknown rather than treated as reuse.
@@ -115,4 +115,34 @@ pub async fn end(state: &AppState, session_id: &str) -> Result<()> {
     let write = Write::Delete { table: &SESSIONS, id: session_id.into(), condition: None };
     state.store.transact(vec![write]).await?;
     Ok(())
+}
+
+/// Ends every session of an account except `keep` (a password change keeps the caller's):
+/// their tokens stop working at once. Returns how many ended.
+pub async fn end_all(store: &dyn Store, account_id: &str, keep: Option<&str>) -> Result<usize> {
+    let mut ids = Vec::new();
+    let mut start = None;
+    loop {
+        let query = Query {
+            table: &SESSIONS,
+            index: &SESSIONS_BY_ACCOUNT,
+            pk: account_id.into(),
+            sk: None,
+            descending: false,
+            limit: 1000,
+            start,
+        };
+        let page = store.query(query).await?;
+        ids.extend(page.items.iter().map(records::id_of).filter(|id| Some(*id) != keep).map(str::to_string));
+        match page.last_key {
+            Some(key) => start = Some(key),
+            None => break,
+        }
+    }
+    for chunk in ids.chunks(MAX_TRANSACTION_WRITES) {
+        let writes =
+            chunk.iter().map(|id| Write::Delete { table: &SESSIONS, id: id.clone(), condition: None }).collect();
+        store.transact(writes).await?;
+    }
+    Ok(ids.len())
 }

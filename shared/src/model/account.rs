@@ -1,10 +1,12 @@
-//! Accounts (users and service accounts): the catalog, the email type, and what login needs.
-//! The accounts function (its own issue) adds the rest of the attributes and their validation.
+//! Accounts (users and service accounts): the catalog, validation of creates and updates, the
+//! derived `status`, the email type, and what login needs.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use super::attributes::{Attributes, Given, Text};
 use crate::clock;
+use crate::error::Result;
 use crate::records::Unique;
 use crate::resource::{Field, FieldType as T, Relationship, ResourceDef};
 use crate::store::{Item, schema};
@@ -15,23 +17,231 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &schema::ACCOUNTS,
     fields: &[
         Field::id(),
-        Field::new("email", T::String).filter().sort().text().required().unique(),
+        Field::new("email", T::String).filter().sort().text().required().unique().folded("email_lc"),
         Field::new("name", T::String).filter().sort().text(),
+        Field::new("username", T::String).filter().sort().text().unique().folded("username_lc"),
+        Field::new("first_name", T::String),
+        Field::new("last_name", T::String),
+        Field::new("language", T::String),
+        Field::new("external_id", T::String).filter().unique(),
+        Field::new("account_type", T::String).filter(),
+        Field::new("auth_type", T::String).filter(),
+        Field::new("sso_channel", T::String).filter(),
+        Field::new("picture_url", T::String).filter(),
+        Field::new("enabled", T::Boolean).filter(),
         Field::new("organization_id", T::String).filter(),
         Field::new("ou_accounts", T::String).filter().alias_of("organization_id"),
-        Field::new("enabled", T::Boolean).filter(),
-        Field::new("status", T::String).filter().sort().read_only(),
         Field::new("expires_at", T::Timestamp).filter().sort(),
+        Field::new("status", T::String).filter().sort().read_only(),
         Field::new("joined_at", T::Timestamp).filter().sort().read_only(),
+        Field::new("invitation_expired_at", T::Timestamp).filter().read_only(),
         Field::new("last_login_at", T::Timestamp).filter().sort().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("password", T::String).secret(),
         Field::new("password_hash", T::String).secret(),
         Field::new("password_reset_token", T::String).secret(),
         Field::new("invitation_token", T::String).secret(),
     ],
     relationships: &[Relationship { name: "organization", target: "organizations", foreign_key: "organization_id" }],
+    derive: Some(derive_status),
 };
+
+/// `status` as the API shows it: `disabled` when not enabled, `expired` past `expires_at` or
+/// when a pending invitation lapsed, else the stored lifecycle (`pending` until joined, then
+/// `active`). Computed at read time, so that an expiry needs no write to take effect.
+pub fn derive_status(item: &mut Item, now: OffsetDateTime) {
+    let past = |attr: &str| item.get(attr).and_then(Value::as_str).and_then(clock::parse).is_some_and(|t| t <= now);
+    let stored = item.get("status").and_then(Value::as_str).unwrap_or("pending");
+    let status = if item.get("enabled").and_then(Value::as_bool) == Some(false) {
+        "disabled"
+    } else if past("expires_at") || (stored == "pending" && past("invitation_expired_at")) {
+        "expired"
+    } else {
+        stored
+    };
+    item.insert("status".into(), json!(status));
+}
+
+const NAME: Text = Text { min: 0, max: 200, single_line: true };
+const PART_NAME: Text = Text { min: 0, max: 100, single_line: true };
+const USERNAME: Text = Text { min: 1, max: 64, single_line: true };
+const EXTERNAL_ID: Text = Text { min: 1, max: 256, single_line: true };
+const SSO_CHANNEL: Text = Text { min: 1, max: 100, single_line: true };
+const LANGUAGE: Text = Text { min: 2, max: 35, single_line: true };
+const ACCOUNT_TYPES: &[&str] = &["user", "service"];
+const AUTH_TYPES: &[&str] = &["password", "sso"];
+
+/// Optional text attributes: (name, limits). Null clears them on update.
+const OPTIONAL_TEXT: &[(&str, Text)] = &[
+    ("name", NAME),
+    ("first_name", PART_NAME),
+    ("last_name", PART_NAME),
+    ("username", USERNAME),
+    ("external_id", EXTERNAL_ID),
+    ("sso_channel", SSO_CHANNEL),
+];
+
+/// A language tag: letters, digits and hyphens, starting with 2-3 letters (`en`, `pt-BR`).
+fn is_language_tag(v: &str) -> bool {
+    let mut parts = v.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// A validated create request.
+#[derive(Debug)]
+pub struct NewAccount {
+    /// The item to store (without a password hash yet).
+    pub item: Item,
+    /// The initial password, checked against the policy; hash it before storing.
+    pub password: Option<String>,
+}
+
+/// Applies the attributes every create and update share; `creating` makes `email` required.
+fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
+    let set = |item: &mut Item, name: &str, given: Given<Value>| match given {
+        Given::Value(v) => {
+            item.insert(name.into(), v);
+        }
+        Given::Null => {
+            item.remove(name);
+        }
+        Given::Absent => {}
+    };
+    let json_of = |g: Given<String>| match g {
+        Given::Value(v) => Given::Value(json!(v)),
+        Given::Null => Given::Null,
+        Given::Absent => Given::Absent,
+    };
+    let required_not_null = |a: &mut Attributes, name: &str, g: &Given<String>| {
+        if *g == Given::Null {
+            a.problem(name, "required", format!("{name} cannot be null"));
+        }
+    };
+    let email = a.text("email", Text { min: 3, max: 254, single_line: true }, creating);
+    required_not_null(a, "email", &email);
+    if let Given::Value(raw) = &email {
+        match Email::parse(raw) {
+            Some(e) => {
+                item.insert("email".into(), json!(e.as_str()));
+            }
+            None => a.problem("email", "invalid_email", "email must be an address like ann@example.com"),
+        }
+    }
+    for (name, limits) in OPTIONAL_TEXT {
+        let given = a.text(name, *limits, false);
+        set(item, name, json_of(given));
+    }
+    let language = a.text("language", LANGUAGE, false);
+    required_not_null(a, "language", &language);
+    if let Given::Value(tag) = &language
+        && !is_language_tag(tag)
+    {
+        a.problem("language", "invalid_language", "language must be a language tag such as en or pt-BR");
+    }
+    set(item, "language", json_of(language));
+    for (name, allowed) in [("account_type", ACCOUNT_TYPES), ("auth_type", AUTH_TYPES)] {
+        let given = a.one_of(name, allowed);
+        required_not_null(a, name, &given);
+        set(item, name, json_of(given));
+    }
+    let picture = a.url("picture_url", 2048);
+    set(item, "picture_url", json_of(picture));
+    match a.boolean("enabled") {
+        Given::Null => a.problem("enabled", "required", "enabled cannot be null"),
+        given => set(item, "enabled", json_of_bool(given)),
+    }
+    let expires = a.timestamp("expires_at");
+    set(item, "expires_at", json_of(expires));
+    let organization = a.text("organization_id", Text { min: 1, max: 64, single_line: true }, false);
+    set(item, "organization_id", json_of(organization));
+}
+
+fn json_of_bool(g: Given<bool>) -> Given<Value> {
+    match g {
+        Given::Value(v) => Given::Value(json!(v)),
+        Given::Null => Given::Null,
+        Given::Absent => Given::Absent,
+    }
+}
+
+/// A new account from a create request. Without `password` (and not SSO) it is `pending`
+/// until its invitation is accepted; with one it is `active` at once. `organization_id`
+/// defaults to `default_organization`.
+pub fn create(
+    mut attributes: Map<String, Value>,
+    id: String,
+    now: &str,
+    default_organization: Option<&str>,
+) -> Result<NewAccount> {
+    let password = Attributes::take(&mut attributes, "password");
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    let mut item = json!({
+        "id": id,
+        "enabled": true,
+        "account_type": "user",
+        "auth_type": "password",
+        "language": "en",
+        "created_at": now,
+        "updated_at": now,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    if let Some(org) = default_organization {
+        item.insert("organization_id".into(), json!(org));
+    }
+    apply(&mut a, &mut item, true);
+    let sso = item.get("auth_type").and_then(Value::as_str) == Some("sso");
+    let password = match password {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if sso => {
+            let _ = p;
+            a.problem("password", "password_not_allowed", "an SSO account has no password");
+            None
+        }
+        Some(Value::String(p)) => {
+            let email = item.get("email").and_then(Value::as_str);
+            for (code, detail) in crate::auth::password::policy_violations(&p, email) {
+                a.problem("password", code, detail);
+            }
+            Some(p)
+        }
+        Some(_) => {
+            a.problem("password", "invalid_type", "password must be a string");
+            None
+        }
+    };
+    a.finish()?;
+    let active = password.is_some() || sso;
+    item.insert("status".into(), json!(if active { "active" } else { "pending" }));
+    if active {
+        item.insert("joined_at".into(), json!(now));
+    }
+    Ok(NewAccount { item, password })
+}
+
+/// The account after a partial update (only given attributes change). Passwords change
+/// through the password flows, never here.
+pub fn update(old: &Item, mut attributes: Map<String, Value>, now: &str) -> Result<Item> {
+    let password = Attributes::take(&mut attributes, "password");
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    if password.is_some() {
+        a.problem("password", "not_updatable", "passwords change through /account/passwords, not here");
+    }
+    let mut item = old.clone();
+    apply(&mut a, &mut item, false);
+    if item.get("auth_type").and_then(Value::as_str) == Some("sso") && old.get("auth_type") != item.get("auth_type") {
+        // Switching to SSO drops the password: it could never be used again.
+        item.remove("password_hash");
+    }
+    a.finish()?;
+    item.insert("updated_at".into(), json!(now));
+    Ok(item)
+}
 
 /// An email address: trimmed, one `@` with text on both sides, no spaces or control
 /// characters, at most 254 characters. Stored as given; compared lower-cased.
@@ -62,9 +272,17 @@ impl Email {
     }
 }
 
-/// The values that must be unique across accounts.
+/// The values that must be unique across accounts (email always; username and external id
+/// when set), each compared lower-cased.
 pub fn uniques(item: &Item) -> Vec<Unique> {
-    item.get("email").and_then(Value::as_str).and_then(Email::parse).map(|e| vec![e.unique()]).unwrap_or_default()
+    let mut all: Vec<Unique> =
+        item.get("email").and_then(Value::as_str).and_then(Email::parse).map(|e| e.unique()).into_iter().collect();
+    for (scope, attribute) in [("accounts.username", "username"), ("accounts.external_id", "external_id")] {
+        if let Some(v) = item.get(attribute).and_then(Value::as_str) {
+            all.push(Unique::new(scope, attribute, v));
+        }
+    }
+    all
 }
 
 /// A new active account with a password already hashed.
@@ -88,12 +306,18 @@ pub fn new_active(id: String, email: &Email, password_hash: String, organization
     item.as_object().cloned().unwrap_or_default()
 }
 
-/// May this account obtain tokens now? (enabled, active, not past `expires_at`)
-pub fn may_log_in(item: &Item, now: OffsetDateTime) -> bool {
+/// May this account use the service now? (enabled, active, not past `expires_at`) Checked on
+/// every authenticated request, so that disabling or expiring an account stops its tokens.
+pub fn is_usable(item: &Item, now: OffsetDateTime) -> bool {
     let enabled = item.get("enabled").and_then(Value::as_bool).unwrap_or(false);
     let active = item.get("status").and_then(Value::as_str) == Some("active");
     let expired = item.get("expires_at").and_then(Value::as_str).and_then(clock::parse).is_some_and(|at| at <= now);
-    enabled && active && !expired && item.get("password_hash").is_some_and(Value::is_string)
+    enabled && active && !expired
+}
+
+/// May this account obtain tokens with a password now?
+pub fn may_log_in(item: &Item, now: OffsetDateTime) -> bool {
+    is_usable(item, now) && item.get("password_hash").is_some_and(Value::is_string)
 }
 
 /// The account holding this email (case-insensitively), through its uniqueness marker: a

@@ -87,8 +87,95 @@ impl<'a> Attributes<'a> {
         given
     }
 
+    /// Takes an attribute out before the catalog checks see it (a create's write-only
+    /// `password`, which the catalog lists as a secret).
+    pub fn take(map: &mut Map<String, Value>, name: &str) -> Option<Value> {
+        map.remove(name)
+    }
+
+    /// The raw value, with `invalid_type` recorded when `accept` refuses it.
+    fn typed<T>(&mut self, name: &str, expected: &str, accept: impl Fn(&Value) -> Option<T>) -> Given<T> {
+        match self.map.get(name) {
+            None => Given::Absent,
+            Some(Value::Null) => Given::Null,
+            Some(v) => match accept(v) {
+                Some(t) => Given::Value(t),
+                None => {
+                    self.problem(name, "invalid_type", format!("{name} must be {expected}"));
+                    Given::Absent
+                }
+            },
+        }
+    }
+
+    pub fn boolean(&mut self, name: &str) -> Given<bool> {
+        self.typed(name, "true or false", Value::as_bool)
+    }
+
+    /// One of a fixed set of strings.
+    pub fn one_of(&mut self, name: &str, allowed: &[&str]) -> Given<String> {
+        let given = self.typed(name, "a string", |v| v.as_str().map(str::to_string));
+        if let Given::Value(v) = &given
+            && !allowed.contains(&v.as_str())
+        {
+            self.problem(name, "invalid_value", format!("{name} must be one of {}", allowed.join(", ")));
+        }
+        given
+    }
+
+    /// An RFC 3339 timestamp, returned in the stored form (UTC, whole seconds).
+    pub fn timestamp(&mut self, name: &str) -> Given<String> {
+        match self.typed(name, "an RFC 3339 timestamp", |v| v.as_str().map(str::to_string)) {
+            Given::Value(raw) => match crate::clock::parse(&raw) {
+                Some(t) => Given::Value(crate::clock::format(t)),
+                None => {
+                    self.problem(name, "invalid_timestamp", format!("{name} must be an RFC 3339 timestamp"));
+                    Given::Absent
+                }
+            },
+            other => other,
+        }
+    }
+
+    /// An absolute `http` or `https` URL.
+    pub fn url(&mut self, name: &str, max: usize) -> Given<String> {
+        let given = self.text(name, Text { min: 1, max, single_line: true }, false);
+        if let Given::Value(v) = &given
+            && !is_web_url(v)
+        {
+            self.problem(name, "invalid_url", format!("{name} must be an absolute http(s) URL"));
+        }
+        given
+    }
+
     /// Ends reading: every problem recorded, or nothing.
     pub fn finish(self) -> Result<(), Error> {
         if self.problems.is_empty() { Ok(()) } else { Err(Error::Validation(self.problems)) }
+    }
+}
+
+/// `http(s)://host[...]` without spaces: what a browser can load as a picture.
+fn is_web_url(v: &str) -> bool {
+    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !host.starts_with(':') && !r.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_urls_need_a_scheme_and_a_host() {
+        for ok in ["https://cdn.example.com/a.png", "http://x.io", "https://h:8443/p?q=1"] {
+            assert!(is_web_url(ok), "{ok}");
+        }
+        for bad in
+            ["", "cdn.example.com/a.png", "ftp://x", "https://", "https:///p", "https://a b", "javascript:alert(1)"]
+        {
+            assert!(!is_web_url(bad), "{bad}");
+        }
     }
 }

@@ -20,6 +20,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],
     relationships: &[],
+    derive: None,
 };
 
 const NAME: Text = Text { min: 1, max: 200, single_line: true };

@@ -7,12 +7,14 @@ use serde_json::Value;
 
 use super::ast::{Expr, Op, Scalar, SortKey};
 use crate::clock;
-use crate::resource::{FieldType, ResourceDef};
+use crate::resource::{Field, FieldType, ResourceDef};
 use crate::store::Item;
 
-/// The item's value of a field as a typed scalar (absent and mistyped values are `Null`).
-pub fn scalar_of(item: &Item, name: &str, ty: FieldType) -> Scalar {
-    match (ty, item.get(name)) {
+/// The item's value of a field as a typed scalar (absent and mistyped values are `Null`;
+/// case-insensitive fields lower-cased, as their filter values are when parsed).
+pub fn scalar_of(item: &Item, field: &Field) -> Scalar {
+    match (field.ty, item.get(field.name)) {
+        (FieldType::String, Some(Value::String(s))) if field.folded.is_some() => Scalar::Str(s.to_lowercase()),
         (FieldType::String, Some(Value::String(s))) => Scalar::Str(s.clone()),
         (FieldType::Integer, Some(Value::Number(n))) => n.as_i64().map_or(Scalar::Null, Scalar::Int),
         (FieldType::Boolean, Some(Value::Bool(b))) => Scalar::Bool(*b),
@@ -74,10 +76,10 @@ pub fn matches(expr: &Expr, item: &Item, def: &ResourceDef) -> bool {
         Expr::And(parts) => parts.iter().all(|p| matches(p, item, def)),
         Expr::Or(parts) => parts.iter().any(|p| matches(p, item, def)),
         Expr::Not(inner) => !matches(inner, item, def),
-        Expr::Cmp { field, op, values } => {
-            let ty = def.field(field).map_or(FieldType::String, |f| f.ty);
-            compare(*op, &scalar_of(item, field, ty), values)
-        }
+        Expr::Cmp { field, op, values } => match def.field(field) {
+            Some(f) => compare(*op, &scalar_of(item, f), values),
+            None => false,
+        },
     }
 }
 
@@ -85,8 +87,8 @@ pub fn matches(expr: &Expr, item: &Item, def: &ResourceDef) -> bool {
 /// total and pages never overlap. Nulls sort last ascending and first descending.
 pub fn compare_items(a: &Item, b: &Item, sort: &[SortKey], def: &ResourceDef) -> Ordering {
     for key in sort {
-        let ty = def.field(key.field).map_or(FieldType::String, |f| f.ty);
-        let (x, y) = (scalar_of(a, key.field, ty), scalar_of(b, key.field, ty));
+        let Some(f) = def.field(key.field) else { continue };
+        let (x, y) = (scalar_of(a, f), scalar_of(b, f));
         let o = match (&x, &y) {
             (Scalar::Null, Scalar::Null) => Ordering::Equal,
             (Scalar::Null, _) => Ordering::Greater,

@@ -5,6 +5,8 @@
 pub mod ast;
 pub mod cursor;
 pub mod eval;
+pub mod expression;
+pub mod fields;
 pub mod params;
 pub mod plan;
 

@@ -1,15 +1,16 @@
 //! Parses the query string of a collection `GET` into a [`ListQuery`]: the JSON:API dialect
-//! (`filter[f__op]`, `sort`, `page[...]`, `count`, `include`, `fields[T]`, `query`), plus the
-//! `page`/`per_page` and `limit`/`offset`/`sorters` paging dialects. Every problem is reported.
+//! (`filter[f__op]`, `sort`, `page[...]`, `count`, `include`, `fields[T]`, `query`), the
+//! expression dialect (`filters=`, `sorters`, `limit`/`offset`) and the `page`/`per_page`
+//! dialect, all into one AST. Every problem of a request is reported at once.
 
 use std::collections::BTreeMap;
 
 use percent_encoding::percent_decode_str;
 
 use super::ast::{DEFAULT_PAGE_SIZE, Expr, ListQuery, MAX_PAGE_SIZE, Op, Paging, Scalar, SortKey};
-use crate::clock;
+use super::{expression, fields};
 use crate::error::{Error, Problem};
-use crate::resource::{self, FieldType, ResourceDef};
+use crate::resource::{self, ResourceDef};
 
 /// Most values an `in`/`nin` list may hold.
 pub const MAX_LIST_VALUES: usize = 100;
@@ -54,32 +55,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn scalar(&mut self, param: &str, ty: FieldType, raw: &str, allow_null: bool) -> Option<Scalar> {
-        if allow_null && raw == "null" {
-            return Some(Scalar::Null);
-        }
-        let parsed = match ty {
-            FieldType::String => Some(Scalar::Str(raw.to_string())),
-            FieldType::Integer => raw.parse().ok().map(Scalar::Int),
-            FieldType::Boolean => match raw {
-                "true" => Some(Scalar::Bool(true)),
-                "false" => Some(Scalar::Bool(false)),
-                _ => None,
-            },
-            FieldType::Timestamp => clock::parse(raw).map(Scalar::Time),
-        };
-        if parsed.is_none() {
-            let expected = match ty {
-                FieldType::Integer => "an integer",
-                FieldType::Boolean => "true or false",
-                FieldType::Timestamp => "an RFC 3339 timestamp",
-                FieldType::String => "a string",
-            };
-            self.problem(param, "invalid_value", format!("{param} must be {expected}, not {raw:?}"));
-        }
-        parsed
-    }
-
     fn filter(&mut self, param: &str, spec: &str, raw: &str) -> Option<Expr> {
         let (name, op) = match spec.rsplit_once("__") {
             Some((name, op)) => match Op::from_suffix(op) {
@@ -91,39 +66,31 @@ impl<'a> Parser<'a> {
             },
             None => (spec, Op::Eq),
         };
-        let Some(field) = self.def.field(name).copied() else {
-            self.problem(param, "unknown_field", format!("{} cannot be filtered by {name:?}", self.def.type_name));
-            return None;
+        let field = match fields::resolve(self.def, name, op) {
+            Ok(f) => f,
+            Err((code, detail)) => {
+                self.problem(param, code, detail);
+                return None;
+            }
         };
-        if field.secret {
-            self.problem(param, "secret_field", format!("{name:?} is secret and cannot be filtered"));
+        let raw_values: Vec<&str> = match op {
+            Op::In | Op::Nin => raw.split(',').collect(),
+            _ => vec![raw],
+        };
+        if raw_values.len() > MAX_LIST_VALUES {
+            self.problem(param, "too_many_values", format!("at most {MAX_LIST_VALUES} values"));
             return None;
         }
-        if !field.filter {
-            self.problem(param, "unknown_field", format!("{} cannot be filtered by {name:?}", self.def.type_name));
-            return None;
-        }
-        let textual = matches!(op, Op::Match | Op::Sw);
-        if textual && field.ty != FieldType::String
-            || matches!(op, Op::Gt | Op::Gte | Op::Lt | Op::Lte) && field.ty == FieldType::Boolean
-        {
-            self.problem(param, "unknown_operator", format!("{name:?} does not take this operator"));
-            return None;
-        }
-        let values = match op {
-            Op::In | Op::Nin => {
-                let parts: Vec<&str> = raw.split(',').collect();
-                if parts.len() > MAX_LIST_VALUES {
-                    self.problem(param, "too_many_values", format!("at most {MAX_LIST_VALUES} values"));
+        let mut values = Vec::with_capacity(raw_values.len());
+        for v in raw_values {
+            match fields::from_text(&field, op, v) {
+                Ok(v) => values.push(v),
+                Err((code, detail)) => {
+                    self.problem(param, code, detail);
                     return None;
                 }
-                let values: Vec<Option<Scalar>> = parts.iter().map(|p| self.scalar(param, field.ty, p, true)).collect();
-                values.into_iter().collect::<Option<Vec<_>>>()?
             }
-            Op::Match | Op::Sw => vec![Scalar::Str(raw.to_string())],
-            Op::Eq | Op::Ne => vec![self.scalar(param, field.ty, raw, true)?],
-            _ => vec![self.scalar(param, field.ty, raw, false)?],
-        };
+        }
         Some(Expr::Cmp { field: field.name, op, values })
     }
 
@@ -149,6 +116,19 @@ impl<'a> Parser<'a> {
         keys
     }
 
+    fn include(&mut self, param: &str, raw: &str) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for name in raw.split(',').filter(|n| !n.is_empty()) {
+            if self.def.relationship(name).is_none() {
+                let detail = format!("{} has no relationship {name:?}", self.def.type_name);
+                self.problem(param, "unknown_relationship", detail);
+            } else if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+
     fn fieldset(&mut self, param: &str, type_name: &str, raw: &str) -> Option<Vec<String>> {
         let Some(def) = resource::by_type(type_name) else {
             self.problem(param, "unknown_type", format!("there is no resource type {type_name:?}"));
@@ -166,12 +146,39 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// What a single-resource `GET` may ask for: related resources and sparse fieldsets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocumentOptions {
+    pub include: Vec<String>,
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+/// Parses a single-resource `GET`'s parameters (`include`, `fields[TYPE]`; anything else is 400).
+pub fn parse_document_options(def: &ResourceDef, pairs: &[(String, String)]) -> Result<DocumentOptions, Error> {
+    let mut p = Parser { def, problems: Vec::new() };
+    let mut options = DocumentOptions::default();
+    for (key, value) in pairs {
+        if let Some(t) = key.strip_prefix("fields[").and_then(|k| k.strip_suffix(']')) {
+            if let Some(f) = p.fieldset(key, t, value) {
+                options.fields.insert(t.to_string(), f);
+            }
+        } else if key == "include" || key == "included" {
+            let names = p.include(key, value);
+            options.include.extend(names);
+        } else {
+            p.problem(key, "unknown_parameter", format!("{key:?} is not a query parameter here"));
+        }
+    }
+    if p.problems.is_empty() { Ok(options) } else { Err(Error::BadRequest(p.problems)) }
+}
+
 /// Parses a collection request's parameters for resource `def`.
 pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery, Error> {
     let mut p = Parser { def, problems: Vec::new() };
     let mut filter = Expr::True;
     let mut sort = Vec::new();
     let mut seen_sort = false;
+    let mut seen_filters = false;
     let (mut number, mut size, mut after, mut offset) = (None, None, None, None);
     let mut page_style = false;
     let mut count = false;
@@ -189,6 +196,16 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
             }
         } else {
             match key {
+                "filters" => {
+                    if seen_filters {
+                        p.problem(key, "duplicate_parameter", "filters is given more than once; join with and");
+                    }
+                    seen_filters = true;
+                    match expression::parse(def, value) {
+                        Ok(e) => filter = filter.and(e),
+                        Err(e) => p.problem(key, e.code, e.detail()),
+                    }
+                }
                 "sort" | "sorters" => {
                     if seen_sort {
                         p.problem(key, "duplicate_parameter", "sort is given more than once");
@@ -214,19 +231,7 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
                     "false" => count = false,
                     _ => p.problem(key, "invalid_value", "count must be true or false"),
                 },
-                "include" | "included" => {
-                    for name in value.split(',').filter(|n| !n.is_empty()) {
-                        if def.relationship(name).is_some() {
-                            include.push(name.to_string());
-                        } else {
-                            p.problem(
-                                key,
-                                "unknown_relationship",
-                                format!("{} has no relationship {name:?}", def.type_name),
-                            );
-                        }
-                    }
-                }
+                "include" | "included" => include.extend(p.include(key, value)),
                 "query" => {
                     let text = value.trim();
                     if text.is_empty() || text.chars().count() > MAX_QUERY_TEXT {

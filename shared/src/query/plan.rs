@@ -5,7 +5,7 @@
 
 use super::ast::{Expr, ListQuery, Op, Scalar, SortKey};
 use crate::clock;
-use crate::resource::ResourceDef;
+use crate::resource::{Field, ResourceDef};
 use crate::store::{IndexDef, SortCondition, schema::PartitionKey};
 
 /// Largest `id in (...)` list served by batch reads instead of an index.
@@ -17,6 +17,8 @@ pub enum Access {
     Ids(Vec<String>),
     /// Query one partition of an index, optionally narrowed on its sort key.
     Index { index: &'static IndexDef, pk: String, sk: Option<SortCondition> },
+    /// Query several partitions of one index (`organization_id in (...)`), each narrowed alike.
+    Partitions { index: &'static IndexDef, pks: Vec<String>, sk: Option<SortCondition> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,19 +43,39 @@ fn key_string(v: &Scalar) -> Option<String> {
     }
 }
 
-fn sort_condition(conjuncts: &[&Expr], attr: &str) -> Option<SortCondition> {
+/// The field an index attribute keys (`email_lc` → `email`).
+fn field_keyed_by<'a>(def: &'a ResourceDef, attr: &str) -> Option<&'a Field> {
+    def.fields.iter().find(|f| f.alias_of.is_none() && f.key() == attr)
+}
+
+/// A key condition on `attr` from the top-level conjuncts, and whether it selects at most one
+/// item (equality on a unique field).
+fn sort_condition(def: &ResourceDef, conjuncts: &[&Expr], attr: &str) -> Option<(SortCondition, bool)> {
+    let field = field_keyed_by(def, attr)?;
     conjuncts.iter().find_map(|c| match c {
-        Expr::Cmp { field, op, values } if *field == attr => {
+        Expr::Cmp { field: name, op, values } if *name == field.name => {
             let v = key_string(values.first()?)?;
             Some(match op {
-                Op::Eq => SortCondition::Eq(v),
-                Op::Gt => SortCondition::Gt(v),
-                Op::Gte => SortCondition::Ge(v),
-                Op::Lt => SortCondition::Lt(v),
-                Op::Lte => SortCondition::Le(v),
-                Op::Sw => SortCondition::BeginsWith(v),
+                Op::Eq => (SortCondition::Eq(v), field.unique),
+                Op::Gt => (SortCondition::Gt(v), false),
+                Op::Gte => (SortCondition::Ge(v), false),
+                Op::Lt => (SortCondition::Lt(v), false),
+                Op::Lte => (SortCondition::Le(v), false),
+                Op::Sw => (SortCondition::BeginsWith(v), false),
                 _ => return None,
             })
+        }
+        _ => None,
+    })
+}
+
+/// The partitions an equality or `in` on the index's partition attribute selects.
+fn partitions(def: &ResourceDef, conjuncts: &[&Expr], attr: &str) -> Option<Vec<String>> {
+    let field = field_keyed_by(def, attr)?;
+    conjuncts.iter().find_map(|c| match c {
+        Expr::Cmp { field: name, op: Op::Eq | Op::In, values } if *name == field.name => {
+            // `in (a, null)` also wants items without the attribute, which no partition holds.
+            values.iter().map(key_string).collect::<Option<Vec<_>>>().filter(|v| !v.is_empty())
         }
         _ => None,
     })
@@ -72,6 +94,9 @@ fn id_list(conjuncts: &[&Expr]) -> Option<Vec<String>> {
     })
 }
 
+/// Picks the access that reads the fewest items for `q`. Scores rank how narrow an access is:
+/// one item by a unique key, then one partition, then several, then a key range of the whole
+/// table; serving the requested order breaks ties.
 pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
     let conjuncts = q.filter.conjuncts();
     let sort = effective_sort(q);
@@ -83,25 +108,41 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
     let ordered_by = |index: &IndexDef| -> Option<bool> {
         let [key] = sort.as_slice() else { return None };
         let f = def.field(key.field)?;
-        (index.sk == Some(f.name) && f.required && f.unique).then_some(key.descending)
+        (index.sk == Some(f.key()) && f.required && f.unique).then_some(key.descending)
     };
     let mut best: Option<(u32, Plan)> = None;
     for index in def.table.indexes {
-        let pk = match index.pk {
-            PartitionKey::Constant { value, .. } => Some((0, value.to_string())),
-            PartitionKey::Attr(attr) => conjuncts.iter().find_map(|c| match c {
-                Expr::Cmp { field, op: Op::Eq, values } if *field == attr => {
-                    values.first().and_then(key_string).map(|v| (50, v))
-                }
-                _ => None,
-            }),
+        let sk = index.sk.and_then(|attr| sort_condition(def, &conjuncts, attr));
+        // Items without the sort key are not in the index: without a condition on the key
+        // (which such items fail anyway) a sparse index would silently miss matches.
+        let complete = index.sk.is_none_or(|attr| field_keyed_by(def, attr).is_some_and(|f| f.required));
+        if sk.is_none() && !complete {
+            continue;
+        }
+        let (score, pks) = match index.pk {
+            PartitionKey::Constant { value, .. } => (0, vec![value.to_string()]),
+            PartitionKey::Attr(attr) => match partitions(def, &conjuncts, attr) {
+                Some(pks) if pks.len() == 1 => (50, pks),
+                Some(pks) => (30, pks),
+                None => continue,
+            },
         };
-        let Some((score, pk)) = pk else { continue };
-        let sk = index.sk.and_then(|attr| sort_condition(&conjuncts, attr));
-        let ordered = ordered_by(index);
-        let score = score + if sk.is_some() { 20 } else { 0 } + if ordered.is_some() { 5 } else { 0 };
+        let ordered = if pks.len() == 1 { ordered_by(index) } else { None };
+        let score = score
+            + match &sk {
+                Some((_, true)) => 100,
+                Some((SortCondition::Eq(_), false)) => 30,
+                Some(_) => 20,
+                None => 0,
+            }
+            + if ordered.is_some() { 5 } else { 0 };
+        let sk = sk.map(|(c, _)| c);
+        let access = match <[String; 1]>::try_from(pks) {
+            Ok([pk]) => Access::Index { index, pk, sk },
+            Err(pks) => Access::Partitions { index, pks, sk },
+        };
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, Plan { access: Access::Index { index, pk, sk }, ordered }));
+            best = Some((score, Plan { access, ordered }));
         }
     }
     best.map(|(_, p)| p).unwrap_or(Plan { access: Access::Ids(vec![]), ordered: None })
@@ -153,5 +194,51 @@ mod tests {
     #[test]
     fn ids_are_read_directly() {
         assert_eq!(plan_for("filter[id__in]=a,b").access, Access::Ids(vec!["a".into(), "b".into()]));
+    }
+
+    fn account_plan(q: &str) -> Plan {
+        use crate::model::account::RESOURCE as ACCOUNTS;
+        plan(&ACCOUNTS, &parse(&ACCOUNTS, &decode_pairs(Some(q))).unwrap())
+    }
+
+    #[test]
+    fn an_email_equality_is_one_key_lookup_even_within_an_organization() {
+        let p = account_plan("filter[email]=Ann@X.io");
+        assert_eq!(index_of(&p), ("by_email", Some(SortCondition::Eq("ann@x.io".into()))));
+        let p = account_plan("filter[email]=Ann@X.io&filter[organization_id]=o1");
+        assert_eq!(index_of(&p), ("by_organization_email", Some(SortCondition::Eq("ann@x.io".into()))));
+    }
+
+    #[test]
+    fn an_organization_sorted_by_email_streams_its_own_index() {
+        let p = account_plan("filter[organization_id]=o1&sort=-email");
+        assert_eq!(index_of(&p), ("by_organization_email", None));
+        assert_eq!(p.ordered, Some(true));
+        let p = account_plan("filter[ou_accounts]=o1");
+        assert_eq!(index_of(&p), ("by_organization", None));
+        assert_eq!(p.ordered, Some(false));
+    }
+
+    #[test]
+    fn several_organizations_are_several_partitions() {
+        let p = account_plan("filter[organization_id__in]=o1,o2");
+        assert!(matches!(&p.access, Access::Partitions { pks, .. } if pks == &["o1", "o2"]), "{p:?}");
+        assert!(
+            matches!(account_plan("filter[organization_id__in]=o1,null").access, Access::Index { index, .. } if index.name == "by_id")
+        );
+    }
+
+    #[test]
+    fn a_sparse_index_serves_only_conditions_on_its_key() {
+        assert_eq!(
+            index_of(&account_plan("filter[username__sw]=an")),
+            ("by_username", Some(SortCondition::BeginsWith("an".into())))
+        );
+        assert_eq!(
+            index_of(&account_plan("filter[external_id]=E-1")),
+            ("by_external_id", Some(SortCondition::Eq("E-1".into())))
+        );
+        // Sorting by username must list accounts without one too: not from the sparse index.
+        assert_eq!(index_of(&account_plan("sort=username")).0, "by_id");
     }
 }

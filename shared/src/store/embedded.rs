@@ -64,6 +64,7 @@ fn create_schema(conn: &Connection) -> anyhow::Result<()> {
             cols.push(format!("{} TEXT", col(index, "sk")));
         }
         conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS \"{}\" ({});", table.name, cols.join(", ")))?;
+        add_missing_index_columns(conn, table)?;
         for index in table.indexes {
             conn.execute_batch(&format!(
                 "CREATE INDEX IF NOT EXISTS \"{t}__{i}\" ON \"{t}\" ({pk}, {sk}, id);",
@@ -73,6 +74,35 @@ fn create_schema(conn: &Connection) -> anyhow::Result<()> {
                 sk = col(index, "sk"),
             ))?;
         }
+    }
+    Ok(())
+}
+
+/// A data folder from an older build lacks the columns of indexes added since: add them and
+/// fill them from the stored items (what DynamoDB's index backfill does).
+fn add_missing_index_columns(conn: &Connection, table: &TableDef) -> anyhow::Result<()> {
+    let existing: Vec<String> = conn
+        .prepare(&format!("SELECT name FROM pragma_table_info('{}')", table.name))?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    let missing: Vec<&IndexDef> =
+        table.indexes.iter().filter(|i| !existing.iter().any(|c| format!("\"{c}\"") == col(i, "pk"))).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for index in &missing {
+        for part in ["pk", "sk"] {
+            conn.execute_batch(&format!("ALTER TABLE \"{}\" ADD COLUMN {} TEXT;", table.name, col(index, part)))?;
+        }
+    }
+    let items: Vec<String> = conn
+        .prepare(&format!("SELECT item FROM \"{}\"", table.name))?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    for text in items {
+        let mut item = decode(&text)?;
+        table.prepare(&mut item);
+        put(conn, table, &item)?;
     }
     Ok(())
 }

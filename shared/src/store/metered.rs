@@ -29,7 +29,11 @@ impl StoreMetrics {
     }
 
     fn record(&self, items: usize) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.record_requests(1, items);
+    }
+
+    fn record_requests(&self, requests: usize, items: usize) {
+        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
         self.items_read.fetch_add(items as u64, Ordering::Relaxed);
     }
 }
@@ -59,7 +63,8 @@ impl Store for Metered {
 
     async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError> {
         let items = self.inner.batch_get(table, ids).await?;
-        self.metrics.record(items.len());
+        // DynamoDB's BatchGetItem takes 100 keys a request.
+        self.metrics.record_requests(ids.len().div_ceil(100).max(1), items.len());
         Ok(items)
     }
 

@@ -56,6 +56,9 @@ fn key_string(v: Option<&Value>) -> Option<String> {
 pub struct TableDef {
     pub name: &'static str,
     pub indexes: &'static [IndexDef],
+    /// `(source, key)`: the store writes `key` = lower-cased `source` on every put, so that an
+    /// index on `key` serves case-insensitive equality, prefixes and order (emails, usernames).
+    pub folded: &'static [(&'static str, &'static str)],
 }
 
 impl TableDef {
@@ -63,12 +66,20 @@ impl TableDef {
         self.indexes.iter().find(|i| i.name == name)
     }
 
-    /// Writes the constant partition attributes the table's indexes need onto an item.
+    /// Writes the attributes the table's indexes need onto an item: the constant partitions
+    /// and the lower-cased keys (removed when their source is absent, so that no index key is
+    /// ever null or empty, which DynamoDB refuses).
     pub fn prepare(&self, item: &mut Item) {
         for index in self.indexes {
             if let PartitionKey::Constant { attr, value } = index.pk {
                 item.insert(attr.into(), Value::String(value.into()));
             }
+        }
+        for (source, key) in self.folded {
+            match key_string(item.get(*source)) {
+                Some(v) => item.insert((*key).into(), Value::String(v.to_lowercase())),
+                None => item.remove(*key),
+            };
         }
     }
 }
@@ -85,17 +96,41 @@ pub const ORGANIZATIONS_BY_NAME: IndexDef =
     IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "organizations" }, sk: Some("name") };
 
 pub const ORGANIZATIONS: TableDef =
-    TableDef { name: "organizations", indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME] };
+    TableDef { name: "organizations", indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME], folded: &[] };
+
+/// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
+const fn accounts_by(name: &'static str, sk: &'static str) -> IndexDef {
+    IndexDef { name, pk: PartitionKey::Constant { attr: ALL, value: "accounts" }, sk: Some(sk) }
+}
+
+pub const ACCOUNTS_BY_EMAIL: IndexDef = accounts_by("by_email", "email_lc");
+pub const ACCOUNTS_BY_USERNAME: IndexDef = accounts_by("by_username", "username_lc");
+pub const ACCOUNTS_BY_EXTERNAL_ID: IndexDef = accounts_by("by_external_id", "external_id");
 
 pub const ACCOUNTS_BY_ORGANIZATION: IndexDef =
     IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
 
-pub const ACCOUNTS: TableDef = TableDef { name: "accounts", indexes: &[by_id("accounts"), ACCOUNTS_BY_ORGANIZATION] };
+/// One organization's accounts in email order (what an admin console lists most).
+pub const ACCOUNTS_BY_ORGANIZATION_EMAIL: IndexDef =
+    IndexDef { name: "by_organization_email", pk: PartitionKey::Attr("organization_id"), sk: Some("email_lc") };
+
+pub const ACCOUNTS: TableDef = TableDef {
+    name: "accounts",
+    indexes: &[
+        by_id("accounts"),
+        ACCOUNTS_BY_EMAIL,
+        ACCOUNTS_BY_USERNAME,
+        ACCOUNTS_BY_EXTERNAL_ID,
+        ACCOUNTS_BY_ORGANIZATION,
+        ACCOUNTS_BY_ORGANIZATION_EMAIL,
+    ],
+    folded: &[("email", "email_lc"), ("username", "username_lc")],
+};
 
 pub const SESSIONS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
 
-pub const SESSIONS: TableDef = TableDef { name: "sessions", indexes: &[SESSIONS_BY_ACCOUNT] };
+pub const SESSIONS: TableDef = TableDef { name: "sessions", indexes: &[SESSIONS_BY_ACCOUNT], folded: &[] };
 
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
@@ -103,11 +138,14 @@ pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
 pub const ROLE_ASSIGNMENTS_BY_ROLE: IndexDef =
     IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("id") };
 
-pub const ROLE_ASSIGNMENTS: TableDef =
-    TableDef { name: "role_assignments", indexes: &[ROLE_ASSIGNMENTS_BY_ACCOUNT, ROLE_ASSIGNMENTS_BY_ROLE] };
+pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
+    name: "role_assignments",
+    indexes: &[ROLE_ASSIGNMENTS_BY_ACCOUNT, ROLE_ASSIGNMENTS_BY_ROLE],
+    folded: &[],
+};
 
 /// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
-pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[] };
+pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[] };
 
 pub const TABLES: &[&TableDef] = &[&ORGANIZATIONS, &ACCOUNTS, &SESSIONS, &ROLE_ASSIGNMENTS, &UNIQUES];
