@@ -238,7 +238,7 @@ async fn an_account_past_its_expiry_is_expired_and_cannot_log_in() {
     assert_eq!(reply.body["data"]["attributes"]["expires_at"], "2026-11-23T10:00:00Z", "stored in UTC");
     assert_eq!(reply.body["data"]["attributes"]["status"], "expired");
     let listed = app.get(&format!("{ACCOUNTS}?filter[status]=expired")).await;
-    assert_eq!(listed.ids(), [id.clone()]);
+    assert_eq!(listed.ids(), [id.as_str()]);
     let login = app.token(json!({"grant_type": "password", "email": "ann@acme.test", "password": PASSWORD})).await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -418,7 +418,7 @@ async fn a_member_reads_only_its_own_account_and_writes_nothing() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["included"][0]["id"], a.as_str());
     let my_id = me.body["data"]["id"].as_str().unwrap().to_string();
-    assert_eq!(app.call(Method::GET, ACCOUNTS, Some(&member), None).await.ids(), [my_id.clone()]);
+    assert_eq!(app.call(Method::GET, ACCOUNTS, Some(&member), None).await.ids(), [my_id.as_str()]);
     assert_eq!(
         app.call(Method::GET, &format!("{ACCOUNTS}/{other}"), Some(&member), None).await.status,
         StatusCode::NOT_FOUND
