@@ -75,6 +75,7 @@ async fn stream_ordered(
 ) -> Result<Page> {
     let (skip, limit, mut start) = match &q.paging {
         Paging::Offset { offset, limit, .. } => (*offset, *limit, None),
+        Paging::After { cursor, limit } if cursor.is_empty() => (0, *limit, None),
         Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
             Cursor::Key(key) => {
                 check_key_cursor(&key, index, pk)?;
@@ -171,6 +172,7 @@ async fn sort_in_memory(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery,
     let total = items.len();
     let (skip, limit) = match &q.paging {
         Paging::Offset { offset, limit, .. } => (*offset, *limit),
+        Paging::After { cursor, limit } if cursor.is_empty() => (0, *limit),
         Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
             Cursor::After(last) => {
                 let last: Item = last;

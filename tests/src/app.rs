@@ -54,6 +54,11 @@ impl Reply {
     }
 }
 
+/// Do the end-to-end suites run on DynamoDB (moto) rather than SQLite?
+pub fn on_dynamodb() -> bool {
+    std::env::var("IAM_TEST_STORE").as_deref() == Ok("dynamodb")
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
@@ -67,13 +72,13 @@ impl TestApp {
     /// `IAM_TEST_STORE=dynamodb` (`make test` runs the end-to-end suites both ways).
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> = match std::env::var("IAM_TEST_STORE").as_deref() {
-            Ok("dynamodb") => {
+        let store: Arc<dyn Store> = match on_dynamodb() {
+            true => {
                 let store = crate::moto::store_at(crate::moto::shared(), &crate::moto::unique_prefix());
                 store.ensure_schema().await.expect("tables");
                 Arc::new(store)
             }
-            _ => Arc::new(EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store")),
+            false => Arc::new(EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store")),
         };
         Self::on_store(store, dir).await
     }

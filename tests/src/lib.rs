@@ -4,5 +4,6 @@
 pub mod app;
 pub mod conformance;
 pub mod moto;
+pub mod seed;
 
 pub use app::{Reply, TestApp};

@@ -220,12 +220,8 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
                 }
                 "page[size]" | "per_page" | "limit" => size = p.number(key, value, 1, MAX_PAGE_SIZE),
                 "offset" => offset = p.number(key, value, 0, usize::MAX / 2),
-                "page[after]" => {
-                    if value.is_empty() {
-                        p.problem(key, "invalid_cursor", "page[after] must be a cursor from links.next");
-                    }
-                    after = Some(value.clone());
-                }
+                // An empty cursor starts a cursor walk at the beginning of the list.
+                "page[after]" => after = Some(value.clone()),
                 "count" => match value.as_str() {
                     "true" => count = true,
                     "false" => count = false,

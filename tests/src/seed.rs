@@ -1,0 +1,95 @@
+//! Seeding many accounts straight into a store (100 writes a transaction), with a small
+//! deterministic random generator so that every run sees the same data and a failure can be
+//! replayed.
+
+use iam_shared::store::schema::ACCOUNTS;
+use iam_shared::store::{Item, MAX_TRANSACTION_WRITES, Store, Write};
+use serde_json::{Value, json};
+
+/// SplitMix64: tiny, fast, and good enough to spread test data.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+        &from[self.below(from.len())]
+    }
+}
+
+const FIRST: &[&str] = &["Ann", "bob", "Cid", "Dora", "eve", "Finn", "Gus", "Hana", "Ivo", "Júlia"];
+const LAST: &[&str] = &["Lee", "Moss", "nagy", "Ortiz", "Park", "Quinn", "Røed"];
+
+/// A timestamp in 2026, whole seconds, UTC (the stored form).
+fn timestamp(rng: &mut Rng) -> String {
+    let day = 1 + rng.below(330) as i64;
+    let start = iam_shared::clock::parse("2026-01-01T00:00:00Z").expect("time");
+    let at = start + time::Duration::days(day) + time::Duration::seconds(rng.below(86_400) as i64);
+    iam_shared::clock::format(at)
+}
+
+/// An account item as the service stores it, with varied (often absent) attributes. Ids are
+/// zero-padded so that id order is the seeding order.
+pub fn random_account(rng: &mut Rng, n: usize, organizations: &[String]) -> Item {
+    let first = *rng.pick(FIRST);
+    let last = *rng.pick(LAST);
+    let mut item = json!({
+        "id": format!("acc-{n:06}"),
+        "email": format!("{first}.{last}{n}@{}", rng.pick(&["Example.com", "corp.test", "mail.example.org"])),
+        "enabled": !rng.chance(15),
+        "account_type": rng.pick(&["user", "user", "service"]),
+        "auth_type": rng.pick(&["password", "password", "sso"]),
+        "language": "en",
+        "status": rng.pick(&["active", "active", "pending"]),
+        "created_at": timestamp(rng),
+        "updated_at": timestamp(rng),
+        "version": 1,
+    });
+    let optional: [(&str, Value, usize); 8] = [
+        ("name", json!(format!("{first} {last}")), 80),
+        ("username", json!(format!("{}{n}", first.to_lowercase())), 60),
+        ("external_id", json!(format!("EXT-{:04}", rng.below(5000))), 50),
+        ("sso_channel", json!(rng.pick(&["google", "okta", "azure"]).to_string()), 30),
+        ("organization_id", json!(rng.pick(organizations).clone()), 95),
+        ("expires_at", json!(timestamp(rng)), 25),
+        ("last_login_at", json!(timestamp(rng)), 60),
+        ("picture_url", json!(format!("https://cdn.example.com/{n}.png")), 20),
+    ];
+    for (name, value, percent) in optional {
+        if rng.chance(percent) {
+            item[name] = value;
+        }
+    }
+    if item["status"] == "active" {
+        item["joined_at"] = json!(timestamp(rng));
+    }
+    item.as_object().cloned().unwrap_or_default()
+}
+
+/// Writes the items, 100 to a transaction.
+pub async fn put_all(store: &dyn Store, items: &[Item]) {
+    for chunk in items.chunks(MAX_TRANSACTION_WRITES) {
+        let writes =
+            chunk.iter().map(|item| Write::Put { table: &ACCOUNTS, item: item.clone(), condition: None }).collect();
+        store.transact(writes).await.expect("seed accounts");
+    }
+}
