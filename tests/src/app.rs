@@ -71,6 +71,11 @@ impl TestApp {
     /// The API on fresh tables: SQLite by default, DynamoDB on moto's server when
     /// `IAM_TEST_STORE=dynamodb` (`make test` runs the end-to-end suites both ways).
     pub async fn new() -> TestApp {
+        Self::wrapping_store(|store| store).await
+    }
+
+    /// [`TestApp::new`] with the store wrapped first (e.g. to record what is read).
+    pub async fn wrapping_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn Store> = match on_dynamodb() {
             true => {
@@ -80,7 +85,7 @@ impl TestApp {
             }
             false => Arc::new(EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store")),
         };
-        Self::on_store(store, dir).await
+        Self::on_store(wrap(store), dir).await
     }
 
     /// The API on a given store (its schema must exist).

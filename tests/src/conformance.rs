@@ -44,7 +44,38 @@ cases!(
     renaming_moves_the_claim_and_frees_the_old_value,
     an_indexed_equality_reads_only_what_it_returns,
     cursor_pages_cost_the_same_deep_in_the_list,
+    put_many_loads_more_than_one_request_holds,
+    folded_keys_serve_case_insensitive_lookups_and_follow_updates,
 );
+
+async fn put_many_loads_more_than_one_request_holds(store: Arc<dyn Store>) {
+    let items: Vec<Item> =
+        (0..60).map(|i| item(json!({"id": format!("p{i:02}"), "email": format!("P{i:02}@x.io")}))).collect();
+    store.put_many(&ACCOUNTS, items).await.unwrap();
+    let all = store.query(query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
+    assert_eq!(all.items.len(), 60, "every item, with its index keys written");
+    assert_eq!(store.get(&ACCOUNTS, "p59").await.unwrap().unwrap()["email_lc"], "p59@x.io");
+}
+
+async fn folded_keys_serve_case_insensitive_lookups_and_follow_updates(store: Arc<dyn Store>) {
+    use iam_shared::store::schema::ACCOUNTS_BY_EMAIL;
+    store
+        .transact(vec![put(&ACCOUNTS, json!({"id": "a", "email": "Ann@X.io", "username": "Ann"}), None)])
+        .await
+        .unwrap();
+    let by_email = |v: &str| {
+        let mut q = query(&ACCOUNTS_BY_EMAIL, &ACCOUNTS, "accounts");
+        q.sk = Some(SortCondition::Eq(v.into()));
+        q
+    };
+    assert_eq!(ids(&store.query(by_email("ann@x.io")).await.unwrap().items), ["a"]);
+    // Dropping the username drops its key, so the sparse index no longer holds the item.
+    store.transact(vec![put(&ACCOUNTS, json!({"id": "a", "email": "Bob@X.io"}), None)]).await.unwrap();
+    assert!(store.query(by_email("ann@x.io")).await.unwrap().items.is_empty());
+    assert_eq!(ids(&store.query(by_email("bob@x.io")).await.unwrap().items), ["a"]);
+    let item = store.get(&ACCOUNTS, "a").await.unwrap().unwrap();
+    assert!(item.get("username_lc").is_none(), "{item:?}");
+}
 
 fn item(v: Value) -> Item {
     v.as_object().cloned().expect("object")

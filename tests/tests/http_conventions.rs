@@ -65,6 +65,9 @@ impl Store for BrokenStore {
     async fn transact(&self, _: Vec<Write>) -> Result<(), StoreError> {
         Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
     }
+    async fn put_many(&self, _: &'static TableDef, _: Vec<Item>) -> Result<(), StoreError> {
+        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
+    }
     async fn ensure_schema(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -70,3 +70,20 @@ async fn the_organizations_lambda_serves_a_listing_event_with_its_query_string()
     let (status, _) = invoke(organizations, event("GET", "/api/v3/iam/organizations", "", json!({}), "")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_accounts_lambda_creates_from_a_json_body_and_lists_with_an_expression() {
+    let app = TestApp::new().await;
+    let accounts = lambda_service(iam_accounts::router(), app.state.clone());
+    let auth = format!("Bearer {}", app.admin_token);
+    let headers = json!({"authorization": auth, "content-type": "application/vnd.api+json"});
+    let body = json!({"data": {"type": "accounts", "attributes": {"email": "ann@acme.test"}}}).to_string();
+    let (status, created) = invoke(accounts.clone(), event("POST", "/api/v3/iam/accounts", "", headers, &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let query = "filters=email%20sw%20%22ANN%22%20and%20status%20eq%20%22pending%22&count=true";
+    let e = event("GET", "/api/v3/iam/accounts", query, json!({"authorization": auth}), "");
+    let (status, body) = invoke(accounts, e).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["meta"]["count"], 1);
+    assert_eq!(body["data"][0]["id"], created["data"]["id"]);
+}

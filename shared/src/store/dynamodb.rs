@@ -10,7 +10,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType, TransactWriteItem,
+    WriteRequest,
 };
 use serde_json::{Map, Number, Value};
 
@@ -270,6 +271,29 @@ impl Store for DynamoStore {
             },
             Err(e) => Err(backend(e)),
         }
+    }
+
+    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
+        let name = self.table_name(table);
+        for chunk in items.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                let mut item = item.clone();
+                table.prepare(&mut item);
+                let put = PutRequest::builder()
+                    .set_item(Some(to_attrs(&item)))
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.into()))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = Some(requests);
+            while let Some(batch) = pending.take() {
+                let out =
+                    self.client.batch_write_item().request_items(name.clone(), batch).send().await.map_err(backend)?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(&name)).filter(|r| !r.is_empty());
+            }
+        }
+        Ok(())
     }
 
     async fn ensure_schema(&self) -> Result<(), StoreError> {

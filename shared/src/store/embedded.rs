@@ -275,6 +275,18 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
+        self.with_conn(move |c| {
+            let tx = c.transaction().map_err(sql_err)?;
+            for mut item in items {
+                table.prepare(&mut item);
+                put(&tx, table, &item)?;
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
     async fn ensure_schema(&self) -> Result<(), StoreError> {
         self.with_conn(|c| create_schema(c).map_err(StoreError::Backend)).await
     }

@@ -79,6 +79,12 @@ impl Store for Metered {
         self.inner.transact(writes).await
     }
 
+    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
+        // BatchWriteItem takes 25 items a request.
+        self.metrics.requests.fetch_add(items.len().div_ceil(25) as u64, Ordering::Relaxed);
+        self.inner.put_many(table, items).await
+    }
+
     async fn ensure_schema(&self) -> Result<(), StoreError> {
         self.inner.ensure_schema().await
     }

@@ -110,6 +110,9 @@ pub trait Store: Send + Sync {
     async fn query(&self, query: Query) -> Result<QueryPage, StoreError>;
     /// Applies every write or none (at most 100 writes).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Writes items without conditions and without atomicity, in as few requests as the backend
+    /// allows (DynamoDB's BatchWriteItem): bulk loads and imports, never request handling.
+    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError>;
     /// Creates missing tables and indexes.
     async fn ensure_schema(&self) -> Result<(), StoreError>;
 }

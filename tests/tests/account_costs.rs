@@ -1,0 +1,208 @@
+//! The cost guarantees of API.md §2, asserted by counting what the store reads, on 20,000
+//! accounts in 40 organizations: indexed filters read in proportion to what they return, a deep
+//! cursor page costs what the first page costs, `include` is one batched read, and a listing by
+//! organization never reads another organization's accounts.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use iam_shared::store::schema::ACCOUNTS as ACCOUNTS_TABLE;
+use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Write};
+use iam_tests::TestApp;
+use iam_tests::seed::{Rng, put_all, random_account};
+use serde_json::Value;
+
+const ACCOUNTS: &str = "/api/v3/iam/accounts";
+const TOTAL: usize = 20_000;
+const ORGANIZATIONS: usize = 40;
+
+/// Remembers the organization of every account item the service reads.
+struct Recording {
+    inner: Arc<dyn Store>,
+    organizations_read: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl Recording {
+    fn note(&self, table: &TableDef, items: &[Item]) {
+        if table.name == ACCOUNTS_TABLE.name {
+            let mut seen = self.organizations_read.lock().unwrap();
+            seen.extend(items.iter().map(|i| i.get("organization_id").and_then(Value::as_str).map(String::from)));
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Recording {
+    async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
+        let item = self.inner.get(table, id).await?;
+        self.note(table, item.as_slice());
+        Ok(item)
+    }
+    async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        let items = self.inner.batch_get(table, ids).await?;
+        self.note(table, &items);
+        Ok(items)
+    }
+    async fn query(&self, query: Query) -> Result<QueryPage, StoreError> {
+        let table = query.table;
+        let page = self.inner.query(query).await?;
+        self.note(table, &page.items);
+        Ok(page)
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.inner.transact(writes).await
+    }
+    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
+        self.inner.put_many(table, items).await
+    }
+    async fn ensure_schema(&self) -> Result<(), StoreError> {
+        self.inner.ensure_schema().await
+    }
+}
+
+struct Costs {
+    app: TestApp,
+    organizations_read: Arc<Mutex<Vec<Option<String>>>>,
+    accounts: Vec<Item>,
+    organizations: Vec<String>,
+    /// Items the authentication of one request reads (session, account, role assignments).
+    auth_items: u64,
+    auth_requests: u64,
+}
+
+/// What one request read beyond authenticating its caller.
+#[derive(Debug)]
+struct Cost {
+    items: u64,
+    requests: u64,
+    returned: usize,
+    body: Value,
+}
+
+impl Costs {
+    async fn measure(&self, query: &str) -> Cost {
+        self.app.state.metrics.reset();
+        let reply = self.app.get(&format!("{ACCOUNTS}?{query}")).await;
+        assert_eq!(reply.status, http::StatusCode::OK, "{query}: {:?}", reply.body);
+        Cost {
+            items: self.app.state.metrics.items_read() - self.auth_items,
+            requests: self.app.state.metrics.requests() - self.auth_requests,
+            returned: reply.ids().len(),
+            body: reply.body,
+        }
+    }
+}
+
+async fn seeded() -> Costs {
+    let organizations_read = Arc::new(Mutex::new(Vec::new()));
+    let recorder = organizations_read.clone();
+    let app = TestApp::wrapping_store(|inner| Arc::new(Recording { inner, organizations_read: recorder })).await;
+    let mut organizations = Vec::new();
+    for n in 0..ORGANIZATIONS {
+        organizations.push(app.create_org(&format!("Org {n:02}")).await);
+    }
+    let mut rng = Rng::new(2026);
+    let accounts: Vec<Item> = (0..TOTAL).map(|n| random_account(&mut rng, n, &organizations)).collect();
+    put_all(app.state.store.as_ref(), &accounts).await;
+    // `/accounts/me` is authentication plus one item read.
+    app.state.metrics.reset();
+    assert_eq!(app.get(&format!("{ACCOUNTS}/me")).await.status, http::StatusCode::OK);
+    let (auth_items, auth_requests) = (app.state.metrics.items_read() - 1, app.state.metrics.requests() - 1);
+    Costs { app, organizations_read, accounts, organizations, auth_items, auth_requests }
+}
+
+fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(Value::as_str)
+}
+
+async fn indexed_equality_reads_at_most_twice_what_it_returns_plus_a_page(c: &Costs) {
+    let sample = &c.accounts[TOTAL / 2];
+    let with_username = c.accounts.iter().rev().find(|a| a.contains_key("username")).unwrap();
+    let with_external = c.accounts.iter().find(|a| a.contains_key("external_id")).unwrap();
+    let page = 100;
+    for query in [
+        format!("filter[email]={}", attr(sample, "email").unwrap().to_uppercase()),
+        format!("filter[username]={}", attr(with_username, "username").unwrap()),
+        format!("filter[external_id]={}", attr(with_external, "external_id").unwrap()),
+        format!("filter[organization_id]={}&page[size]={page}", c.organizations[3]),
+        format!("filter[ou_accounts]={}&sort=-email&page[size]={page}", c.organizations[7]),
+        format!("filter[email__sw]=ann&page[size]={page}&sort=email"),
+        format!("filters=email%20eq%20%22{}%22", attr(sample, "email").unwrap()),
+    ] {
+        let cost = c.measure(&query).await;
+        assert!(cost.returned >= 1, "{query} returns something");
+        assert!(
+            cost.items <= 2 * cost.returned as u64 + page as u64,
+            "{query}: read {} items for {} returned",
+            cost.items,
+            cost.returned
+        );
+    }
+    let exact = c.measure(&format!("filter[email]={}", attr(sample, "email").unwrap())).await;
+    assert_eq!((exact.returned, exact.items, exact.requests), (1, 1, 1), "a unique key is one read of one item");
+}
+
+async fn a_deep_cursor_page_costs_what_the_first_page_costs(c: &Costs) {
+    let in_org = format!("filter[organization_id]={}&", c.organizations[0]);
+    for (filter, stride, depth_wanted) in [(String::new(), 1000, 15_000), (in_org, 100, 300)] {
+        let first = c.measure(&format!("{filter}page[size]=100&page[after]=")).await;
+        assert_eq!(first.returned, 100);
+        assert!(first.items <= 101, "{filter}: the first page read {}", first.items);
+        // Walk deep with big pages, then read one page of 100 from there.
+        let mut next = format!("{filter}page[size]={stride}&page[after]=");
+        let mut depth = 0;
+        while depth < depth_wanted {
+            let reply = c.measure(&next).await;
+            depth += reply.returned;
+            let link = reply.body["links"]["next"].as_str().expect("more pages follow");
+            next = link.split_once('?').unwrap().1.to_string();
+        }
+        let next = next.replace(&format!("page[size]={stride}"), "page[size]=100");
+        let deep = c.measure(&next).await;
+        assert_eq!(deep.returned, 100, "{filter}: a full page at depth {depth}");
+        assert_eq!((deep.items, deep.requests), (first.items, first.requests), "{filter}: at depth {depth}");
+    }
+}
+
+async fn include_is_one_batched_read_per_page(c: &Costs) {
+    let plain = c.measure("page[size]=100").await;
+    let with = c.measure("page[size]=100&include=organization").await;
+    let distinct: std::collections::BTreeSet<&str> = with.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["relationships"]["organization"]["data"]["id"].as_str())
+        .collect();
+    assert!(distinct.len() > 10, "the page spans many organizations");
+    assert_eq!(with.requests - plain.requests, 1, "one batch read for the whole page");
+    assert_eq!(with.items - plain.items, distinct.len() as u64);
+    assert_eq!(with.body["included"].as_array().unwrap().len(), distinct.len());
+}
+
+async fn a_listing_by_organization_never_reads_another_organizations_accounts(c: &Costs) {
+    let org = &c.organizations[5];
+    let in_org = c.accounts.iter().filter(|a| attr(a, "organization_id") == Some(org.as_str())).count();
+    for query in [
+        format!("filter[organization_id]={org}"),
+        format!("filter[organization_id]={org}&sort=name&filter[enabled]=true"),
+        format!("filter[ou_accounts]={org}&sort=-email&page[size]=50&page[number]=3"),
+        format!("filters=organization_id%20eq%20%22{org}%22%20and%20(name%20co%20%22a%22%20or%20enabled%20eq%20false)"),
+    ] {
+        c.organizations_read.lock().unwrap().clear();
+        let cost = c.measure(&query).await;
+        let read = std::mem::take(&mut *c.organizations_read.lock().unwrap());
+        // The caller's own account (authentication) is the root admin, outside any organization.
+        let foreign: Vec<_> = read.iter().filter(|o| o.is_some() && o.as_deref() != Some(org.as_str())).collect();
+        assert!(foreign.is_empty(), "{query}: read {} accounts of other organizations", foreign.len());
+        assert!(cost.items <= in_org as u64 + 1, "{query}: read {} items of an organization of {in_org}", cost.items);
+    }
+}
+
+#[tokio::test]
+async fn listing_costs_stay_proportional_to_the_page_with_20000_accounts() {
+    let c = seeded().await;
+    indexed_equality_reads_at_most_twice_what_it_returns_plus_a_page(&c).await;
+    a_deep_cursor_page_costs_what_the_first_page_costs(&c).await;
+    include_is_one_batched_read_per_page(&c).await;
+    a_listing_by_organization_never_reads_another_organizations_accounts(&c).await;
+}
