@@ -14,7 +14,7 @@ use crate::query::params::is_paging_param;
 use crate::query::plan::{Access, Plan, effective_sort, plan};
 use crate::query::{Expr, ListQuery, Paging};
 use crate::resource::ResourceDef;
-use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, start_key_of};
+use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, query_all, start_key_of};
 
 /// Items read a request when the whole matching range must be read.
 const READ_ALL_BATCH: usize = 1000;
@@ -119,45 +119,18 @@ async fn stream_ordered(
     Ok(Page { items, total: None, next_cursor, has_more })
 }
 
-/// Every item of one index partition (narrowed by `sk`).
-async fn read_partition(
-    store: &dyn Store,
-    def: &'static ResourceDef,
-    index: &'static IndexDef,
-    pk: &str,
-    sk: &Option<SortCondition>,
-) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let query = Query {
-            table: def.table,
-            index,
-            pk: pk.to_string(),
-            sk: sk.clone(),
-            descending: false,
-            limit: READ_ALL_BATCH,
-            start,
-        };
-        let read = store.query(query).await?;
-        items.extend(read.items);
-        match read.last_key {
-            Some(key) => start = Some(key),
-            None => return Ok(items),
-        }
-    }
-}
-
 /// Every item the plan's access yields that matches the filter.
 async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Vec<Item>> {
     let items = match &plan.access {
         Access::Ids(ids) if ids.is_empty() => vec![],
         Access::Ids(ids) => r.store.batch_get(def.table, ids).await?,
-        Access::Index { index, pk, sk } => read_partition(r.store, def, index, pk, sk).await?,
+        Access::Index { index, pk, sk } => {
+            query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?
+        }
         Access::Partitions { index, pks, sk } => {
             let mut items = Vec::new();
             for pk in pks {
-                items.extend(read_partition(r.store, def, index, pk, sk).await?);
+                items.extend(query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?);
             }
             items
         }

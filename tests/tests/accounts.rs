@@ -28,6 +28,16 @@ async fn create_ok(app: &TestApp, attributes: Value) -> String {
     reply.body["data"]["id"].as_str().unwrap().to_string()
 }
 
+/// `GET /accounts/me` as the holder of `token`.
+async fn me(app: &TestApp, token: &str) -> iam_tests::Reply {
+    app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(token), None).await
+}
+
+/// The id of the account `token` belongs to.
+async fn my_id(app: &TestApp, token: &str) -> String {
+    me(app, token).await.body["data"]["id"].as_str().expect("an account id").to_string()
+}
+
 fn pointers(reply: &iam_tests::Reply) -> Vec<String> {
     reply.body["errors"]
         .as_array()
@@ -198,18 +208,14 @@ async fn a_patch_changes_only_what_it_names_and_checks_if_match() {
 async fn disabling_an_account_ends_its_sessions_at_once() {
     let app = TestApp::new().await;
     let token = app.account_with_role("ann@acme.test", None, None).await;
-    let me = app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&token), None).await;
-    assert_eq!(me.status, StatusCode::OK);
-    let id = me.body["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    let id = my_id(&app, &token).await;
     let url = format!("{ACCOUNTS}/{id}");
     let reply =
         app.call(Method::PATCH, &url, Some(&app.admin_token), Some(patch(&id, json!({"enabled": false})))).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["data"]["attributes"]["status"], "disabled");
-    assert_eq!(
-        app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&token), None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
     let login = app.token(json!({"grant_type": "password", "email": "ann@acme.test", "password": PASSWORD})).await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
     let reply = app.call(Method::PATCH, &url, Some(&app.admin_token), Some(patch(&id, json!({"enabled": true})))).await;
@@ -221,10 +227,7 @@ async fn disabling_an_account_ends_its_sessions_at_once() {
 async fn an_account_past_its_expiry_is_expired_and_cannot_log_in() {
     let app = TestApp::new().await;
     let token = app.account_with_role("ann@acme.test", None, None).await;
-    let id = app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&token), None).await.body["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = my_id(&app, &token).await;
     let url = format!("{ACCOUNTS}/{id}");
     let reply = app
         .call(
@@ -241,28 +244,19 @@ async fn an_account_past_its_expiry_is_expired_and_cannot_log_in() {
     assert_eq!(listed.ids(), [id.as_str()]);
     let login = app.token(json!({"grant_type": "password", "email": "ann@acme.test", "password": PASSWORD})).await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&token), None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn delete_removes_the_account_its_sessions_and_its_unique_values() {
     let app = TestApp::new().await;
     let token = app.account_with_role("ann@acme.test", None, None).await;
-    let id = app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&token), None).await.body["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = my_id(&app, &token).await;
     let url = format!("{ACCOUNTS}/{id}");
     assert_eq!(app.call(Method::DELETE, &url, Some(&app.admin_token), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&url).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.call(Method::DELETE, &url, Some(&app.admin_token), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&token), None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
     create_ok(&app, json!({"email": "ANN@acme.test"})).await;
 }
 
@@ -278,10 +272,7 @@ async fn the_last_root_admin_cannot_be_deleted_but_one_of_two_can() {
     let second = app.account_with_role("second@example.com", None, Some(("root_admin", None))).await;
     let reply = app.call(Method::DELETE, &format!("{ACCOUNTS}/{root}"), Some(&second), None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
-    let second_id = app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&second), None).await.body["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let second_id = my_id(&app, &second).await;
     let reply = app.call(Method::DELETE, &format!("{ACCOUNTS}/{second_id}"), Some(&second), None).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
 }
@@ -397,10 +388,7 @@ async fn an_org_admin_cannot_touch_a_root_admin_in_its_organization() {
     let a = app.create_org("A").await;
     let admin_a = app.account_with_role("admin@a.test", Some(&a), Some(("org_admin", Some(&a)))).await;
     let root_in_a = app.account_with_role("root@a.test", Some(&a), Some(("root_admin", None))).await;
-    let root_id = app.call(Method::GET, &format!("{ACCOUNTS}/me"), Some(&root_in_a), None).await.body["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let root_id = my_id(&app, &root_in_a).await;
     let url = format!("{ACCOUNTS}/{root_id}");
     assert_eq!(app.call(Method::GET, &url, Some(&admin_a), None).await.status, StatusCode::OK);
     let reply = app.call(Method::PATCH, &url, Some(&admin_a), Some(patch(&root_id, json!({"enabled": false})))).await;

@@ -7,8 +7,8 @@ use iam_shared::auth::permissions::{Grant, Scope};
 use iam_shared::auth::{Permission, Principal};
 use iam_shared::model::role_assignment;
 use iam_shared::query::{Expr, Op, Scalar};
-use iam_shared::store::schema::{ACCOUNTS, ORGANIZATIONS, ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_ROLE};
-use iam_shared::store::{Condition, Item, Query, Write};
+use iam_shared::store::schema::{ACCOUNTS, ORGANIZATIONS, ROLE_ASSIGNMENTS};
+use iam_shared::store::{Condition, Item, Write};
 use iam_shared::{AppState, Error, Problem, Result, records};
 use serde_json::Value;
 
@@ -116,16 +116,7 @@ pub async fn another_root_admin_remains(
     if !assignments.iter().any(is_global_root) {
         return Ok(None);
     }
-    let query = Query {
-        table: &ROLE_ASSIGNMENTS,
-        index: &ROLE_ASSIGNMENTS_BY_ROLE,
-        pk: "root_admin".into(),
-        sk: None,
-        descending: false,
-        limit: 100,
-        start: None,
-    };
-    let holders = state.store.query(query).await?.items;
+    let holders = role_assignment::holders(state.store.as_ref(), "root_admin", 100).await?;
     let other =
         holders.iter().find(|a| is_global_root(a) && a.get("account_id").and_then(Value::as_str) != Some(account_id));
     match other {

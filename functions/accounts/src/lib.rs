@@ -13,8 +13,8 @@ use iam_shared::auth::{Principal, session};
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, role_assignment};
-use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_EXTERNAL_ID, ORGANIZATIONS, ROLE_ASSIGNMENTS};
-use iam_shared::store::{Condition, Item, Query, SortCondition, Write};
+use iam_shared::store::schema::{ACCOUNTS, ORGANIZATIONS, ROLE_ASSIGNMENTS};
+use iam_shared::store::{Condition, Write};
 use iam_shared::{AppState, Error, Result, listing, records};
 use serde_json::Value;
 
@@ -52,16 +52,7 @@ async fn by_external_id(
     Path(external_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let query = Query {
-        table: &ACCOUNTS,
-        index: &ACCOUNTS_BY_EXTERNAL_ID,
-        pk: ACCOUNTS_BY_EXTERNAL_ID.pk_of(&Item::new()).unwrap_or_default(),
-        sk: Some(SortCondition::Eq(external_id)),
-        descending: false,
-        limit: 1,
-        start: None,
-    };
-    let found = state.store.query(query).await?.items.into_iter().next().ok_or(Error::NotFound)?;
+    let found = account::find_by_external_id(state.store.as_ref(), &external_id).await?.ok_or(Error::NotFound)?;
     // The index is eventually consistent: answer from the item itself.
     let item = access::load_visible(&state, &principal, records::id_of(&found)).await?;
     show_response(&account::RESOURCE, &item, &state, raw.as_deref()).await

@@ -107,14 +107,6 @@ async fn remove(
 
 /// One index read of at most one item.
 async fn has_accounts(state: &AppState, organization_id: &str) -> Result<bool> {
-    let query = Query {
-        table: &ACCOUNTS,
-        index: &ACCOUNTS_BY_ORGANIZATION,
-        pk: organization_id.into(),
-        sk: None,
-        descending: false,
-        limit: 1,
-        start: None,
-    };
+    let query = Query::partition(&ACCOUNTS, &ACCOUNTS_BY_ORGANIZATION, organization_id).with_limit(1);
     Ok(!state.store.query(query).await?.items.is_empty())
 }

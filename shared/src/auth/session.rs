@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::new_id;
 use crate::records;
 use crate::store::schema::{SESSIONS, SESSIONS_BY_ACCOUNT};
-use crate::store::{Item, MAX_TRANSACTION_WRITES, Query, Store, Write};
+use crate::store::{Item, MAX_TRANSACTION_WRITES, Query, Store, Write, query_all};
 
 /// How many rotated refresh-token hashes a session remembers for reuse detection. A token
 /// older than that is refused as unknown rather than treated as reuse.
@@ -120,25 +120,9 @@ pub async fn end(state: &AppState, session_id: &str) -> Result<()> {
 /// Ends every session of an account except `keep` (a password change keeps the caller's):
 /// their tokens stop working at once. Returns how many ended.
 pub async fn end_all(store: &dyn Store, account_id: &str, keep: Option<&str>) -> Result<usize> {
-    let mut ids = Vec::new();
-    let mut start = None;
-    loop {
-        let query = Query {
-            table: &SESSIONS,
-            index: &SESSIONS_BY_ACCOUNT,
-            pk: account_id.into(),
-            sk: None,
-            descending: false,
-            limit: 1000,
-            start,
-        };
-        let page = store.query(query).await?;
-        ids.extend(page.items.iter().map(records::id_of).filter(|id| Some(*id) != keep).map(str::to_string));
-        match page.last_key {
-            Some(key) => start = Some(key),
-            None => break,
-        }
-    }
+    let sessions = query_all(store, Query::partition(&SESSIONS, &SESSIONS_BY_ACCOUNT, account_id)).await?;
+    let ids: Vec<String> =
+        sessions.iter().map(records::id_of).filter(|id| Some(*id) != keep).map(str::to_string).collect();
     for chunk in ids.chunks(MAX_TRANSACTION_WRITES) {
         let writes =
             chunk.iter().map(|id| Write::Delete { table: &SESSIONS, id: id.clone(), condition: None }).collect();

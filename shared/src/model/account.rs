@@ -111,11 +111,7 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
         }
         Given::Absent => {}
     };
-    let json_of = |g: Given<String>| match g {
-        Given::Value(v) => Given::Value(json!(v)),
-        Given::Null => Given::Null,
-        Given::Absent => Given::Absent,
-    };
+    let json_of = |g: Given<String>| g.map(Value::String);
     let required_not_null = |a: &mut Attributes, name: &str, g: &Given<String>| {
         if *g == Given::Null {
             a.problem(name, "required", format!("{name} cannot be null"));
@@ -152,20 +148,12 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
     set(item, "picture_url", json_of(picture));
     match a.boolean("enabled") {
         Given::Null => a.problem("enabled", "required", "enabled cannot be null"),
-        given => set(item, "enabled", json_of_bool(given)),
+        given => set(item, "enabled", given.map(Value::Bool)),
     }
     let expires = a.timestamp("expires_at");
     set(item, "expires_at", json_of(expires));
     let organization = a.text("organization_id", Text { min: 1, max: 64, single_line: true }, false);
     set(item, "organization_id", json_of(organization));
-}
-
-fn json_of_bool(g: Given<bool>) -> Given<Value> {
-    match g {
-        Given::Value(v) => Given::Value(json!(v)),
-        Given::Null => Given::Null,
-        Given::Absent => Given::Absent,
-    }
 }
 
 /// A new account from a create request. Without `password` (and not SSO) it is `pending`
@@ -327,6 +315,17 @@ pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> cr
         Some(id) => Ok(store.get(&schema::ACCOUNTS, &id).await?),
         None => Ok(None),
     }
+}
+
+/// The account with this external id, through its index (one key lookup; eventually
+/// consistent, so callers re-read the item by id before trusting it).
+pub async fn find_by_external_id(store: &dyn crate::store::Store, external_id: &str) -> crate::Result<Option<Item>> {
+    let index = &schema::ACCOUNTS_BY_EXTERNAL_ID;
+    let all = index.pk_of(&Item::new()).unwrap_or_default();
+    let query = crate::store::Query::partition(&schema::ACCOUNTS, index, all)
+        .with_sk(Some(crate::store::SortCondition::Eq(external_id.into())))
+        .with_limit(1);
+    Ok(store.query(query).await?.items.into_iter().next())
 }
 
 #[cfg(test)]

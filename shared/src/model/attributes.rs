@@ -14,6 +14,16 @@ pub enum Given<T> {
     Value(T),
 }
 
+impl<T> Given<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Given<U> {
+        match self {
+            Given::Absent => Given::Absent,
+            Given::Null => Given::Null,
+            Given::Value(v) => Given::Value(f(v)),
+        }
+    }
+}
+
 /// Length limits of a text attribute, in characters.
 #[derive(Debug, Clone, Copy)]
 pub struct Text {

@@ -24,34 +24,20 @@ pub fn new(id: String, account_id: &str, role_name: &str, scope_id: Option<&str>
 
 /// Every assignment of one account (a single index query).
 pub async fn of_account(store: &dyn Store, account_id: &str) -> Result<Vec<Item>> {
-    let page = store
-        .query(Query {
-            table: &ROLE_ASSIGNMENTS,
-            index: &ROLE_ASSIGNMENTS_BY_ACCOUNT,
-            pk: account_id.into(),
-            sk: None,
-            descending: false,
-            limit: MAX_PER_ACCOUNT,
-            start: None,
-        })
-        .await?;
-    Ok(page.items)
+    let query =
+        Query::partition(&ROLE_ASSIGNMENTS, &ROLE_ASSIGNMENTS_BY_ACCOUNT, account_id).with_limit(MAX_PER_ACCOUNT);
+    Ok(store.query(query).await?.items)
+}
+
+/// Up to `limit` assignments of a role (one index query).
+pub async fn holders(store: &dyn Store, role_name: &str, limit: usize) -> Result<Vec<Item>> {
+    let query = Query::partition(&ROLE_ASSIGNMENTS, &ROLE_ASSIGNMENTS_BY_ROLE, role_name).with_limit(limit);
+    Ok(store.query(query).await?.items)
 }
 
 /// Does anyone hold this role? (one item read at most)
 pub async fn anyone_holds(store: &dyn Store, role_name: &str) -> Result<bool> {
-    let page = store
-        .query(Query {
-            table: &ROLE_ASSIGNMENTS,
-            index: &ROLE_ASSIGNMENTS_BY_ROLE,
-            pk: role_name.into(),
-            sk: None,
-            descending: false,
-            limit: 1,
-            start: None,
-        })
-        .await?;
-    Ok(!page.items.is_empty())
+    Ok(!holders(store, role_name, 1).await?.is_empty())
 }
 
 pub fn role_name(item: &Item) -> &str {

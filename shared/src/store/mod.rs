@@ -92,6 +92,38 @@ pub struct Query {
     pub start: Option<StartKey>,
 }
 
+impl Query {
+    /// A whole partition of an index, in ascending sort key order, from its start.
+    pub fn partition(table: &'static TableDef, index: &'static IndexDef, pk: impl Into<String>) -> Query {
+        Query { table, index, pk: pk.into(), sk: None, descending: false, limit: 1000, start: None }
+    }
+
+    /// The query narrowed on the index's sort key.
+    pub fn with_sk(mut self, sk: Option<SortCondition>) -> Query {
+        self.sk = sk;
+        self
+    }
+
+    /// The query reading at most `limit` items a request.
+    pub fn with_limit(mut self, limit: usize) -> Query {
+        self.limit = limit;
+        self
+    }
+}
+
+/// Every item a query matches, following resume keys request after request.
+pub async fn query_all(store: &dyn Store, mut query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    loop {
+        let page = store.query(query.clone()).await?;
+        items.extend(page.items);
+        match page.last_key {
+            Some(key) => query.start = Some(key),
+            None => return Ok(items),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct QueryPage {
     pub items: Vec<Item>,
