@@ -12,7 +12,12 @@ use iam_shared::http::{ClientIp, service};
 
 /// Every function's routes on one router (what API Gateway does in the cloud).
 pub fn gateway_routes() -> Router<AppState> {
-    Router::new().merge(iam_accounts::router()).merge(iam_organizations::router()).merge(iam_sessions::router())
+    Router::new()
+        .merge(iam_accounts::router())
+        .merge(iam_organizations::router())
+        .merge(iam_roles::router())
+        .merge(iam_sessions::router())
+        .merge(iam_teams::router())
 }
 
 /// The function router that serves `function`, as its Lambda would run it.
@@ -20,7 +25,9 @@ pub fn function_routes(function: &str) -> Option<Router<AppState>> {
     match function {
         "accounts" => Some(iam_accounts::router()),
         "organizations" => Some(iam_organizations::router()),
+        "roles" => Some(iam_roles::router()),
         "sessions" => Some(iam_sessions::router()),
+        "teams" => Some(iam_teams::router()),
         _ => None,
     }
 }

@@ -1,16 +1,18 @@
-//! Creating the first root admin when the store has none, so that a fresh install can be used.
-//! Idempotent: with a root admin present it does nothing, however often it runs.
+//! What a fresh install needs: the built-in roles, and the first root admin when the store has
+//! none. Idempotent: with both present it writes nothing, however often it runs.
 
 use anyhow::{Context, bail};
 
 use crate::auth::password::{PasswordHasher, policy_violations};
+use crate::auth::permissions::built_in;
 use crate::auth::tokens::random_token;
 use crate::error::Error;
 use crate::model::account::{self, Email};
-use crate::model::{new_id, role_assignment};
+use crate::model::role_assignment::{self, Assignment};
+use crate::model::{new_id, role};
 use crate::records;
-use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
-use crate::store::{Store, Write};
+use crate::store::Store;
+use crate::store::schema::ACCOUNTS;
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@iam.local";
 
@@ -37,6 +39,7 @@ pub async fn ensure_root_admin(
     email: Option<&str>,
     password: Option<&str>,
 ) -> anyhow::Result<Outcome> {
+    role::ensure_built_in(store, now).await.map_err(|e| anyhow::anyhow!("writing the built-in roles: {e}"))?;
     if role_assignment::anyone_holds(store, "root_admin").await? {
         return Ok(Outcome::AlreadyPresent);
     }
@@ -53,10 +56,10 @@ pub async fn ensure_root_admin(
         bail!("IAM_ADMIN_PASSWORD is too weak: {}", rules.join("; "));
     }
     let account_id = new_id();
-    let item = account::new_active(account_id.clone(), &email, passwords.hash(&password).await?, None, now);
-    let assignment = role_assignment::new(new_id(), &account_id, "root_admin", None, now);
-    let grant = Write::Put { table: &ROLE_ASSIGNMENTS, item: assignment, condition: None };
-    match records::insert(store, &ACCOUNTS, item, &[email.unique()], vec![grant]).await {
+    let mut item = account::new_active(account_id, &email, passwords.hash(&password).await?, None, now);
+    let root = built_in("root_admin").context("root_admin is built in")?;
+    let grant = Assignment::of_built_in(new_id(), &item, root, None).on_new_account(&mut item, now);
+    match records::insert(store, &ACCOUNTS, item, &[email.unique()], grant).await {
         Ok(_) => {}
         // Another process bootstrapped the same admin at the same moment.
         Err(Error::Conflict(_)) if role_assignment::anyone_holds(store, "root_admin").await? => {

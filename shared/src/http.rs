@@ -161,6 +161,7 @@ pub async fn show_response(
     def: &ResourceDef,
     item: &Item,
     state: &AppState,
+    principal: &crate::auth::Principal,
     raw_query: Option<&str>,
 ) -> Result<Response> {
     let options = crate::query::params::parse_document_options(def, &crate::query::params::decode_pairs(raw_query))?;
@@ -172,6 +173,7 @@ pub async fn show_response(
     if !options.include.is_empty() {
         let included = crate::include::included(
             reader,
+            principal,
             def,
             std::slice::from_ref(&shown),
             &options.include,

@@ -1,20 +1,48 @@
 //! Compound documents: the related resources `include=` asks for, fetched in batches (one batch
 //! read per relationship for up to 100 distinct ids, never one read per item), each rendered
-//! once with its type's sparse fieldset.
+//! once with its type's sparse fieldset, and only if the caller may read it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::auth::Principal;
 use crate::error::Result;
 use crate::jsonapi::resource_object;
 use crate::listing::Reader;
-use crate::resource::{self, ResourceDef};
-use crate::store::Item;
+use crate::resource::{self, Relationship, ResourceDef, Source};
+use crate::store::{Item, Query, query_all};
 
-/// The `included` member for `items` of type `def`.
+/// The ids `rel` points to from `items`, in first-seen order, each once.
+async fn related_ids(r: Reader<'_>, rel: &Relationship, items: &[Item]) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut push = |id: Option<&str>| {
+        if let Some(id) = id.filter(|id| !ids.iter().any(|i| i == id)) {
+            ids.push(id.to_string());
+        }
+    };
+    match rel.source {
+        Source::Attr(attr) => items.iter().for_each(|i| push(i.get(attr).and_then(Value::as_str))),
+        Source::Embedded { list, key } => items
+            .iter()
+            .flat_map(|i| i.get(list).and_then(Value::as_array).into_iter().flatten())
+            .for_each(|e| push(e.get(key).and_then(Value::as_str))),
+        Source::Linked { table, index, key } => {
+            // No store can batch queries: one per item, all at once.
+            let queries =
+                items.iter().map(|i| query_all(r.store, Query::partition(table, index, crate::records::id_of(i))));
+            for links in futures_util::future::try_join_all(queries).await? {
+                links.iter().for_each(|l| push(l.get(key).and_then(Value::as_str)));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The `included` member for `items` of type `def`, as `principal` may see it.
 pub async fn included(
     r: Reader<'_>,
+    principal: &Principal,
     def: &ResourceDef,
     items: &[Item],
     include: &[String],
@@ -23,22 +51,32 @@ pub async fn included(
 ) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     let mut seen: BTreeSet<(&str, String)> = BTreeSet::new();
-    for name in include {
-        let Some(rel) = def.relationship(name) else { continue };
+    // (relationship, the items it starts from, their type); `along` relationships follow.
+    let mut work: Vec<(&Relationship, Vec<Item>, &ResourceDef)> =
+        include.iter().filter_map(|n| def.relationship(n)).map(|rel| (rel, items.to_vec(), def)).collect();
+    while let Some((rel, from, _)) = work.pop() {
         let Some(target) = resource::by_type(rel.target) else { continue };
-        let ids: BTreeSet<String> =
-            items.iter().filter_map(|i| i.get(rel.foreign_key).and_then(Value::as_str)).map(str::to_string).collect();
+        let ids = related_ids(r, rel, &from).await?;
         let ids: Vec<String> = ids.into_iter().filter(|id| !seen.contains(&(target.type_name, id.clone()))).collect();
         if ids.is_empty() {
             continue;
         }
-        let mut related = r.store.batch_get(target.table, &ids).await?;
+        let mut related = Vec::new();
+        for chunk in ids.chunks(crate::query::plan::MAX_ID_BATCH) {
+            related.extend(r.store.batch_get(target.table, chunk).await?);
+        }
         // Batch reads come back in any order; a stable order keeps responses reproducible.
         related.sort_by(|a, b| crate::records::id_of(a).cmp(crate::records::id_of(b)));
-        for item in related {
-            let item = target.present(item, r.now);
-            if seen.insert((target.type_name, crate::records::id_of(&item).to_string())) {
-                out.push(resource_object(target, &item, fields.get(target.type_name).map(Vec::as_slice), base_url));
+        let related: Vec<Item> =
+            related.into_iter().map(|i| target.present(i, r.now)).filter(|i| principal.visible(target, i)).collect();
+        for item in &related {
+            if seen.insert((target.type_name, crate::records::id_of(item).to_string())) {
+                out.push(resource_object(target, item, fields.get(target.type_name).map(Vec::as_slice), base_url));
+            }
+        }
+        for name in rel.along {
+            if let Some(next) = target.relationship(name) {
+                work.push((next, related.clone(), target));
             }
         }
     }

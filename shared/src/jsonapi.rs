@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Problem};
-use crate::resource::ResourceDef;
+use crate::resource::{ResourceDef, Source};
 use crate::store::Item;
 
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
@@ -41,12 +41,25 @@ pub fn resource_object(def: &ResourceDef, item: &Item, fields: Option<&[String]>
         .relationships
         .iter()
         .filter(|r| wanted(r.name))
-        .map(|r| {
-            let data = match item.get(r.foreign_key) {
-                Some(Value::String(id)) => json!({"type": r.target, "id": id}),
-                _ => Value::Null,
+        .filter_map(|r| {
+            let data = match r.source {
+                Source::Attr(attr) => match item.get(attr) {
+                    Some(Value::String(id)) => json!({"type": r.target, "id": id}),
+                    _ => Value::Null,
+                },
+                Source::Embedded { list, key } => Value::Array(
+                    item.get(list)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e.get(key).and_then(Value::as_str))
+                        .map(|id| json!({"type": r.target, "id": id}))
+                        .collect(),
+                ),
+                // Unbounded (a team's members): included on request, never listed inline.
+                Source::Linked { .. } => return None,
             };
-            (r.name.to_string(), json!({"data": data}))
+            Some((r.name.to_string(), json!({"data": data})))
         })
         .collect();
     if !relationships.is_empty() {

@@ -11,6 +11,7 @@ pub mod http;
 pub mod include;
 pub mod jsonapi;
 pub mod lambda;
+pub mod links;
 pub mod listing;
 pub mod model;
 pub mod query;

@@ -6,6 +6,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use crate::auth::Principal;
 use crate::error::Result;
 use crate::jsonapi::resource_object;
 use crate::query::cursor::Cursor;
@@ -13,7 +14,7 @@ use crate::query::eval::{compare_items, matches};
 use crate::query::params::is_paging_param;
 use crate::query::plan::{Access, Plan, effective_sort, plan};
 use crate::query::{Expr, ListQuery, Paging};
-use crate::resource::ResourceDef;
+use crate::resource::{ResourceDef, Via};
 use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, query_all, start_key_of};
 
 /// Items read a request when the whole matching range must be read.
@@ -45,6 +46,9 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
     let mut page = match (&plan.access, plan.ordered) {
         (Access::Index { index, pk, sk }, Some(descending)) => {
             stream_ordered(r, def, &q, index, pk, sk, descending).await?
+        }
+        (Access::Via { via, pk, organizations }, Some(descending)) => {
+            stream_via(r, def, &q, via, pk, organizations.as_deref(), descending).await?
         }
         _ => sort_in_memory(r, def, &q, &plan).await?,
     };
@@ -119,6 +123,109 @@ async fn stream_ordered(
     Ok(Page { items, total: None, next_cursor, has_more })
 }
 
+/// Keeps the link items of the listed organizations (or of none: global role assignments).
+fn link_wanted(via: &Via, organizations: Option<&[String]>, link: &Item) -> bool {
+    let org = via.organization.and_then(|a| link.get(a)).and_then(Value::as_str);
+    match (organizations, org) {
+        (Some(orgs), Some(org)) => orgs.iter().any(|o| o == org),
+        _ => true,
+    }
+}
+
+/// The ids a run of link items points to, in order, each once (links of one id are adjacent,
+/// the index being sorted by it); `last` carries the previous run's final id over.
+fn linked_ids(via: &Via, organizations: Option<&[String]>, links: &[Item], last: &mut Option<String>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for link in links.iter().filter(|l| link_wanted(via, organizations, l)) {
+        let Some(id) = link.get(via.key).and_then(Value::as_str) else { continue };
+        if last.as_deref() != Some(id) {
+            ids.push(id.to_string());
+            *last = Some(id.to_string());
+        }
+    }
+    ids
+}
+
+/// The items with these ids, in this order (batch reads answer in any order).
+async fn items_in_order(r: Reader<'_>, def: &'static ResourceDef, ids: &[String]) -> Result<Vec<Item>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut by_id: std::collections::HashMap<String, Item> = r
+        .store
+        .batch_get(def.table, ids)
+        .await?
+        .into_iter()
+        .map(|i| (crate::records::id_of(&i).to_string(), i))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).map(|i| def.present(i, r.now)).collect())
+}
+
+/// Streams a link partition in id order: each page reads about as many links and items as it
+/// returns. The cursor is the last id returned, resumed as a key condition on the link index.
+async fn stream_via(
+    r: Reader<'_>,
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    via: &'static Via,
+    pk: &str,
+    organizations: Option<&[String]>,
+    descending: bool,
+) -> Result<Page> {
+    let (skip, limit, after) = match &q.paging {
+        Paging::Offset { offset, limit, .. } => (*offset, *limit, None),
+        Paging::After { cursor, limit } if cursor.is_empty() => (0, *limit, None),
+        Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
+            Cursor::After(position) => match position.get("id").and_then(Value::as_str) {
+                Some(id) if position.len() == 1 => (0, *limit, Some(id.to_string())),
+                _ => return Err(Cursor::invalid()),
+            },
+            Cursor::Key(_) => return Err(Cursor::invalid()),
+        },
+    };
+    let sk = after.clone().map(|id| if descending { SortCondition::Lt(id) } else { SortCondition::Gt(id) });
+    let want = skip.saturating_add(limit).saturating_add(1);
+    let mut found = Vec::new();
+    let (mut start, mut last) = (None, after);
+    loop {
+        let need = want - found.len();
+        let query = Query {
+            table: via.table,
+            index: via.index,
+            pk: pk.to_string(),
+            sk: sk.clone(),
+            descending,
+            limit: need.clamp(1, crate::query::plan::MAX_ID_BATCH),
+            start: start.take(),
+        };
+        let read = r.store.query(query).await?;
+        let ids = linked_ids(via, organizations, &read.items, &mut last);
+        for item in items_in_order(r, def, &ids).await? {
+            if matches(&q.filter, &item, def) {
+                found.push(item);
+                if found.len() == want {
+                    break;
+                }
+            }
+        }
+        match read.last_key {
+            Some(key) if found.len() < want => start = Some(key),
+            _ => break,
+        }
+    }
+    let has_more = found.len() > skip + limit;
+    let items: Vec<Item> = found.into_iter().skip(skip).take(limit).collect();
+    let next_cursor = has_more
+        .then(|| {
+            items.last().map(|last| {
+                let id = Value::String(crate::records::id_of(last).to_string());
+                Cursor::After([("id".to_string(), id)].into_iter().collect()).encode()
+            })
+        })
+        .flatten();
+    Ok(Page { items, total: None, next_cursor, has_more })
+}
+
 /// Every item the plan's access yields that matches the filter.
 async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Vec<Item>> {
     let items = match &plan.access {
@@ -133,6 +240,15 @@ async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan:
                 items.extend(query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?);
             }
             items
+        }
+        Access::Via { via, pk, organizations } => {
+            let links = query_all(r.store, Query::partition(via.table, via.index, pk)).await?;
+            let ids = linked_ids(via, organizations.as_deref(), &links, &mut None);
+            let mut items = Vec::new();
+            for chunk in ids.chunks(crate::query::plan::MAX_ID_BATCH) {
+                items.extend(items_in_order(r, def, chunk).await?);
+            }
+            return Ok(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect());
         }
     };
     Ok(items.into_iter().map(|i| def.present(i, r.now)).filter(|item| matches(&q.filter, item, def)).collect())
@@ -260,24 +376,28 @@ pub fn document(
     doc
 }
 
-/// The whole collection `GET`: parse the query string, fetch the page within `scope`, render
-/// it, and set `X-Total-Count` when counted.
+/// The whole collection `GET` on behalf of `principal`: parse the query string, check it with
+/// `check` (rules of one resource, e.g. a required filter), fetch the page within what the
+/// caller may read, render it with the included resources the caller may read, and set
+/// `X-Total-Count` when counted.
 pub async fn respond(
     state: &crate::AppState,
+    principal: &Principal,
     def: &'static ResourceDef,
     raw_query: Option<&str>,
-    scope: Expr,
+    check: impl FnOnce(&ListQuery) -> Result<()>,
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     let pairs = crate::query::params::decode_pairs(raw_query);
     let q = crate::query::params::parse(def, &pairs)?;
+    check(&q)?;
     let reader = Reader { store: state.store.as_ref(), now: state.clock.now() };
-    let page = fetch(reader, def, &q, scope).await?;
+    let page = fetch(reader, def, &q, principal.read_scope(def)).await?;
     let base = state.base_url();
     let included = if q.include.is_empty() {
         None
     } else {
-        Some(crate::include::included(reader, def, &page.items, &q.include, &q.fields, &base).await?)
+        Some(crate::include::included(reader, principal, def, &page.items, &q.include, &q.fields, &base).await?)
     };
     let doc = document(def, &q, &page, &base, &pairs, included);
     let mut response = crate::jsonapi::JsonApi(doc).into_response();

@@ -27,7 +27,8 @@ impl Unique {
         format!("{}#{}", self.scope, self.value)
     }
 
-    fn claim(&self, owner: &str) -> Write {
+    /// The write that takes the value for `owner` (fails if anyone holds it).
+    pub fn claim(&self, owner: &str) -> Write {
         Write::Put {
             table: &UNIQUES,
             item: json!({"id": self.marker_id(), "owner_id": owner}).as_object().cloned().unwrap_or_default(),
@@ -35,7 +36,8 @@ impl Unique {
         }
     }
 
-    fn release(&self, owner: &str) -> Write {
+    /// The write that gives the value up (only if `owner` holds it).
+    pub fn release(&self, owner: &str) -> Write {
         Write::Delete {
             table: &UNIQUES,
             id: self.marker_id(),
@@ -166,6 +168,14 @@ pub async fn remove(
     writes.extend(uniques.iter().map(|u| u.release(&owner)));
     writes.extend(extra);
     store.transact(writes).await.map_err(Into::into)
+}
+
+/// The write replacing `old` by `new` unless someone changed `old` meanwhile (`version`
+/// bumped), for items that change as a side effect of another write.
+pub fn put_if_unchanged(table: &'static TableDef, old: &Item, mut new: Item) -> Write {
+    let version = version_of(old);
+    new.insert("version".into(), json!(version + 1));
+    Write::Put { table, item: new, condition: Some(Condition::AttrEquals("version", json!(version))) }
 }
 
 /// The item with this id, or 404.

@@ -4,7 +4,8 @@
 
 use time::OffsetDateTime;
 
-use crate::store::{Item, TableDef};
+use crate::auth::Permission;
+use crate::store::{IndexDef, Item, TableDef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
@@ -39,6 +40,24 @@ pub struct Field {
     /// Compared, searched and sorted case-insensitively; indexes use this lower-cased copy
     /// (the table's `folded` list makes the store write it).
     pub folded: Option<&'static str>,
+    /// The item holds a list of values (derived at read time); a comparison holds when it
+    /// holds for one of them (`ne` and `nin`: for none of them).
+    pub many: bool,
+    /// An index of another table that lists, by this field's value, the ids of the items
+    /// having it (e.g. the holders of a role), so that an equality can be served by a key.
+    pub via: Option<&'static Via>,
+}
+
+/// A link table's index partitioned by a value and sorted by the linked resource's id.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Via {
+    pub table: &'static TableDef,
+    pub index: &'static IndexDef,
+    /// The link attribute holding the resource's id (the index's sort key).
+    pub key: &'static str,
+    /// The link attribute holding the linked resource's organization, when links carry it:
+    /// links of organizations a listing excludes are skipped before the resources are read.
+    pub organization: Option<&'static str>,
 }
 
 impl Field {
@@ -56,6 +75,8 @@ impl Field {
             attribute: true,
             alias_of: None,
             folded: None,
+            many: false,
+            via: None,
         }
     }
 
@@ -104,6 +125,16 @@ impl Field {
         self.folded = Some(key);
         self
     }
+    /// A list-valued field (not an attribute: it describes links, such as held roles).
+    pub const fn many(mut self) -> Self {
+        self.many = true;
+        self.attribute = false;
+        self
+    }
+    pub const fn via(mut self, via: &'static Via) -> Self {
+        self.via = Some(via);
+        self
+    }
     pub const fn alias_of(mut self, target: &'static str) -> Self {
         self.alias_of = Some(target);
         self.attribute = false;
@@ -111,12 +142,50 @@ impl Field {
     }
 }
 
+/// Where the ids of related resources are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// This attribute holds the related id (to-one).
+    Attr(&'static str),
+    /// Each entry of this embedded list holds a related id under `key` (to-many).
+    Embedded { list: &'static str, key: &'static str },
+    /// The link items of one index partition per item (keyed by the item's id) hold the
+    /// related ids under `key` (to-many, unbounded: not rendered as linkage, only included).
+    Linked { table: &'static TableDef, index: &'static IndexDef, key: &'static str },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Relationship {
     pub name: &'static str,
     pub target: &'static str,
-    /// The attribute of this resource that holds the related id (to-one relationships).
-    pub foreign_key: &'static str,
+    pub source: Source,
+    /// Relationships of the target included along (an account's `roles` are its role
+    /// assignments together with their roles).
+    pub along: &'static [&'static str],
+}
+
+impl Relationship {
+    pub const fn to_one(name: &'static str, target: &'static str, attr: &'static str) -> Relationship {
+        Relationship { name, target, source: Source::Attr(attr), along: &[] }
+    }
+}
+
+/// Who may read and change items of a resource: the permissions, and where an item keeps the
+/// organization, team and account it belongs to. `auth::policy` applies it.
+#[derive(Debug, Clone, Copy)]
+pub struct Guard {
+    pub read: Permission,
+    pub write: Permission,
+    /// The attribute naming the item's organization (`id` for organizations); `None` for the
+    /// shared catalog (roles), which no organization owns.
+    pub organization: Option<&'static str>,
+    /// The attribute naming the item's team (`id` for teams, `team_id` for memberships).
+    pub team: Option<&'static str>,
+    /// The attribute naming the account the item belongs to: that account may always read it.
+    pub owner: Option<&'static str>,
+    /// Items only a global grant may change (accounts that hold a global role), so that an
+    /// organization's admin cannot lock out a root admin placed in its organization.
+    pub global_only: Option<fn(&Item) -> bool>,
 }
 
 #[derive(Debug)]
@@ -128,6 +197,7 @@ pub struct ResourceDef {
     pub table: &'static TableDef,
     pub fields: &'static [Field],
     pub relationships: &'static [Relationship],
+    pub guard: Guard,
     /// Sets the attributes computed at read time (an account's `status` depends on the clock)
     /// on an item before it is filtered, sorted or rendered.
     pub derive: Option<fn(&mut Item, OffsetDateTime)>,
@@ -162,7 +232,15 @@ impl ResourceDef {
 
 /// Every resource type the API serves (for `fields[TYPE]` and `include`).
 pub fn all() -> &'static [&'static ResourceDef] {
-    &[&crate::model::organization::RESOURCE, &crate::model::account::RESOURCE]
+    use crate::model::*;
+    &[
+        &organization::RESOURCE,
+        &account::RESOURCE,
+        &role::RESOURCE,
+        &role_assignment::RESOURCE,
+        &team::RESOURCE,
+        &team_membership::RESOURCE,
+    ]
 }
 
 pub fn by_type(type_name: &str) -> Option<&'static ResourceDef> {

@@ -34,6 +34,24 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v3/iam/organizations/{id}", "organizations"),
     route("PATCH", "/api/v3/iam/organizations/{id}", "organizations"),
     route("DELETE", "/api/v3/iam/organizations/{id}", "organizations"),
+    route("GET", "/api/v3/iam/roles", "roles"),
+    route("POST", "/api/v3/iam/roles", "roles"),
+    route("GET", "/api/v3/iam/roles/{id}", "roles"),
+    route("PATCH", "/api/v3/iam/roles/{id}", "roles"),
+    route("DELETE", "/api/v3/iam/roles/{id}", "roles"),
+    route("GET", "/api/v3/iam/role_assignments", "roles"),
+    route("POST", "/api/v3/iam/role_assignments", "roles"),
+    route("GET", "/api/v3/iam/role_assignments/{id}", "roles"),
+    route("DELETE", "/api/v3/iam/role_assignments/{id}", "roles"),
+    route("GET", "/api/v3/iam/teams", "teams"),
+    route("POST", "/api/v3/iam/teams", "teams"),
+    route("GET", "/api/v3/iam/teams/{id}", "teams"),
+    route("PATCH", "/api/v3/iam/teams/{id}", "teams"),
+    route("DELETE", "/api/v3/iam/teams/{id}", "teams"),
+    route("GET", "/api/v3/iam/team_memberships", "teams"),
+    route("POST", "/api/v3/iam/team_memberships", "teams"),
+    route("GET", "/api/v3/iam/team_memberships/{id}", "teams"),
+    route("DELETE", "/api/v3/iam/team_memberships/{id}", "teams"),
     public("POST", "/api/v3/iam/auth/token", "sessions"),
     route("POST", "/api/v3/iam/auth/revoke", "sessions"),
     public("GET", "/.well-known/jwks.json", "sessions"),
@@ -42,7 +60,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The function crates, each one Lambda.
-pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "sessions"];
+pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "roles", "sessions", "teams"];
 
 pub fn of_function(function: &str) -> impl Iterator<Item = &'static Route> + '_ {
     ROUTES.iter().filter(move |r| r.function == function)

@@ -8,15 +8,17 @@ use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use iam_shared::AppState;
+use iam_shared::auth::permissions::built_in;
 use iam_shared::bootstrap::ensure_root_admin;
 use iam_shared::clock::{self, ManualClock};
 use iam_shared::config::Config;
 use iam_shared::model::account::{self, Email};
-use iam_shared::model::{new_id, role_assignment};
+use iam_shared::model::new_id;
+use iam_shared::model::role_assignment::Assignment;
 use iam_shared::records;
+use iam_shared::store::Store;
 use iam_shared::store::embedded::EmbeddedStore;
-use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
-use iam_shared::store::{Store, Write};
+use iam_shared::store::schema::ACCOUNTS;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -174,8 +176,9 @@ impl TestApp {
         reply.body["data"]["id"].as_str().expect("id").to_string()
     }
 
-    /// An active account with `role` at `scope` (written to the store directly: the accounts
-    /// and roles functions arrive in later issues). Returns its access token.
+    /// An active account with the built-in `role` at `scope`, written to the store directly as
+    /// bootstrap writes its admin (to arrange callers; the API is what tests act through).
+    /// Returns its access token.
     pub async fn account_with_role(
         &self,
         email: &str,
@@ -186,15 +189,14 @@ impl TestApp {
         let email_v = Email::parse(email).expect("email");
         let id = new_id();
         let hash = self.state.passwords.hash(PASSWORD).await.expect("hash");
-        let item = account::new_active(id.clone(), &email_v, hash, organization_id, &now);
-        let extra = role
-            .map(|(name, scope)| Write::Put {
-                table: &ROLE_ASSIGNMENTS,
-                item: role_assignment::new(new_id(), &id, name, scope, &now),
-                condition: None,
-            })
-            .into_iter()
-            .collect();
+        let mut item = account::new_active(id.clone(), &email_v, hash, organization_id, &now);
+        let extra = match role {
+            Some((name, scope)) => {
+                let role = built_in(name).expect("a built-in role");
+                Assignment::of_built_in(new_id(), &item, role, scope).on_new_account(&mut item, &now)
+            }
+            None => vec![],
+        };
         records::insert(self.state.store.as_ref(), &ACCOUNTS, item, &[email_v.unique()], extra).await.expect("account");
         self.login(email, PASSWORD).await["access_token"].as_str().expect("token").to_string()
     }

@@ -1,22 +1,25 @@
 //! The accounts function: list, create, show, update and delete accounts, the caller's own
-//! account (`/accounts/me`) and lookup by external id. Who may see and change which account
-//! is decided in `access`; this file only wires requests to it and to the store.
-
-mod access;
+//! account (`/accounts/me`) and lookup by external id. Who may do what is decided by
+//! `auth::policy` through the accounts catalog's guard; this file wires requests to it and to
+//! the store, and keeps an account's links (role assignments, team memberships) consistent
+//! when it moves or goes.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use iam_shared::auth::{Principal, session};
+use iam_shared::auth::policy::unknown_organization;
+use iam_shared::auth::{Permission, Principal, session};
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, role_assignment};
 use iam_shared::store::schema::{ACCOUNTS, ORGANIZATIONS, ROLE_ASSIGNMENTS};
-use iam_shared::store::{Condition, Write};
-use iam_shared::{AppState, Error, Result, listing, records};
-use serde_json::Value;
+use iam_shared::store::{Condition, Item, MAX_TRANSACTION_WRITES, Write};
+use iam_shared::{AppState, Error, Result, links, listing, records};
+use serde_json::{Map, Value, json};
+
+const DEF: &iam_shared::resource::ResourceDef = &account::RESOURCE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,7 +30,14 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {
-    listing::respond(&state, &account::RESOURCE, raw.as_deref(), access::visible_scope(&principal)).await
+    listing::respond(&state, &principal, DEF, raw.as_deref(), |_| Ok(())).await
+}
+
+/// The account, if the caller may see it; 404 otherwise, so that nothing leaks its existence.
+async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<Item> {
+    let item = records::load(state.store.as_ref(), &ACCOUNTS, id).await?;
+    principal.check_read(DEF, &item)?;
+    Ok(item)
 }
 
 async fn show(
@@ -36,13 +46,13 @@ async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = access::load_visible(&state, &principal, &id).await?;
-    show_response(&account::RESOURCE, &item, &state, raw.as_deref()).await
+    let item = load_visible(&state, &principal, &id).await?;
+    show_response(DEF, &item, &state, &principal, raw.as_deref()).await
 }
 
 async fn me(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {
     let item = records::load(state.store.as_ref(), &ACCOUNTS, &principal.account_id).await?;
-    show_response(&account::RESOURCE, &item, &state, raw.as_deref()).await
+    show_response(DEF, &item, &state, &principal, raw.as_deref()).await
 }
 
 /// One key lookup on the external-id index; 404 unless the caller may see the account.
@@ -54,31 +64,65 @@ async fn by_external_id(
 ) -> Result<Response> {
     let found = account::find_by_external_id(state.store.as_ref(), &external_id).await?.ok_or(Error::NotFound)?;
     // The index is eventually consistent: answer from the item itself.
-    let item = access::load_visible(&state, &principal, records::id_of(&found)).await?;
-    show_response(&account::RESOURCE, &item, &state, raw.as_deref()).await
+    let item = load_visible(&state, &principal, records::id_of(&found)).await?;
+    show_response(DEF, &item, &state, &principal, raw.as_deref()).await
+}
+
+/// The organization an account is written into must exist, now and when the write commits.
+async fn organization_check(state: &AppState, item: &Item) -> Result<Vec<Write>> {
+    let Some(org) = item.get("organization_id").and_then(Value::as_str) else { return Ok(vec![]) };
+    if state.store.get(&ORGANIZATIONS, org).await?.is_none() {
+        return Err(unknown_organization());
+    }
+    Ok(vec![Write::Check { table: &ORGANIZATIONS, id: org.to_string(), condition: Condition::Exists }])
 }
 
 async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
-    access::may_create_any(&principal)?;
-    let attributes = request_attributes(&body, &account::RESOURCE, None)?;
+    principal.require(Permission::AccountsWrite)?;
+    let attributes = request_attributes(&body, DEF, None)?;
     let new = account::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
-    let organization = access::organization_for_write(&state, &principal, &new.item).await?;
+    principal.check_create(DEF, &new.item)?;
+    let checks = organization_check(&state, &new.item).await?;
     let mut item = new.item;
     if let Some(password) = new.password {
         item.insert("password_hash".into(), Value::String(state.passwords.hash(&password).await?));
     }
     let uniques = account::uniques(&item);
-    let item =
-        records::insert(state.store.as_ref(), &ACCOUNTS, item, &uniques, organization_exists(organization)).await?;
-    Ok(resource_response(StatusCode::CREATED, &account::RESOURCE, &item, &state))
+    let item = records::insert(state.store.as_ref(), &ACCOUNTS, item, &uniques, checks).await?;
+    Ok(resource_response(StatusCode::CREATED, DEF, &item, &state))
 }
 
-/// The organization must still exist when the account is written into it.
-fn organization_exists(organization: Option<String>) -> Vec<Write> {
-    organization
-        .map(|id| Write::Check { table: &ORGANIZATIONS, id, condition: Condition::Exists })
-        .into_iter()
-        .collect()
+fn organization_of(item: &Item) -> Option<&str> {
+    item.get("organization_id").and_then(Value::as_str)
+}
+
+/// Moving an account to another organization ends what it had in the old one (its roles
+/// there and its teams) and carries its global role assignments along: the writes, and the
+/// account with its links updated.
+async fn move_writes(state: &AppState, new: Item) -> Result<(Item, Vec<Write>)> {
+    let scoped = |e: &Map<String, Value>| e.get("scope").and_then(Value::as_str) != Some("global");
+    let mut writes = links::removals(&new, &links::ROLES, scoped);
+    writes.extend(links::removals(&new, &links::TEAMS, |_| true));
+    let global: Vec<String> = links::entries(&new, &links::ROLES)
+        .filter(|e| !scoped(e))
+        .filter_map(|e| e.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let assignments =
+        if global.is_empty() { vec![] } else { state.store.batch_get(&ROLE_ASSIGNMENTS, &global).await? };
+    for old in assignments {
+        let mut moved = old.clone();
+        match organization_of(&new) {
+            Some(org) => moved.insert("organization_id".into(), json!(org)),
+            None => moved.remove("organization_id"),
+        };
+        writes.push(records::put_if_unchanged(&ROLE_ASSIGNMENTS, &old, moved));
+    }
+    let new = links::without(&links::without(&new, &links::ROLES, scoped), &links::TEAMS, |_| true);
+    Ok((new, writes))
+}
+
+fn too_many_links() -> Error {
+    Error::conflict(None, "too_many_dependents", "remove some of this account's role assignments and teams first")
 }
 
 async fn update(
@@ -88,57 +132,60 @@ async fn update(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    let old = access::load_visible(&state, &principal, &id).await?;
-    access::may_change(&state, &principal, &old).await?;
+    let old = load_visible(&state, &principal, &id).await?;
+    principal.check_write(DEF, &old)?;
     check_if_match(&headers, &old)?;
-    let attributes = request_attributes(&body, &account::RESOURCE, Some(&id))?;
-    let new = account::update(&old, attributes, &state.timestamp())?;
-    let moved = old.get("organization_id") != new.get("organization_id");
-    let organization = if moved { access::organization_for_write(&state, &principal, &new).await? } else { None };
+    let attributes = request_attributes(&body, DEF, Some(&id))?;
+    let mut new = account::update(&old, attributes, &state.timestamp())?;
+    let mut extra = Vec::new();
+    if organization_of(&old) != organization_of(&new) {
+        principal.check_create(DEF, &new)?;
+        extra = organization_check(&state, &new).await?;
+        let (moved, writes) = move_writes(&state, new).await?;
+        (new, extra) = (moved, [extra, writes].concat());
+        if extra.len() + 6 > MAX_TRANSACTION_WRITES {
+            return Err(too_many_links());
+        }
+    }
     let (old_uniques, new_uniques) = (account::uniques(&old), account::uniques(&new));
-    let checks = organization_exists(organization);
     let item =
-        records::replace_with(state.store.as_ref(), &ACCOUNTS, &old, new, &old_uniques, &new_uniques, checks).await?;
+        records::replace_with(state.store.as_ref(), &ACCOUNTS, &old, new, &old_uniques, &new_uniques, extra).await?;
     let disabled = old.get("enabled") != Some(&Value::Bool(false)) && item.get("enabled") == Some(&Value::Bool(false));
     if disabled {
         let ended = session::end_all(state.store.as_ref(), &id, None).await?;
         tracing::info!(account_id = %id, ended, "account disabled: its sessions ended");
     }
-    Ok(resource_response(StatusCode::OK, &account::RESOURCE, &item, &state))
+    Ok(resource_response(StatusCode::OK, DEF, &item, &state))
 }
 
-/// Deletes the account with its role assignments in one transaction (refused if it would
-/// remove the last root admin), then ends its sessions.
+/// Deletes the account with its role assignments and team memberships in one transaction
+/// (refused if it would remove the last root admin), then ends its sessions.
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
-    let item = access::load_visible(&state, &principal, &id).await?;
-    access::may_change(&state, &principal, &item).await?;
+    let item = load_visible(&state, &principal, &id).await?;
+    principal.check_write(DEF, &item)?;
     check_if_match(&headers, &item)?;
-    let assignments = role_assignment::of_account(state.store.as_ref(), &id).await?;
-    let mut extra: Vec<Write> = assignments
-        .iter()
-        .map(|a| Write::Delete { table: &ROLE_ASSIGNMENTS, id: records::id_of(a).into(), condition: None })
-        .collect();
-    if let Some(check) = access::another_root_admin_remains(&state, &id, &assignments).await? {
-        extra.push(check);
+    let mut extra = links::removals(&item, &links::ROLES, |_| true);
+    extra.extend(links::removals(&item, &links::TEAMS, |_| true));
+    if role_assignment::is_root_admin(&item) {
+        extra.push(role_assignment::another_root_admin_remains(state.store.as_ref(), &id).await?);
     }
-    if extra.len() + 1 + account::uniques(&item).len() > iam_shared::store::MAX_TRANSACTION_WRITES {
-        return Err(Error::conflict(None, "too_many_dependents", "remove this account's role assignments first"));
+    let uniques = account::uniques(&item);
+    if extra.len() + 1 + uniques.len() > MAX_TRANSACTION_WRITES {
+        return Err(too_many_links());
     }
-    records::remove(state.store.as_ref(), &ACCOUNTS, &item, &account::uniques(&item), extra).await.map_err(
-        |e| match e {
-            Error::Conflict(_) => Error::conflict(
-                None,
-                "concurrent_modification",
-                "the account or the root administrators changed meanwhile; retry",
-            ),
-            other => other,
-        },
-    )?;
+    records::remove(state.store.as_ref(), &ACCOUNTS, &item, &uniques, extra).await.map_err(|e| match e {
+        Error::Conflict(_) => Error::conflict(
+            None,
+            "concurrent_modification",
+            "the account or the root administrators changed meanwhile; retry",
+        ),
+        other => other,
+    })?;
     let ended = session::end_all(state.store.as_ref(), &id, None).await?;
     tracing::info!(account_id = %id, ended, "account deleted");
     Ok(StatusCode::NO_CONTENT)

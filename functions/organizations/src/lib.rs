@@ -1,6 +1,6 @@
 //! The organizations function: create, read, list, update and delete organizations.
-//! Reads need a valid token and are limited to the organizations the caller may see; only a
-//! global role creates or deletes.
+//! Reads are limited to the organizations the caller may see (`auth::policy`); an
+//! organization's admin updates it; only a global role creates or deletes one.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -11,9 +11,8 @@ use iam_shared::auth::{Permission, Principal};
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{new_id, organization};
-use iam_shared::query::{Expr, Op, Scalar};
 use iam_shared::store::Query;
-use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS};
+use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, TEAMS, TEAMS_BY_ORGANIZATION};
 use iam_shared::{AppState, Error, Result, listing, records};
 
 pub fn router() -> Router<AppState> {
@@ -22,31 +21,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/iam/organizations/{id}", get(show).patch(update).delete(remove))
 }
 
-/// What a caller may list: everything with a global grant, else its own organizations.
-fn visible_scope(principal: &Principal) -> Expr {
-    if principal.is_global(Permission::OrganizationsRead) {
-        return Expr::True;
-    }
-    let ids = principal.organizations_with(Permission::OrganizationsRead).into_iter().map(Scalar::Str).collect();
-    Expr::Cmp { field: "id", op: Op::In, values: ids }
-}
+const DEF: &iam_shared::resource::ResourceDef = &organization::RESOURCE;
 
 /// The organization, if the caller may see it; otherwise 404, so nothing leaks its existence.
 async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<iam_shared::store::Item> {
-    if !principal.may(Permission::OrganizationsRead, id) {
-        return Err(Error::NotFound);
-    }
-    records::load(state.store.as_ref(), &ORGANIZATIONS, id).await
+    let item = records::load(state.store.as_ref(), &ORGANIZATIONS, id).await?;
+    principal.check_read(DEF, &item)?;
+    Ok(item)
 }
 
 async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {
-    listing::respond(&state, &organization::RESOURCE, raw.as_deref(), visible_scope(&principal)).await
+    listing::respond(&state, &principal, DEF, raw.as_deref(), |_| Ok(())).await
 }
 
 async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
-    if !principal.is_global(Permission::OrganizationsWrite) {
-        return Err(Error::Forbidden("only a global administrator creates organizations".into()));
-    }
+    principal.require_global(Permission::OrganizationsWrite)?;
     let attributes = request_attributes(&body, &organization::RESOURCE, None)?;
     let item = organization::create(attributes, new_id(), &state.timestamp())?;
     let uniques = organization::uniques(&item);
@@ -61,7 +50,7 @@ async fn show(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let item = load_visible(&state, &principal, &id).await?;
-    show_response(&organization::RESOURCE, &item, &state, raw.as_deref()).await
+    show_response(DEF, &item, &state, &principal, raw.as_deref()).await
 }
 
 async fn update(
@@ -72,9 +61,7 @@ async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let old = load_visible(&state, &principal, &id).await?;
-    if !principal.may(Permission::OrganizationsWrite, &id) {
-        return Err(Error::Forbidden("you may not change this organization".into()));
-    }
+    principal.check_write(DEF, &old)?;
     check_if_match(&headers, &old)?;
     let attributes = request_attributes(&body, &organization::RESOURCE, Some(&id))?;
     let new = organization::update(&old, attributes, &state.timestamp())?;
@@ -90,9 +77,7 @@ async fn remove(
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     let item = load_visible(&state, &principal, &id).await?;
-    if !principal.is_global(Permission::OrganizationsWrite) {
-        return Err(Error::Forbidden("only a global administrator deletes organizations".into()));
-    }
+    principal.require_global(Permission::OrganizationsWrite)?;
     check_if_match(&headers, &item)?;
     if has_accounts(&state, &id).await? {
         return Err(Error::conflict(
@@ -101,8 +86,17 @@ async fn remove(
             "the organization still has accounts; delete or move them first",
         ));
     }
+    if has_teams(&state, &id).await? {
+        return Err(Error::conflict(None, "has_teams", "the organization still has teams; delete them first"));
+    }
     records::remove(state.store.as_ref(), &ORGANIZATIONS, &item, &organization::uniques(&item), vec![]).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One index read of at most one item.
+async fn has_teams(state: &AppState, organization_id: &str) -> Result<bool> {
+    let query = Query::partition(&TEAMS, &TEAMS_BY_ORGANIZATION, organization_id).with_limit(1);
+    Ok(!state.store.query(query).await?.items.is_empty())
 }
 
 /// One index read of at most one item.

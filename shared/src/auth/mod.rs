@@ -4,6 +4,7 @@
 pub mod jwt;
 pub mod password;
 pub mod permissions;
+pub mod policy;
 pub mod principal;
 pub mod session;
 pub mod tokens;

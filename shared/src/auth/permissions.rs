@@ -1,8 +1,6 @@
 //! The permission model: permissions, built-in roles and the scopes they are granted at.
 //! One place answers "may this principal do this, in this organization?".
 
-use serde_json::Value;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
     AccountsRead,
@@ -61,32 +59,66 @@ impl Permission {
 pub enum Scope {
     Global,
     Organization(String),
+    /// A team, within the organization named second.
+    Team(String, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeKind {
     Global,
     Organization,
+    Team,
+}
+
+impl ScopeKind {
+    pub const NAMES: &'static [&'static str] = &["global", "organization", "team"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ScopeKind::Global => "global",
+            ScopeKind::Organization => "organization",
+            ScopeKind::Team => "team",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ScopeKind> {
+        [ScopeKind::Global, ScopeKind::Organization, ScopeKind::Team].into_iter().find(|k| k.name() == name)
+    }
+
+    /// The permissions a role of this scope may carry: catalog writes (`roles:write`) and
+    /// organization creation only mean something globally; a team is only its own members.
+    pub fn allows(self, permission: Permission) -> bool {
+        match self {
+            ScopeKind::Global => true,
+            ScopeKind::Organization => permission != RolesWrite,
+            ScopeKind::Team => matches!(permission, TeamsRead | TeamsWrite),
+        }
+    }
 }
 
 pub struct BuiltInRole {
     pub name: &'static str,
+    /// Fixed ids, lower than any generated one, so built-in roles list first.
+    pub id: &'static str,
     pub scope: ScopeKind,
     pub permissions: &'static [Permission],
     pub description: &'static str,
 }
 
-/// The built-in roles of API.md §4. `member`'s rights on its own account and sessions are
-/// checked by the handlers that own those resources (they are about "self", not a scope).
+/// The built-in roles of API.md §4. What a member may do with its own account, sessions,
+/// teams and password comes from being that account or in that team (see `policy`), not from
+/// a permission, so `member` carries only the right to read its organization.
 pub const BUILT_IN_ROLES: &[BuiltInRole] = &[
     BuiltInRole {
         name: "root_admin",
+        id: "00000000-0000-7000-8000-000000000001",
         scope: ScopeKind::Global,
         permissions: &Permission::ALL,
         description: "everything, in every organization",
     },
     BuiltInRole {
         name: "org_admin",
+        id: "00000000-0000-7000-8000-000000000002",
         scope: ScopeKind::Organization,
         permissions: &[
             AccountsRead,
@@ -104,15 +136,17 @@ pub const BUILT_IN_ROLES: &[BuiltInRole] = &[
     },
     BuiltInRole {
         name: "helpdesk",
+        id: "00000000-0000-7000-8000-000000000003",
         scope: ScopeKind::Organization,
         permissions: &[AccountsRead, OrganizationsRead, SessionsRead, SessionsWrite, InvitationsWrite],
         description: "reads accounts and sessions of its organization, resends invitations, ends sessions",
     },
     BuiltInRole {
         name: "member",
+        id: "00000000-0000-7000-8000-000000000004",
         scope: ScopeKind::Organization,
-        permissions: &[OrganizationsRead, TeamsRead],
-        description: "reads its own account, its organization and its teams",
+        permissions: &[OrganizationsRead],
+        description: "reads its own account, its organization, its teams and their members",
     },
 ];
 
@@ -129,15 +163,26 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// The grant a role assignment item confers; unknown roles and misplaced scopes grant nothing.
-    pub fn from_assignment(item: &crate::store::Item) -> Option<Grant> {
-        let role = built_in(item.get("role_name").and_then(Value::as_str)?)?;
-        let scope_id = item.get("scope_id").and_then(Value::as_str);
-        let scope = match (role.scope, scope_id) {
-            (ScopeKind::Global, None) => Scope::Global,
-            (ScopeKind::Organization, Some(org)) => Scope::Organization(org.into()),
-            _ => return None,
-        };
-        Some(Grant { role: role.name.into(), scope, permissions: role.permissions.to_vec() })
+    /// Does this grant carry `permission` for an object of organization `org` and team `team`?
+    pub fn covers(&self, permission: Permission, org: Option<&str>, team: Option<&str>) -> bool {
+        self.permissions.contains(&permission)
+            && match &self.scope {
+                Scope::Global => true,
+                Scope::Organization(o) => org == Some(o.as_str()),
+                Scope::Team(t, _) => team == Some(t.as_str()),
+            }
     }
+
+    /// The organization the grant lies in (none for global grants).
+    pub fn organization(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Global => None,
+            Scope::Organization(o) | Scope::Team(_, o) => Some(o),
+        }
+    }
+}
+
+/// Permission names as stored on a role; unknown names grant nothing.
+pub fn parse_all(names: &serde_json::Value) -> Vec<Permission> {
+    names.as_array().into_iter().flatten().filter_map(|v| v.as_str().and_then(Permission::parse)).collect()
 }

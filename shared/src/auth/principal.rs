@@ -5,11 +5,12 @@ use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 use serde_json::Value;
 
-use super::permissions::{Grant, Permission, Scope};
+use super::permissions::{self, Grant, Scope, ScopeKind};
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::model::role_assignment;
-use crate::store::schema::{ACCOUNTS, SESSIONS};
+use crate::links;
+use crate::store::schema::{ACCOUNTS, ROLES, SESSIONS};
+use crate::store::{Item, Store};
 
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -17,41 +18,11 @@ pub struct Principal {
     pub session_id: String,
     pub organization_id: Option<String>,
     pub grants: Vec<Grant>,
+    /// The teams the account is in.
+    pub teams: Vec<String>,
 }
 
 impl Principal {
-    /// Holds `permission` everywhere.
-    pub fn is_global(&self, permission: Permission) -> bool {
-        self.grants.iter().any(|g| g.scope == Scope::Global && g.permissions.contains(&permission))
-    }
-
-    /// Holds `permission` for organization `org` (globally, or in that organization).
-    pub fn may(&self, permission: Permission, org: &str) -> bool {
-        self.grants.iter().any(|g| {
-            g.permissions.contains(&permission)
-                && match &g.scope {
-                    Scope::Global => true,
-                    Scope::Organization(o) => o == org,
-                }
-        })
-    }
-
-    /// The organizations where `permission` is held (meaningless when it is held globally).
-    pub fn organizations_with(&self, permission: Permission) -> Vec<String> {
-        let mut orgs: Vec<String> = self
-            .grants
-            .iter()
-            .filter(|g| g.permissions.contains(&permission))
-            .filter_map(|g| match &g.scope {
-                Scope::Organization(o) => Some(o.clone()),
-                Scope::Global => None,
-            })
-            .collect();
-        orgs.sort();
-        orgs.dedup();
-        orgs
-    }
-
     /// Authenticates an `Authorization: Bearer` header value.
     pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Principal> {
         let token = authorization
@@ -71,18 +42,53 @@ impl Principal {
         if !crate::model::account::is_usable(&account, now) {
             return Err(Error::Unauthorized("the account is disabled or expired"));
         }
-        let grants = role_assignment::of_account(state.store.as_ref(), &claims.sub)
-            .await?
-            .iter()
-            .filter_map(Grant::from_assignment)
+        let organization_id = account.get("organization_id").and_then(Value::as_str).map(str::to_string);
+        let grants = grants_of(state.store.as_ref(), &account, organization_id.as_deref()).await?;
+        let teams = links::entries(&account, &links::TEAMS)
+            .filter_map(|e| e.get("team_id").and_then(Value::as_str).map(str::to_string))
             .collect();
-        Ok(Principal {
-            account_id: claims.sub,
-            session_id: claims.sid,
-            organization_id: account.get("organization_id").and_then(Value::as_str).map(str::to_string),
-            grants,
-        })
+        Ok(Principal { account_id: claims.sub, session_id: claims.sid, organization_id, grants, teams })
     }
+}
+
+/// The grants of an account's embedded role assignments. Built-in roles are known by name;
+/// custom roles are read (one batch), so that a change to their permissions applies at once.
+pub async fn grants_of(store: &dyn Store, account: &Item, organization: Option<&str>) -> Result<Vec<Grant>> {
+    let entries: Vec<_> = links::entries(account, &links::ROLES).collect();
+    let text = |e: &serde_json::Map<String, Value>, k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+    let custom: Vec<String> = entries
+        .iter()
+        .filter(|e| permissions::built_in(&text(e, "role_name").unwrap_or_default()).is_none())
+        .filter_map(|e| text(e, "role_id"))
+        .collect();
+    let roles = if custom.is_empty() { vec![] } else { store.batch_get(&ROLES, &custom).await? };
+    let mut grants = Vec::new();
+    for e in entries {
+        let name = text(e, "role_name").unwrap_or_default();
+        let (kind, permissions) = match permissions::built_in(&name) {
+            Some(role) => (role.scope, role.permissions.to_vec()),
+            None => {
+                let Some(role) =
+                    roles.iter().find(|r| r.get("id").and_then(Value::as_str) == text(e, "role_id").as_deref())
+                else {
+                    continue;
+                };
+                let kind = role.get("scope").and_then(Value::as_str).and_then(ScopeKind::parse);
+                let Some(kind) = kind else { continue };
+                let perms = permissions::parse_all(role.get("permissions").unwrap_or(&Value::Null));
+                (kind, perms.into_iter().filter(|p| kind.allows(*p)).collect())
+            }
+        };
+        let scope = match (kind, text(e, "scope_id"), organization) {
+            (ScopeKind::Global, None, _) => Scope::Global,
+            (ScopeKind::Organization, Some(org), _) => Scope::Organization(org),
+            (ScopeKind::Team, Some(team), Some(org)) => Scope::Team(team, org.to_string()),
+            // A misplaced assignment grants nothing.
+            _ => continue,
+        };
+        grants.push(Grant { role: name, scope, permissions });
+    }
+    Ok(grants)
 }
 
 impl FromRequestParts<AppState> for Principal {

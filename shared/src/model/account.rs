@@ -5,11 +5,29 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::attributes::{Attributes, Given, Text};
+use crate::auth::Permission;
 use crate::clock;
 use crate::error::Result;
+use crate::links;
 use crate::records::Unique;
-use crate::resource::{Field, FieldType as T, Relationship, ResourceDef};
+use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
 use crate::store::{Item, schema};
+
+/// The holders of a role, in account order.
+const BY_ROLE: Via = Via {
+    table: &schema::ROLE_ASSIGNMENTS,
+    index: &schema::ROLE_ASSIGNMENTS_BY_ROLE,
+    key: "account_id",
+    organization: Some("organization_id"),
+};
+
+/// The members of a team, in account order.
+const BY_TEAM: Via = Via {
+    table: &schema::TEAM_MEMBERSHIPS,
+    index: &schema::TEAM_MEMBERSHIPS_BY_TEAM,
+    key: "account_id",
+    organization: Some("organization_id"),
+};
 
 pub const RESOURCE: ResourceDef = ResourceDef {
     type_name: "accounts",
@@ -38,14 +56,62 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("last_login_at", T::Timestamp).filter().sort().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
+        // What the account's embedded links say, derived at read time (see `derive`).
+        Field::new("role_name", T::String).filter().many().via(&BY_ROLE),
+        Field::new("role_scope", T::String).filter().many(),
+        Field::new("with_role_scope", T::String).filter().many(),
+        Field::new("team_id", T::String).filter().many().via(&BY_TEAM),
         Field::new("password", T::String).secret(),
         Field::new("password_hash", T::String).secret(),
         Field::new("password_reset_token", T::String).secret(),
         Field::new("invitation_token", T::String).secret(),
     ],
-    relationships: &[Relationship { name: "organization", target: "organizations", foreign_key: "organization_id" }],
-    derive: Some(derive_status),
+    relationships: &[
+        Relationship::to_one("organization", "organizations", "organization_id"),
+        Relationship {
+            name: "roles",
+            target: "role_assignments",
+            source: Source::Embedded { list: "_roles", key: "id" },
+            along: &["role"],
+        },
+        Relationship {
+            name: "teams",
+            target: "teams",
+            source: Source::Embedded { list: "_teams", key: "team_id" },
+            along: &[],
+        },
+    ],
+    guard: Guard {
+        read: Permission::AccountsRead,
+        write: Permission::AccountsWrite,
+        organization: Some("organization_id"),
+        team: None,
+        owner: Some("id"),
+        global_only: Some(super::role_assignment::holds_global_role),
+    },
+    derive: Some(derive),
 };
+
+/// The attributes computed at read time: `status`, and the lists the role and team filters
+/// compare with (`role_name`, `role_scope` = the scope kinds held, `with_role_scope` = the
+/// organization and team ids roles are held at, `team_id`).
+pub fn derive(item: &mut Item, now: OffsetDateTime) {
+    derive_status(item, now);
+    let collect = |item: &Item, kind: &links::LinkKind, key: &str| -> Value {
+        let mut values: Vec<&str> =
+            links::entries(item, kind).filter_map(|e| e.get(key).and_then(Value::as_str)).collect();
+        values.sort();
+        values.dedup();
+        json!(values)
+    };
+    let derived = [
+        ("role_name", collect(item, &links::ROLES, "role_name")),
+        ("role_scope", collect(item, &links::ROLES, "scope")),
+        ("with_role_scope", collect(item, &links::ROLES, "scope_id")),
+        ("team_id", collect(item, &links::TEAMS, "team_id")),
+    ];
+    item.extend(derived.into_iter().map(|(k, v)| (k.to_string(), v)));
+}
 
 /// `status` as the API shows it: `disabled` when not enabled, `expired` past `expires_at` or
 /// when a pending invitation lapsed, else the stored lifecycle (`pending` until joined, then

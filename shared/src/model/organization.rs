@@ -3,9 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
+use crate::auth::Permission;
 use crate::error::Result;
 use crate::records::Unique;
-use crate::resource::{Field, FieldType as T, ResourceDef};
+use crate::resource::{Field, FieldType as T, Guard, ResourceDef};
 use crate::store::{Item, schema};
 
 pub const RESOURCE: ResourceDef = ResourceDef {
@@ -20,6 +21,14 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],
     relationships: &[],
+    guard: Guard {
+        read: Permission::OrganizationsRead,
+        write: Permission::OrganizationsWrite,
+        organization: Some("id"),
+        team: None,
+        owner: None,
+        global_only: None,
+    },
     derive: None,
 };
 

@@ -1,32 +1,141 @@
-//! Role assignments: an account holds a role globally or within one organization (or team).
+//! Role assignments: an account holds a role globally, in its organization, or in one of its
+//! organization's teams. Each assignment is also embedded in its account (see `links`), and
+//! carries the account's organization, so that an organization's admin lists them by key.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::error::Result;
-use crate::store::schema::{ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_ACCOUNT, ROLE_ASSIGNMENTS_BY_ROLE};
-use crate::store::{Item, Query, Store};
+use super::attributes::{Attributes, Given, Text};
+use crate::auth::Permission;
+use crate::auth::permissions::{BuiltInRole, ScopeKind};
+use crate::error::{Error, Result};
+use crate::links;
+use crate::records;
+use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef};
+use crate::store::schema::{ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_ROLE};
+use crate::store::{Condition, Item, Query, Store, Write};
 
-/// Longest list of assignments one account may hold; reading them is one request.
-pub const MAX_PER_ACCOUNT: usize = 1000;
+pub const RESOURCE: ResourceDef = ResourceDef {
+    type_name: "role_assignments",
+    path: "/role_assignments",
+    table: &ROLE_ASSIGNMENTS,
+    fields: &[
+        Field::id(),
+        Field::new("account_id", T::String).filter(),
+        Field::new("role_name", T::String).filter(),
+        Field::new("scope_id", T::String).filter(),
+        Field::new("organization_id", T::String).filter().read_only(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+    ],
+    relationships: &[
+        Relationship::to_one("account", "accounts", "account_id"),
+        Relationship::to_one("role", "roles", "role_id"),
+    ],
+    guard: Guard {
+        read: Permission::AccountsRead,
+        write: Permission::AccountsWrite,
+        organization: Some("organization_id"),
+        team: None,
+        owner: Some("account_id"),
+        global_only: Some(is_global),
+    },
+    derive: None,
+};
 
-pub fn new(id: String, account_id: &str, role_name: &str, scope_id: Option<&str>, now: &str) -> Item {
-    json!({
-        "id": id,
-        "account_id": account_id,
-        "role_name": role_name,
-        "scope_id": scope_id,
-        "created_at": now,
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default()
+fn is_global(item: &Item) -> bool {
+    item.get("scope").and_then(Value::as_str) == Some("global")
 }
 
-/// Every assignment of one account (a single index query).
-pub async fn of_account(store: &dyn Store, account_id: &str) -> Result<Vec<Item>> {
-    let query =
-        Query::partition(&ROLE_ASSIGNMENTS, &ROLE_ASSIGNMENTS_BY_ACCOUNT, account_id).with_limit(MAX_PER_ACCOUNT);
-    Ok(store.query(query).await?.items)
+/// What a create request asks for.
+#[derive(Debug)]
+pub struct Request {
+    pub account_id: String,
+    pub role_name: String,
+    pub scope_id: Option<String>,
+}
+
+const ID: Text = Text { min: 1, max: 64, single_line: true };
+
+pub fn parse_request(attributes: Map<String, Value>) -> Result<Request> {
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    let account_id = a.text("account_id", ID, true);
+    let role_name = a.text("role_name", ID, true);
+    let scope_id = a.text("scope_id", ID, false);
+    a.finish()?;
+    let text = |g: Given<String>| match g {
+        Given::Value(v) => Some(v),
+        _ => None,
+    };
+    Ok(Request {
+        account_id: text(account_id).unwrap_or_default(),
+        role_name: text(role_name).unwrap_or_default(),
+        scope_id: text(scope_id),
+    })
+}
+
+/// One assignment, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub id: String,
+    pub account_id: String,
+    pub role_id: String,
+    pub role_name: String,
+    pub scope: ScopeKind,
+    pub scope_id: Option<String>,
+    /// The account's organization.
+    pub organization_id: Option<String>,
+}
+
+impl Assignment {
+    /// The built-in `role` for an account being created (bootstrap, fixtures).
+    pub fn of_built_in(id: String, account: &Item, role: &BuiltInRole, scope_id: Option<&str>) -> Assignment {
+        Assignment {
+            id,
+            account_id: records::id_of(account).to_string(),
+            role_id: role.id.into(),
+            role_name: role.name.into(),
+            scope: role.scope,
+            scope_id: scope_id.map(str::to_string),
+            organization_id: account.get("organization_id").and_then(Value::as_str).map(str::to_string),
+        }
+    }
+
+    pub fn item(&self, now: &str) -> Item {
+        let mut item = json!({
+            "id": self.id, "account_id": self.account_id, "role_id": self.role_id, "role_name": self.role_name,
+            "scope": self.scope.name(), "created_at": now,
+        });
+        if let Some(s) = &self.scope_id {
+            item["scope_id"] = json!(s);
+        }
+        if let Some(o) = &self.organization_id {
+            item["organization_id"] = json!(o);
+        }
+        item.as_object().cloned().unwrap_or_default()
+    }
+
+    /// What the account embeds.
+    pub fn entry(&self) -> Map<String, Value> {
+        let mut entry =
+            json!({"id": self.id, "role_id": self.role_id, "role_name": self.role_name, "scope": self.scope.name()});
+        if let Some(s) = &self.scope_id {
+            entry["scope_id"] = json!(s);
+        }
+        entry.as_object().cloned().unwrap_or_default()
+    }
+
+    /// Embeds the assignment in an account not yet written, and returns the writes of the
+    /// assignment itself, for the transaction that creates the account.
+    pub fn on_new_account(&self, account: &mut Item, now: &str) -> Vec<Write> {
+        let mut list: Vec<Value> = links::entries(account, &links::ROLES).cloned().map(Value::Object).collect();
+        list.push(Value::Object(self.entry()));
+        account.insert(links::ROLES.list.into(), Value::Array(list));
+        let mut item = self.item(now);
+        item.insert("version".into(), json!(1));
+        vec![
+            (links::ROLES.unique)(&self.account_id, &self.entry()).claim(&self.id),
+            Write::Put { table: &ROLE_ASSIGNMENTS, item, condition: Some(Condition::NotExists) },
+        ]
+    }
 }
 
 /// Up to `limit` assignments of a role (one index query).
@@ -40,10 +149,36 @@ pub async fn anyone_holds(store: &dyn Store, role_name: &str) -> Result<bool> {
     Ok(!holders(store, role_name, 1).await?.is_empty())
 }
 
-pub fn role_name(item: &Item) -> &str {
-    item.get("role_name").and_then(Value::as_str).unwrap_or_default()
+fn is_global_root(role_name: Option<&str>, scope: Option<&str>) -> bool {
+    role_name == Some("root_admin") && scope == Some("global")
 }
 
-pub fn scope_id(item: &Item) -> Option<&str> {
-    item.get("scope_id").and_then(Value::as_str)
+/// Does the account (as stored) hold `root_admin` globally?
+pub fn is_root_admin(account: &Item) -> bool {
+    links::entries(account, &links::ROLES)
+        .any(|e| is_global_root(e.get("role_name").and_then(Value::as_str), e.get("scope").and_then(Value::as_str)))
+}
+
+/// Does the account hold any global role?
+pub fn holds_global_role(account: &Item) -> bool {
+    links::entries(account, &links::ROLES).any(|e| e.get("scope").and_then(Value::as_str) == Some("global"))
+}
+
+/// Removing `account_id`'s global `root_admin` is allowed only while another account holds it:
+/// returns the check that keeps that true when the removal commits (two admins removing each
+/// other cannot both succeed), or a 409.
+pub async fn another_root_admin_remains(store: &dyn Store, account_id: &str) -> Result<Write> {
+    let holders = holders(store, "root_admin", 100).await?;
+    let other = holders.iter().find(|a| {
+        is_global_root(a.get("role_name").and_then(Value::as_str), a.get("scope").and_then(Value::as_str))
+            && a.get("account_id").and_then(Value::as_str) != Some(account_id)
+    });
+    match other {
+        Some(a) => Ok(Write::Check {
+            table: &ROLE_ASSIGNMENTS,
+            id: records::id_of(a).to_string(),
+            condition: Condition::Exists,
+        }),
+        None => Err(Error::conflict(None, "last_root_admin", "the last root administrator cannot be removed")),
+    }
 }

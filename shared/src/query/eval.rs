@@ -69,6 +69,30 @@ fn compare(op: Op, have: &Scalar, values: &[Scalar]) -> bool {
     }
 }
 
+/// The values of a list-valued field (absent: none).
+fn many_of(item: &Item, field: &Field) -> Vec<Scalar> {
+    let list = item.get(field.name).and_then(Value::as_array);
+    list.into_iter()
+        .flatten()
+        .map(|v| {
+            let single: Item = [(field.name.to_string(), v.clone())].into_iter().collect();
+            scalar_of(&single, field)
+        })
+        .collect()
+}
+
+/// A list holds a comparison when one of its values does; `ne`/`nin` hold when none equals;
+/// equality with null holds for an empty list.
+fn compare_many(op: Op, have: &[Scalar], values: &[Scalar]) -> bool {
+    match op {
+        Op::Eq if values.first() == Some(&Scalar::Null) => have.is_empty(),
+        Op::Ne if values.first() == Some(&Scalar::Null) => !have.is_empty(),
+        Op::Ne => !have.iter().any(|h| compare(Op::Eq, h, values)),
+        Op::Nin => !have.iter().any(|h| compare(Op::In, h, values)),
+        _ => have.iter().any(|h| compare(op, h, values)),
+    }
+}
+
 /// Does the item satisfy the filter?
 pub fn matches(expr: &Expr, item: &Item, def: &ResourceDef) -> bool {
     match expr {
@@ -77,6 +101,7 @@ pub fn matches(expr: &Expr, item: &Item, def: &ResourceDef) -> bool {
         Expr::Or(parts) => parts.iter().any(|p| matches(p, item, def)),
         Expr::Not(inner) => !matches(inner, item, def),
         Expr::Cmp { field, op, values } => match def.field(field) {
+            Some(f) if f.many => compare_many(*op, &many_of(item, f), values),
             Some(f) => compare(*op, &scalar_of(item, f), values),
             None => false,
         },
@@ -147,6 +172,24 @@ mod tests {
         assert!(!matches(&Expr::cmp("name", Op::Eq, Scalar::Null), &org, &RESOURCE));
         assert!(matches(&Expr::cmp("name", Op::Ne, Scalar::Null), &org, &RESOURCE));
         assert!(!matches(&Expr::cmp("description", Op::Gt, s("a")), &org, &RESOURCE));
+    }
+
+    #[test]
+    fn a_list_field_matches_when_one_value_does() {
+        use crate::model::account::RESOURCE as ACCOUNTS;
+        let holder = item(json!({"id": "1", "role_name": ["helpdesk", "member"]}));
+        let none = item(json!({"id": "2", "role_name": []}));
+        let yes = |e: Expr, i: &Item| assert!(matches(&e, i, &ACCOUNTS), "{e:?}");
+        let no = |e: Expr, i: &Item| assert!(!matches(&e, i, &ACCOUNTS), "{e:?}");
+        yes(Expr::cmp("role_name", Op::Eq, s("member")), &holder);
+        no(Expr::cmp("role_name", Op::Eq, s("org_admin")), &holder);
+        no(Expr::cmp("role_name", Op::Ne, s("member")), &holder);
+        yes(Expr::cmp("role_name", Op::Ne, s("member")), &none);
+        yes(Expr::Cmp { field: "role_name", op: Op::In, values: vec![s("x"), s("helpdesk")] }, &holder);
+        no(Expr::Cmp { field: "role_name", op: Op::Nin, values: vec![s("x"), s("helpdesk")] }, &holder);
+        yes(Expr::cmp("role_name", Op::Eq, Scalar::Null), &none);
+        no(Expr::cmp("role_name", Op::Eq, Scalar::Null), &holder);
+        yes(Expr::cmp("role_name", Op::Sw, s("help")), &holder);
     }
 
     #[test]

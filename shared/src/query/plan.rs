@@ -5,7 +5,7 @@
 
 use super::ast::{Expr, ListQuery, Op, Scalar, SortKey};
 use crate::clock;
-use crate::resource::{Field, ResourceDef};
+use crate::resource::{Field, ResourceDef, Via};
 use crate::store::{IndexDef, SortCondition, schema::PartitionKey};
 
 /// Largest `id in (...)` list served by batch reads instead of an index.
@@ -19,6 +19,10 @@ pub enum Access {
     Index { index: &'static IndexDef, pk: String, sk: Option<SortCondition> },
     /// Query several partitions of one index (`organization_id in (...)`), each narrowed alike.
     Partitions { index: &'static IndexDef, pks: Vec<String>, sk: Option<SortCondition> },
+    /// Read the ids of the matching items from one partition of a link table's index (the
+    /// holders of a role, the members of a team), in id order, then the items in batches.
+    /// Links of organizations outside `organizations` (when given) are skipped unread.
+    Via { via: &'static Via, pk: String, organizations: Option<Vec<String>> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +115,24 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
         (index.sk == Some(f.key()) && f.required && f.unique).then_some(key.descending)
     };
     let mut best: Option<(u32, Plan)> = None;
+    // A link partition costs two reads per item (link, then item): it ranks below a partition
+    // of the table itself, above any whole-table access.
+    for field in def.fields.iter().filter(|f| f.via.is_some()) {
+        let value = conjuncts.iter().find_map(|c| match c {
+            Expr::Cmp { field: name, op: Op::Eq, values } if *name == field.name => key_string(values.first()?),
+            _ => None,
+        });
+        if let (Some(via), Some(pk)) = (field.via, value) {
+            let organizations = partitions(def, &conjuncts, "organization_id");
+            let ordered = match sort.as_slice() {
+                [key] if key.field == "id" => Some(key.descending),
+                _ => None,
+            };
+            if best.as_ref().is_none_or(|(s, _)| *s < 45) {
+                best = Some((45, Plan { access: Access::Via { via, pk, organizations }, ordered }));
+            }
+        }
+    }
     for index in def.table.indexes {
         let sk = index.sk.and_then(|attr| sort_condition(def, &conjuncts, attr));
         // Items without the sort key are not in the index: without a condition on the key
@@ -226,6 +248,27 @@ mod tests {
         assert!(
             matches!(account_plan("filter[organization_id__in]=o1,null").access, Access::Index { index, .. } if index.name == "by_id")
         );
+    }
+
+    #[test]
+    fn role_and_team_equalities_read_their_link_partition_in_account_order() {
+        let p = account_plan("filter[role_name]=helpdesk");
+        assert!(
+            matches!(&p.access, Access::Via { via, pk, organizations: None } if via.index.name == "by_role" && pk == "helpdesk"),
+            "{p:?}"
+        );
+        assert_eq!(p.ordered, Some(false));
+        let p = account_plan("filter[team_id]=t1&filter[organization_id__in]=o1,o2&sort=-id");
+        assert!(
+            matches!(&p.access, Access::Via { pk, organizations: Some(o), .. } if pk == "t1" && o == &["o1", "o2"]),
+            "{p:?}"
+        );
+        assert_eq!(p.ordered, Some(true));
+        // One organization's partition is narrower than a role held across all of them.
+        let p = account_plan("filter[role_name]=member&filter[organization_id]=o1");
+        assert_eq!(index_of(&p).0, "by_organization");
+        // The email key is narrower still.
+        assert_eq!(index_of(&account_plan("filter[role_name]=member&filter[email]=a@b.c")).0, "by_email");
     }
 
     #[test]

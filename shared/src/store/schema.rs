@@ -132,15 +132,53 @@ pub const SESSIONS_BY_ACCOUNT: IndexDef =
 
 pub const SESSIONS: TableDef = TableDef { name: "sessions", indexes: &[SESSIONS_BY_ACCOUNT], folded: &[] };
 
+pub const ROLES_BY_NAME: IndexDef =
+    IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "roles" }, sk: Some("name") };
+
+pub const ROLES: TableDef = TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[] };
+
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
 
+/// The holders of a role in account order: serves `/accounts?filter[role_name]=X` page by page.
 pub const ROLE_ASSIGNMENTS_BY_ROLE: IndexDef =
-    IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("id") };
+    IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("account_id") };
+
+/// The assignments at one organization or team (sparse: global assignments have no scope id).
+pub const ROLE_ASSIGNMENTS_BY_SCOPE: IndexDef =
+    IndexDef { name: "by_scope", pk: PartitionKey::Attr("scope_id"), sk: Some("account_id") };
+
+/// The assignments of one organization's accounts (what an organization's admin lists).
+pub const ROLE_ASSIGNMENTS_BY_ORGANIZATION: IndexDef =
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
 
 pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
     name: "role_assignments",
-    indexes: &[ROLE_ASSIGNMENTS_BY_ACCOUNT, ROLE_ASSIGNMENTS_BY_ROLE],
+    indexes: &[
+        by_id("role_assignments"),
+        ROLE_ASSIGNMENTS_BY_ACCOUNT,
+        ROLE_ASSIGNMENTS_BY_ROLE,
+        ROLE_ASSIGNMENTS_BY_SCOPE,
+        ROLE_ASSIGNMENTS_BY_ORGANIZATION,
+    ],
+    folded: &[],
+};
+
+pub const TEAMS_BY_ORGANIZATION: IndexDef =
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
+
+pub const TEAMS: TableDef = TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[] };
+
+/// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.
+pub const TEAM_MEMBERSHIPS_BY_TEAM: IndexDef =
+    IndexDef { name: "by_team", pk: PartitionKey::Attr("team_id"), sk: Some("account_id") };
+
+pub const TEAM_MEMBERSHIPS_BY_ACCOUNT: IndexDef =
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+
+pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
+    name: "team_memberships",
+    indexes: &[TEAM_MEMBERSHIPS_BY_TEAM, TEAM_MEMBERSHIPS_BY_ACCOUNT],
     folded: &[],
 };
 
@@ -148,4 +186,5 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
 pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[] };
 
-pub const TABLES: &[&TableDef] = &[&ORGANIZATIONS, &ACCOUNTS, &SESSIONS, &ROLE_ASSIGNMENTS, &UNIQUES];
+pub const TABLES: &[&TableDef] =
+    &[&ORGANIZATIONS, &ACCOUNTS, &SESSIONS, &ROLES, &ROLE_ASSIGNMENTS, &TEAMS, &TEAM_MEMBERSHIPS, &UNIQUES];

@@ -1,0 +1,6 @@
+//! The accounts Lambda: cold-start initialisation, then the accounts router under lambda_http.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    iam_shared::lambda::run(iam_teams::router()).await
+}

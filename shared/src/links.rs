@@ -1,0 +1,151 @@
+//! Links between an account and what it belongs to: role assignments and team memberships.
+//! Each link is an item of its own table (indexed for listings) and an entry embedded in the
+//! account item, written in one transaction. The account therefore knows its grants and teams
+//! with one strongly consistent read (the principal of every request), and an account page
+//! can be filtered by role or team and include them without a request per account.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::records::{self, Unique};
+use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
+use crate::store::{Condition, Item, Store, StoreError, TableDef, Write};
+
+/// One kind of link.
+pub struct LinkKind {
+    pub table: &'static TableDef,
+    /// The account attribute embedding the entries (internal: never rendered or accepted).
+    pub list: &'static str,
+    /// Most links of this kind per account. Removing both full lists (two writes a link: the
+    /// link and its marker) with the account and its markers fits one transaction (100
+    /// writes), so that deleting or moving an account is atomic.
+    pub max: usize,
+    pub noun: &'static str,
+    /// The uniqueness marker of the link an entry stands for (one link per pair).
+    pub unique: fn(account_id: &str, entry: &Map<String, Value>) -> Unique,
+}
+
+fn str_at<'a>(entry: &'a Map<String, Value>, key: &str) -> &'a str {
+    entry.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// An account holds a role at a scope once.
+pub fn role_unique(account_id: &str, entry: &Map<String, Value>) -> Unique {
+    let scope = entry.get("scope_id").and_then(Value::as_str).unwrap_or("global");
+    Unique::new("role_assignments", "role_name", &format!("{account_id}|{}|{scope}", str_at(entry, "role_name")))
+}
+
+/// An account is in a team once.
+pub fn team_unique(account_id: &str, entry: &Map<String, Value>) -> Unique {
+    Unique::new("team_memberships", "account_id", &format!("{}|{account_id}", str_at(entry, "team_id")))
+}
+
+pub const ROLES: LinkKind =
+    LinkKind { table: &ROLE_ASSIGNMENTS, list: "_roles", max: 16, noun: "role assignments", unique: role_unique };
+
+pub const TEAMS: LinkKind =
+    LinkKind { table: &TEAM_MEMBERSHIPS, list: "_teams", max: 30, noun: "team memberships", unique: team_unique };
+
+/// The entries an account embeds for `kind`.
+pub fn entries<'a>(account: &'a Item, kind: &LinkKind) -> impl Iterator<Item = &'a Map<String, Value>> {
+    account.get(kind.list).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object)
+}
+
+fn with_entries(
+    account: &Item,
+    kind: &LinkKind,
+    keep: impl Fn(&Map<String, Value>) -> bool,
+    add: Option<Value>,
+) -> Item {
+    let mut list: Vec<Value> = entries(account, kind).filter(|e| keep(e)).cloned().map(Value::Object).collect();
+    list.extend(add);
+    let mut account = account.clone();
+    account.insert(kind.list.into(), Value::Array(list));
+    account
+}
+
+fn account_of(link: &Item) -> &str {
+    link.get("account_id").and_then(Value::as_str).unwrap_or_default()
+}
+
+// Each link: its delete and its marker's release; then the account, its three markers (email,
+// username, external id) and the last-root-admin check.
+const _: () = assert!(2 * (ROLES.max + TEAMS.max) + 5 <= crate::store::MAX_TRANSACTION_WRITES);
+
+/// Creates `link` (whose entry is `entry`) for `account` as read, claiming its uniqueness;
+/// `extra` writes (checks that what it points to exists) join the transaction. 409 when the
+/// pair exists already, the account is at its limit, or it changed meanwhile.
+pub async fn create(
+    store: &dyn Store,
+    kind: &LinkKind,
+    account: &Item,
+    link: Item,
+    entry: Map<String, Value>,
+    extra: Vec<Write>,
+) -> Result<Item> {
+    if entries(account, kind).count() >= kind.max {
+        return Err(Error::conflict(
+            None,
+            "limit_reached",
+            format!("an account has at most {} {}; remove one first", kind.max, kind.noun),
+        ));
+    }
+    let account_id = records::id_of(account).to_string();
+    let unique = (kind.unique)(&account_id, &entry);
+    let updated = with_entries(account, kind, |_| true, Some(Value::Object(entry)));
+    let mut writes = vec![records::put_if_unchanged(&ACCOUNTS, account, updated)];
+    writes.extend(extra);
+    records::insert(store, kind.table, link, &[unique], writes).await
+}
+
+/// The writes that remove every link of `kind` the account embeds and that `remove` selects,
+/// for a transaction that also rewrites or deletes the account.
+pub fn removals(account: &Item, kind: &LinkKind, remove: impl Fn(&Map<String, Value>) -> bool) -> Vec<Write> {
+    let account_id = records::id_of(account);
+    entries(account, kind)
+        .filter(|e| remove(e))
+        .flat_map(|e| {
+            let id = str_at(e, "id").to_string();
+            let release = (kind.unique)(account_id, e).release(&id);
+            [Write::Delete { table: kind.table, id, condition: None }, release]
+        })
+        .collect()
+}
+
+/// The account without the entries `remove` selects (to pair with [`removals`]).
+pub fn without(account: &Item, kind: &LinkKind, remove: impl Fn(&Map<String, Value>) -> bool) -> Item {
+    with_entries(account, kind, |e| !remove(e), None)
+}
+
+/// Deletes `link` and its entry in its account. The account may change meanwhile (another
+/// link, an edit): then it is read again, a few times, before giving up with a 409.
+pub async fn delete(store: &dyn Store, kind: &LinkKind, link: &Item, extra: Vec<Write>) -> Result<()> {
+    let link_id = records::id_of(link).to_string();
+    for _ in 0..4 {
+        let Some(account) = store.get(&ACCOUNTS, account_of(link)).await? else {
+            return Err(Error::NotFound);
+        };
+        let mine = |e: &Map<String, Value>| str_at(e, "id") == link_id;
+        let mut writes = vec![Write::Delete {
+            table: kind.table,
+            id: link_id.clone(),
+            condition: Some(Condition::AttrEquals("version", records::version_of(link).into())),
+        }];
+        let entry = entries(&account, kind).find(|e| mine(e)).cloned();
+        if let Some(entry) = &entry {
+            writes.push((kind.unique)(account_of(link), entry).release(&link_id));
+        }
+        writes.push(records::put_if_unchanged(&ACCOUNTS, &account, without(&account, kind, mine)));
+        writes.extend(extra.iter().cloned());
+        match store.transact(writes).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed(_)) => {
+                if store.get(kind.table, &link_id).await?.is_none() {
+                    return Err(Error::NotFound);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::conflict(None, "concurrent_modification", "the account changed while the request was processed; retry"))
+}

@@ -1,0 +1,112 @@
+//! Teams: named groups of accounts within one organization.
+
+use serde_json::{Map, Value, json};
+
+use super::attributes::{Attributes, Given, Text};
+use crate::auth::Permission;
+use crate::error::Result;
+use crate::records::Unique;
+use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef, Source};
+use crate::store::Item;
+use crate::store::schema::{TEAM_MEMBERSHIPS, TEAM_MEMBERSHIPS_BY_TEAM, TEAMS};
+
+pub const RESOURCE: ResourceDef = ResourceDef {
+    type_name: "teams",
+    path: "/teams",
+    table: &TEAMS,
+    fields: &[
+        Field::id(),
+        Field::new("name", T::String).filter().sort().text().required(),
+        Field::new("description", T::String).text(),
+        Field::new("organization_id", T::String).filter(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
+    ],
+    relationships: &[
+        Relationship::to_one("organization", "organizations", "organization_id"),
+        Relationship {
+            name: "accounts",
+            target: "accounts",
+            source: Source::Linked { table: &TEAM_MEMBERSHIPS, index: &TEAM_MEMBERSHIPS_BY_TEAM, key: "account_id" },
+            along: &[],
+        },
+    ],
+    guard: Guard {
+        read: Permission::TeamsRead,
+        write: Permission::TeamsWrite,
+        organization: Some("organization_id"),
+        team: Some("id"),
+        owner: None,
+        global_only: None,
+    },
+    derive: None,
+};
+
+const NAME: Text = Text { min: 1, max: 200, single_line: true };
+const DESCRIPTION: Text = Text { min: 0, max: 2000, single_line: false };
+
+/// Team names are unique within their organization (case-insensitively).
+pub fn uniques(item: &Item) -> Vec<Unique> {
+    let text = |k: &str| item.get(k).and_then(Value::as_str);
+    match (text("organization_id"), text("name")) {
+        (Some(org), Some(name)) => vec![Unique::new("teams.name", "name", &format!("{org}|{name}"))],
+        _ => vec![],
+    }
+}
+
+pub fn organization_of(item: &Item) -> Option<&str> {
+    item.get("organization_id").and_then(Value::as_str)
+}
+
+/// A new team; `organization_id` defaults to the caller's organization.
+pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org: Option<&str>) -> Result<Item> {
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    let name = a.text("name", NAME, true);
+    let description = a.text("description", DESCRIPTION, false);
+    let org = match a.text("organization_id", Text { min: 1, max: 64, single_line: true }, false) {
+        Given::Value(o) => Some(o),
+        _ => default_org.map(str::to_string),
+    };
+    if org.is_none() {
+        a.problem("organization_id", "required", "organization_id is required");
+    }
+    a.finish()?;
+    let mut item = json!({"id": id, "organization_id": org, "created_at": now, "updated_at": now});
+    if let Given::Value(n) = name {
+        item["name"] = json!(n);
+    }
+    if let Given::Value(d) = description {
+        item["description"] = json!(d);
+    }
+    Ok(item.as_object().cloned().unwrap_or_default())
+}
+
+/// The team after a partial update; a team stays in its organization.
+pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<Item> {
+    let moving = attributes.get("organization_id").is_some_and(|v| v.as_str() != organization_of(old));
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    if moving {
+        a.problem("organization_id", "not_updatable", "a team cannot move to another organization");
+    }
+    let name = a.text("name", NAME, false);
+    if name == Given::Null {
+        a.problem("name", "required", "name cannot be null");
+    }
+    let description = a.text("description", DESCRIPTION, false);
+    a.finish()?;
+    let mut item = old.clone();
+    if let Given::Value(n) = name {
+        item.insert("name".into(), json!(n));
+    }
+    match description {
+        Given::Value(d) => {
+            item.insert("description".into(), json!(d));
+        }
+        Given::Null => {
+            item.remove("description");
+        }
+        Given::Absent => {}
+    }
+    item.insert("updated_at".into(), json!(now));
+    Ok(item)
+}

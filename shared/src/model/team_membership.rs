@@ -1,0 +1,63 @@
+//! Team memberships: an account in a team of its own organization. Each membership is also
+//! embedded in its account (see `links`).
+
+use serde_json::{Map, Value, json};
+
+use super::attributes::{Attributes, Given, Text};
+use crate::auth::Permission;
+use crate::error::Result;
+use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef};
+use crate::store::Item;
+use crate::store::schema::TEAM_MEMBERSHIPS;
+
+pub const RESOURCE: ResourceDef = ResourceDef {
+    type_name: "team_memberships",
+    path: "/team_memberships",
+    table: &TEAM_MEMBERSHIPS,
+    fields: &[
+        Field::id(),
+        Field::new("team_id", T::String).filter(),
+        Field::new("account_id", T::String).filter(),
+        Field::new("organization_id", T::String).filter().read_only(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+    ],
+    relationships: &[
+        Relationship::to_one("team", "teams", "team_id"),
+        Relationship::to_one("account", "accounts", "account_id"),
+    ],
+    guard: Guard {
+        read: Permission::TeamsRead,
+        write: Permission::TeamsWrite,
+        organization: Some("organization_id"),
+        team: Some("team_id"),
+        owner: Some("account_id"),
+        global_only: None,
+    },
+    derive: None,
+};
+
+/// The team and account a create request names.
+pub fn parse_request(attributes: Map<String, Value>) -> Result<(String, String)> {
+    let mut a = Attributes::new(&RESOURCE, attributes);
+    let id = Text { min: 1, max: 64, single_line: true };
+    let team = a.text("team_id", id, true);
+    let account = a.text("account_id", id, true);
+    a.finish()?;
+    let text = |g: Given<String>| match g {
+        Given::Value(v) => v,
+        _ => String::new(),
+    };
+    Ok((text(team), text(account)))
+}
+
+pub fn item(id: &str, team_id: &str, account_id: &str, organization_id: &str, now: &str) -> Item {
+    json!({"id": id, "team_id": team_id, "account_id": account_id, "organization_id": organization_id, "created_at": now})
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// What the account embeds.
+pub fn entry(id: &str, team_id: &str) -> Map<String, Value> {
+    json!({"id": id, "team_id": team_id}).as_object().cloned().unwrap_or_default()
+}
