@@ -168,6 +168,24 @@ impl TestApp {
         reply.body
     }
 
+    /// `POST` of a JSON:API document of `type_name` with `attributes` to `/api/v3/iam/{type_name}`.
+    pub async fn post(&self, token: &str, type_name: &str, attributes: Value) -> Reply {
+        let body = json!({"data": {"type": type_name, "attributes": attributes}});
+        self.call(Method::POST, &format!("/api/v3/iam/{type_name}"), Some(token), Some(body)).await
+    }
+
+    /// Creates a resource as the root admin; returns its id.
+    pub async fn create(&self, type_name: &str, attributes: Value) -> String {
+        let reply = self.post(&self.admin_token.clone(), type_name, attributes).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "creating {type_name}: {:?}", reply.body);
+        reply.body["data"]["id"].as_str().expect("id").to_string()
+    }
+
+    /// An active account of `organization_id` created through the API; returns its id.
+    pub async fn create_account(&self, email: &str, organization_id: &str) -> String {
+        self.create("accounts", json!({"email": email, "password": PASSWORD, "organization_id": organization_id})).await
+    }
+
     pub async fn create_org(&self, name: &str) -> String {
         let body = json!({"data": {"type": "organizations", "attributes": {"name": name}}});
         let reply =
