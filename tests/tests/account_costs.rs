@@ -1,12 +1,16 @@
 //! The cost guarantees of API.md §2, asserted by counting what the store reads, on 20,000
 //! accounts in 40 organizations: indexed filters read in proportion to what they return, a deep
-//! cursor page costs what the first page costs, `include` is one batched read, and a listing by
-//! organization never reads another organization's accounts.
+//! cursor page costs what the first page costs, `include` is one batched read, a listing by
+//! organization never reads another organization's accounts, and the role and team filters
+//! read a page of links and a page of accounts.
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use iam_shared::store::schema::ACCOUNTS as ACCOUNTS_TABLE;
+use iam_shared::auth::permissions::built_in;
+use iam_shared::model::role_assignment::Assignment;
+use iam_shared::model::team_membership;
+use iam_shared::store::schema::{ACCOUNTS as ACCOUNTS_TABLE, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
 use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Write};
 use iam_tests::TestApp;
 use iam_tests::seed::{Rng, put_all, random_account};
@@ -102,13 +106,41 @@ async fn seeded() -> Costs {
         organizations.push(app.create_org(&format!("Org {n:02}")).await);
     }
     let mut rng = Rng::new(2026);
-    let accounts: Vec<Item> = (0..TOTAL).map(|n| random_account(&mut rng, n, &organizations)).collect();
+    let mut accounts: Vec<Item> = (0..TOTAL).map(|n| random_account(&mut rng, n, &organizations)).collect();
+    let (assignments, memberships) = link(&mut accounts, &organizations[1]);
     put_all(app.state.store.as_ref(), &accounts).await;
+    app.state.store.put_many(&ROLE_ASSIGNMENTS, assignments).await.expect("seed assignments");
+    app.state.store.put_many(&TEAM_MEMBERSHIPS, memberships).await.expect("seed memberships");
     // `/accounts/me` is authentication plus one item read.
     app.state.metrics.reset();
     assert_eq!(app.get(&format!("{ACCOUNTS}/me")).await.status, http::StatusCode::OK);
     let (auth_items, auth_requests) = (app.state.metrics.items_read() - 1, app.state.metrics.requests() - 1);
     Costs { app, organizations_read, accounts, organizations, auth_items, auth_requests }
+}
+
+/// The team every fifth account of `organization` is in.
+const TEAM: &str = "team-of-fifths";
+
+/// Gives every eighth account of an organization `helpdesk` there, and puts every fifth
+/// account of `organization` in [`TEAM`]: the link items, embedded as the service embeds them.
+fn link(accounts: &mut [Item], organization: &str) -> (Vec<Item>, Vec<Item>) {
+    let (mut assignments, mut memberships) = (Vec::new(), Vec::new());
+    let helpdesk = built_in("helpdesk").unwrap();
+    for (n, account) in accounts.iter_mut().enumerate() {
+        let Some(org) = attr(account, "organization_id").map(String::from) else { continue };
+        if n % 8 == 0 {
+            let a = Assignment::of_built_in(format!("ra-{n:06}"), account, helpdesk, Some(&org));
+            account.insert("_roles".into(), serde_json::json!([a.entry()]));
+            assignments.push(a.item("2026-11-23T10:00:00Z"));
+        }
+        if n % 5 == 0 && org == organization {
+            let id = format!("tm-{n:06}");
+            account.insert("_teams".into(), serde_json::json!([team_membership::entry(&id, TEAM)]));
+            let account_id = attr(account, "id").unwrap().to_string();
+            memberships.push(team_membership::item(&id, TEAM, &account_id, &org, "2026-11-23T10:00:00Z"));
+        }
+    }
+    (assignments, memberships)
 }
 
 fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -198,6 +230,35 @@ async fn a_listing_by_organization_never_reads_another_organizations_accounts(c:
     }
 }
 
+/// A role or team filter reads one page of links and the accounts they name, however deep.
+async fn role_and_team_filters_read_a_page_of_links_and_a_page_of_accounts(c: &Costs) {
+    let holders = c.accounts.iter().filter(|a| a.contains_key("_roles")).count();
+    let members = c.accounts.iter().filter(|a| a.contains_key("_teams")).count();
+    assert!(holders > 2000 && members > 50, "{holders} holders, {members} members");
+    for filter in ["filter[role_name]=helpdesk".to_string(), format!("filter[team_id]={TEAM}")] {
+        let first = c.measure(&format!("{filter}&page[size]=20&page[after]=")).await;
+        assert_eq!(first.returned, 20, "{filter}");
+        assert!(first.items <= 2 * 21, "{filter}: read {} items for a page of 20", first.items);
+        assert!(first.requests <= 4, "{filter}: {} requests", first.requests);
+        let mut next = format!("{filter}&page[size]=20&page[after]=");
+        for _ in 0..3 {
+            let reply = c.measure(&next).await;
+            next = reply.body["links"]["next"].as_str().expect("more pages").split_once('?').unwrap().1.to_string();
+        }
+        let deep = c.measure(&next).await;
+        assert_eq!((deep.returned, deep.items, deep.requests), (20, first.items, first.requests), "{filter}");
+    }
+    // Links of organizations outside the listing are skipped before any account is read.
+    let (o1, o2) = (&c.organizations[1], &c.organizations[2]);
+    c.organizations_read.lock().unwrap().clear();
+    let cost =
+        c.measure(&format!("filter[role_name]=helpdesk&filter[organization_id__in]={o1},{o2}&page[size]=30")).await;
+    let read = std::mem::take(&mut *c.organizations_read.lock().unwrap());
+    assert_eq!(cost.returned, 30);
+    let foreign = read.iter().filter(|o| o.is_some() && *o != &Some(o1.clone()) && *o != &Some(o2.clone())).count();
+    assert_eq!(foreign, 0, "read {foreign} accounts of other organizations");
+}
+
 #[tokio::test]
 async fn listing_costs_stay_proportional_to_the_page_with_20000_accounts() {
     let c = seeded().await;
@@ -205,4 +266,5 @@ async fn listing_costs_stay_proportional_to_the_page_with_20000_accounts() {
     a_deep_cursor_page_costs_what_the_first_page_costs(&c).await;
     include_is_one_batched_read_per_page(&c).await;
     a_listing_by_organization_never_reads_another_organizations_accounts(&c).await;
+    role_and_team_filters_read_a_page_of_links_and_a_page_of_accounts(&c).await;
 }
