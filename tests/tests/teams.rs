@@ -45,6 +45,9 @@ async fn team_names_are_unique_within_an_organization_and_validated() {
     assert_eq!(moved.error_codes(), ["not_updatable"]);
     let listed = app.get(&format!("{TEAMS}?filter[organization_id]={acme}&filter[name]=Ops")).await;
     assert_eq!(listed.ids(), [team]);
+    // An organization without accounts but with teams is not deleted from under them.
+    let delete = app.call(Method::DELETE, &format!("/api/v3/iam/organizations/{other}"), Some(&root), None).await;
+    assert_eq!((delete.status, delete.error_codes()), (StatusCode::CONFLICT, vec!["has_teams".to_string()]));
 }
 
 #[tokio::test]
