@@ -69,7 +69,7 @@ struct Costs {
     organizations_read: Arc<Mutex<Vec<Option<String>>>>,
     accounts: Vec<Item>,
     organizations: Vec<String>,
-    /// Items the authentication of one request reads (session, account, role assignments).
+    /// Items the authentication of one request reads (session, account with its embedded grants, custom roles).
     auth_items: u64,
     auth_requests: u64,
 }
