@@ -9,13 +9,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use iam_shared::auth::policy::unknown_organization;
 use iam_shared::auth::{Permission, Principal, session};
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
-use iam_shared::model::{account, new_id, role_assignment};
-use iam_shared::store::schema::{ACCOUNTS, ORGANIZATIONS, ROLE_ASSIGNMENTS};
-use iam_shared::store::{Condition, Item, MAX_TRANSACTION_WRITES, Write};
+use iam_shared::model::{account, new_id, organization, role_assignment};
+use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
+use iam_shared::store::{Item, MAX_TRANSACTION_WRITES, Write};
 use iam_shared::{AppState, Error, Result, links, listing, records};
 use serde_json::{Map, Value, json};
 
@@ -33,11 +32,8 @@ async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw)
     listing::respond(&state, &principal, DEF, raw.as_deref(), |_| Ok(())).await
 }
 
-/// The account, if the caller may see it; 404 otherwise, so that nothing leaks its existence.
 async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<Item> {
-    let item = records::load(state.store.as_ref(), &ACCOUNTS, id).await?;
-    principal.check_read(DEF, &item)?;
-    Ok(item)
+    principal.load_readable(state.store.as_ref(), DEF, id).await
 }
 
 async fn show(
@@ -70,11 +66,10 @@ async fn by_external_id(
 
 /// The organization an account is written into must exist, now and when the write commits.
 async fn organization_check(state: &AppState, item: &Item) -> Result<Vec<Write>> {
-    let Some(org) = item.get("organization_id").and_then(Value::as_str) else { return Ok(vec![]) };
-    if state.store.get(&ORGANIZATIONS, org).await?.is_none() {
-        return Err(unknown_organization());
+    match organization_of(item) {
+        Some(org) => Ok(vec![organization::must_exist(state.store.as_ref(), org).await?]),
+        None => Ok(vec![]),
     }
-    Ok(vec![Write::Check { table: &ORGANIZATIONS, id: org.to_string(), condition: Condition::Exists }])
 }
 
 async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {

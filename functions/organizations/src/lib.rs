@@ -23,11 +23,8 @@ pub fn router() -> Router<AppState> {
 
 const DEF: &iam_shared::resource::ResourceDef = &organization::RESOURCE;
 
-/// The organization, if the caller may see it; otherwise 404, so nothing leaks its existence.
 async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<iam_shared::store::Item> {
-    let item = records::load(state.store.as_ref(), &ORGANIZATIONS, id).await?;
-    principal.check_read(DEF, &item)?;
-    Ok(item)
+    principal.load_readable(state.store.as_ref(), DEF, id).await
 }
 
 async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {

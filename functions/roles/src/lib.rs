@@ -14,7 +14,7 @@ use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::role_assignment::{self, Assignment};
 use iam_shared::model::{account, new_id, role, team};
 use iam_shared::resource::ResourceDef;
-use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS, ROLES, TEAMS};
+use iam_shared::store::schema::{ACCOUNTS, ROLES, TEAMS};
 use iam_shared::store::{Condition, Item, Write};
 use iam_shared::{AppState, Error, Result, links, listing, records};
 use serde_json::Value;
@@ -121,9 +121,7 @@ async fn list_assignments(
 }
 
 async fn load_assignment(state: &AppState, principal: &Principal, id: &str) -> Result<Item> {
-    let item = records::load(state.store.as_ref(), &ROLE_ASSIGNMENTS, id).await?;
-    principal.check_read(ASSIGNMENT, &item)?;
-    Ok(item)
+    principal.load_readable(state.store.as_ref(), ASSIGNMENT, id).await
 }
 
 async fn show_assignment(

@@ -7,16 +7,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use iam_shared::auth::policy::unknown_organization;
 use iam_shared::auth::{Permission, Principal};
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
-use iam_shared::model::{account, new_id, team, team_membership};
+use iam_shared::model::{account, new_id, organization, team, team_membership};
 use iam_shared::query::{Expr, ListQuery, Op};
 use iam_shared::resource::ResourceDef;
 use iam_shared::store::schema::{
-    ACCOUNTS, ORGANIZATIONS, ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_SCOPE, TEAM_MEMBERSHIPS, TEAM_MEMBERSHIPS_BY_TEAM,
-    TEAMS,
+    ACCOUNTS, ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_SCOPE, TEAM_MEMBERSHIPS, TEAM_MEMBERSHIPS_BY_TEAM, TEAMS,
 };
 use iam_shared::store::{Condition, Item, Query, Write, query_all};
 use iam_shared::{AppState, Error, Result, links, listing, records};
@@ -36,11 +34,8 @@ async fn list_teams(State(state): State<AppState>, principal: Principal, RawQuer
     listing::respond(&state, &principal, TEAM, raw.as_deref(), |_| Ok(())).await
 }
 
-/// The item of `def`, if the caller may see it; 404 otherwise.
 async fn load_visible(state: &AppState, principal: &Principal, def: &ResourceDef, id: &str) -> Result<Item> {
-    let item = records::load(state.store.as_ref(), def.table, id).await?;
-    principal.check_read(def, &item)?;
-    Ok(item)
+    principal.load_readable(state.store.as_ref(), def, id).await
 }
 
 async fn show_team(
@@ -62,11 +57,8 @@ async fn create_team(
     let attributes = request_attributes(&body, TEAM, None)?;
     let item = team::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
     principal.check_create(TEAM, &item)?;
-    let org = team::organization_of(&item).unwrap_or_default().to_string();
-    if state.store.get(&ORGANIZATIONS, &org).await?.is_none() {
-        return Err(unknown_organization());
-    }
-    let check = Write::Check { table: &ORGANIZATIONS, id: org, condition: Condition::Exists };
+    let org = team::organization_of(&item).unwrap_or_default();
+    let check = organization::must_exist(state.store.as_ref(), org).await?;
     let uniques = team::uniques(&item);
     let item = records::insert(state.store.as_ref(), &TEAMS, item, &uniques, vec![check]).await?;
     Ok(resource_response(StatusCode::CREATED, TEAM, &item, &state))

@@ -10,7 +10,7 @@ use super::principal::Principal;
 use crate::error::{Error, Problem, Result};
 use crate::query::{Expr, Op, Scalar};
 use crate::resource::ResourceDef;
-use crate::store::Item;
+use crate::store::{Item, Store};
 
 fn attr<'a>(item: &'a Item, name: Option<&str>) -> Option<&'a str> {
     name.and_then(|n| item.get(n)).and_then(Value::as_str)
@@ -111,6 +111,14 @@ impl Principal {
             return self.is_global(g.write);
         }
         self.holds(g.write, attr(item, g.organization), attr(item, g.team))
+    }
+
+    /// The item of `def` with this id, if the caller may read it; 404 otherwise, whether it
+    /// is missing or hidden, so that nothing leaks its existence.
+    pub async fn load_readable(&self, store: &dyn Store, def: &ResourceDef, id: &str) -> Result<Item> {
+        let item = crate::records::load(store, def.table, id).await?;
+        self.check_read(def, &item)?;
+        Ok(item)
     }
 
     /// 404 unless the caller may read the item.

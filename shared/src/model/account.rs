@@ -168,15 +168,7 @@ pub struct NewAccount {
 
 /// Applies the attributes every create and update share; `creating` makes `email` required.
 fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
-    let set = |item: &mut Item, name: &str, given: Given<Value>| match given {
-        Given::Value(v) => {
-            item.insert(name.into(), v);
-        }
-        Given::Null => {
-            item.remove(name);
-        }
-        Given::Absent => {}
-    };
+    let set = |item: &mut Item, name: &str, given: Given<Value>| given.write_to(item, name);
     let json_of = |g: Given<String>| g.map(Value::String);
     let required_not_null = |a: &mut Attributes, name: &str, g: &Given<String>| {
         if *g == Given::Null {

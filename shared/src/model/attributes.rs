@@ -24,6 +24,22 @@ impl<T> Given<T> {
     }
 }
 
+impl<T: Into<Value>> Given<T> {
+    /// Applies the attribute to an item as a partial update does: a value is set, null
+    /// removes the attribute, absence leaves it as it was.
+    pub fn write_to(self, item: &mut crate::store::Item, name: &str) {
+        match self {
+            Given::Value(v) => {
+                item.insert(name.into(), v.into());
+            }
+            Given::Null => {
+                item.remove(name);
+            }
+            Given::Absent => {}
+        }
+    }
+}
+
 /// Length limits of a text attribute, in characters.
 #[derive(Debug, Clone, Copy)]
 pub struct Text {

@@ -7,7 +7,7 @@ use crate::auth::Permission;
 use crate::error::Result;
 use crate::records::Unique;
 use crate::resource::{Field, FieldType as T, Guard, ResourceDef};
-use crate::store::{Item, schema};
+use crate::store::{Condition, Item, Store, Write, schema};
 
 pub const RESOURCE: ResourceDef = ResourceDef {
     type_name: "organizations",
@@ -35,6 +35,15 @@ pub const RESOURCE: ResourceDef = ResourceDef {
 const NAME: Text = Text { min: 1, max: 200, single_line: true };
 const DESCRIPTION: Text = Text { min: 0, max: 2000, single_line: false };
 
+/// Something is being written into organization `id`: 422 unless it exists, and the check
+/// that keeps it existing until the write commits.
+pub async fn must_exist(store: &dyn Store, id: &str) -> Result<Write> {
+    if store.get(&schema::ORGANIZATIONS, id).await?.is_none() {
+        return Err(crate::auth::policy::unknown_organization());
+    }
+    Ok(Write::Check { table: &schema::ORGANIZATIONS, id: id.to_string(), condition: Condition::Exists })
+}
+
 /// The values that must be unique across organizations.
 pub fn uniques(item: &Item) -> Vec<Unique> {
     item.get("name")
@@ -49,14 +58,10 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str) -> Result<I
     let name = a.text("name", NAME, true);
     let description = a.text("description", DESCRIPTION, false);
     a.finish()?;
-    let mut item = json!({"id": id, "created_at": now, "updated_at": now});
-    if let Given::Value(name) = name {
-        item["name"] = json!(name);
-    }
-    if let Given::Value(d) = description {
-        item["description"] = json!(d);
-    }
-    Ok(item.as_object().cloned().unwrap_or_default())
+    let mut item = json!({"id": id, "created_at": now, "updated_at": now}).as_object().cloned().unwrap_or_default();
+    name.write_to(&mut item, "name");
+    description.write_to(&mut item, "description");
+    Ok(item)
 }
 
 /// The organization after a partial update (only given attributes change).
@@ -69,18 +74,8 @@ pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<I
     let description = a.text("description", DESCRIPTION, false);
     a.finish()?;
     let mut item = old.clone();
-    if let Given::Value(name) = name {
-        item.insert("name".into(), json!(name));
-    }
-    match description {
-        Given::Value(d) => {
-            item.insert("description".into(), json!(d));
-        }
-        Given::Null => {
-            item.remove("description");
-        }
-        Given::Absent => {}
-    }
+    name.write_to(&mut item, "name");
+    description.write_to(&mut item, "description");
     item.insert("updated_at".into(), json!(now));
     Ok(item)
 }

@@ -131,17 +131,13 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str) -> Result<I
     let permissions = permissions(&mut a, &map, kind, true);
     let description = a.text("description", DESCRIPTION, false);
     a.finish()?;
-    let mut item = json!({"id": id, "built_in": false, "created_at": now, "updated_at": now});
-    for (k, v) in [("name", name.map(Value::String)), ("scope", scope.map(Value::String)), ("permissions", permissions)]
-    {
-        if let Given::Value(v) = v {
-            item[k] = v;
-        }
-    }
-    if let Given::Value(d) = description {
-        item["description"] = json!(d);
-    }
-    Ok(item.as_object().cloned().unwrap_or_default())
+    let item = json!({"id": id, "built_in": false, "created_at": now, "updated_at": now});
+    let mut item = item.as_object().cloned().unwrap_or_default();
+    name.write_to(&mut item, "name");
+    scope.write_to(&mut item, "scope");
+    permissions.write_to(&mut item, "permissions");
+    description.write_to(&mut item, "description");
+    Ok(item)
 }
 
 /// The role after a partial update.
@@ -168,21 +164,10 @@ pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<I
     let description = a.text("description", DESCRIPTION, false);
     a.finish()?;
     let mut item = old.clone();
-    for (k, v) in [("name", name.map(Value::String)), ("scope", scope.map(Value::String)), ("permissions", permissions)]
-    {
-        if let Given::Value(v) = v {
-            item.insert(k.into(), v);
-        }
-    }
-    match description {
-        Given::Value(d) => {
-            item.insert("description".into(), json!(d));
-        }
-        Given::Null => {
-            item.remove("description");
-        }
-        Given::Absent => {}
-    }
+    name.write_to(&mut item, "name");
+    scope.write_to(&mut item, "scope");
+    permissions.write_to(&mut item, "permissions");
+    description.write_to(&mut item, "description");
     item.insert("updated_at".into(), json!(now));
     Ok(item)
 }

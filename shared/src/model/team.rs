@@ -71,14 +71,11 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org
         a.problem("organization_id", "required", "organization_id is required");
     }
     a.finish()?;
-    let mut item = json!({"id": id, "organization_id": org, "created_at": now, "updated_at": now});
-    if let Given::Value(n) = name {
-        item["name"] = json!(n);
-    }
-    if let Given::Value(d) = description {
-        item["description"] = json!(d);
-    }
-    Ok(item.as_object().cloned().unwrap_or_default())
+    let item = json!({"id": id, "organization_id": org, "created_at": now, "updated_at": now});
+    let mut item = item.as_object().cloned().unwrap_or_default();
+    name.write_to(&mut item, "name");
+    description.write_to(&mut item, "description");
+    Ok(item)
 }
 
 /// The team after a partial update; a team stays in its organization.
@@ -95,18 +92,8 @@ pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<I
     let description = a.text("description", DESCRIPTION, false);
     a.finish()?;
     let mut item = old.clone();
-    if let Given::Value(n) = name {
-        item.insert("name".into(), json!(n));
-    }
-    match description {
-        Given::Value(d) => {
-            item.insert("description".into(), json!(d));
-        }
-        Given::Null => {
-            item.remove("description");
-        }
-        Given::Absent => {}
-    }
+    name.write_to(&mut item, "name");
+    description.write_to(&mut item, "description");
     item.insert("updated_at".into(), json!(now));
     Ok(item)
 }
