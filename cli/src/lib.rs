@@ -15,6 +15,7 @@ pub fn gateway_routes() -> Router<AppState> {
     Router::new()
         .merge(iam_accounts::router())
         .merge(iam_organizations::router())
+        .merge(iam_passwords::router())
         .merge(iam_roles::router())
         .merge(iam_sessions::router())
         .merge(iam_teams::router())
@@ -25,6 +26,7 @@ pub fn function_routes(function: &str) -> Option<Router<AppState>> {
     match function {
         "accounts" => Some(iam_accounts::router()),
         "organizations" => Some(iam_organizations::router()),
+        "passwords" => Some(iam_passwords::router()),
         "roles" => Some(iam_roles::router()),
         "sessions" => Some(iam_sessions::router()),
         "teams" => Some(iam_teams::router()),

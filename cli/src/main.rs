@@ -1,5 +1,5 @@
-//! `iam`: the local gateway (`serve`), the first root admin (`bootstrap`) and the route table
-//! (`routes`), all configured by the `IAM_*` environment variables.
+//! `iam`: the local gateway (`serve`), the first root admin (`bootstrap`), one cleanup sweep
+//! (`cleanup`) and the route table (`routes`), all configured by the `IAM_*` environment variables.
 
 use std::net::SocketAddr;
 
@@ -29,6 +29,8 @@ enum Command {
     Bootstrap,
     /// Print the route table: method, path, function.
     Routes,
+    /// One cleanup sweep (what the hourly function does): prints what was removed.
+    Cleanup,
 }
 
 #[tokio::main]
@@ -40,6 +42,12 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::from_env()?;
             let store = open_store(&config).await?;
             bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost)?, &config).await
+        }
+        Command::Cleanup => {
+            let state = AppState::from_config(Config::from_env()?).await?;
+            let swept = iam_cleanup::handle(&state, serde_json::Value::Null).await?;
+            println!("{}", serde_json::to_string_pretty(&swept)?);
+            Ok(())
         }
         Command::Routes => {
             for r in ROUTES {

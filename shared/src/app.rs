@@ -1,5 +1,5 @@
-//! The state every handler borrows: configuration, the store, keys, the password hasher and the
-//! clock — all built once per cold start.
+//! The state every handler borrows: configuration, the store, keys, the password hasher, the
+//! mailer and the clock — all built once per cold start.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::clock::{self, Clock, SystemClock};
 use crate::config::{Config, StoreKind};
+use crate::mail::{self, Mailer};
 use crate::store::dynamodb::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Metered, Store, StoreMetrics};
@@ -37,17 +38,24 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub passwords: Arc<PasswordHasher>,
     pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
     /// Builds the store the configuration names, and everything else, once.
     pub async fn from_config(config: Config) -> anyhow::Result<AppState> {
         let store = open_store(&config).await?;
-        Self::assemble(config, store, Arc::new(SystemClock))
+        let mailer = mail::from_config(&config).await?;
+        Self::assemble(config, store, Arc::new(SystemClock), mailer)
     }
 
-    /// Assembles a state around a given store and clock (tests choose both).
-    pub fn assemble(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    /// Assembles a state around a given store, clock and mailer (tests choose all three).
+    pub fn assemble(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+    ) -> anyhow::Result<AppState> {
         let pem = match &config.signing_key_pem {
             Some(pem) => pem.clone(),
             None if config.store == StoreKind::Embedded => {
@@ -64,6 +72,7 @@ impl AppState {
             keys: Arc::new(keys),
             passwords: Arc::new(passwords),
             clock,
+            mailer,
             config: Arc::new(config),
         })
     }

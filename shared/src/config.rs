@@ -15,6 +15,22 @@ pub enum StoreKind {
     DynamoDb,
 }
 
+/// Which mail adapter sends emails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailerKind {
+    /// `.eml` files in `IAM_DATA_DIR/outbox/` (the local default).
+    Outbox,
+    /// SES v2 from the `IAM_MAIL_FROM` identity (the cloud).
+    Ses,
+}
+
+/// At most `max` events per key within `window` (failed logins, reset requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u32,
+    pub window: Duration,
+}
+
 /// How expensive password hashing is. Only tests may choose `Fast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashCost {
@@ -43,6 +59,18 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
     pub hash_cost: HashCost,
+    pub mailer: MailerKind,
+    /// The sender of every email (`IAM_MAIL_FROM`); with SES, a verified identity.
+    pub mail_from: String,
+    /// Failed logins per account (counted by email, so unknown emails are limited alike).
+    pub login_failures_per_account: Limit,
+    /// Failed logins per client address (higher: many users may share one address).
+    pub login_failures_per_address: Limit,
+    /// Password reset requests per account.
+    pub reset_requests_per_account: Limit,
+    /// A reset request answers no sooner than this after it arrived, whether an email was
+    /// sent or not, so that its timing does not tell whether the account exists.
+    pub reset_min_response: Duration,
 }
 
 impl Config {
@@ -82,7 +110,45 @@ impl Config {
                     .with_context(|| format!("{k}={v:?} is not a positive number of seconds")),
             }
         };
+        let mailer = match get("IAM_MAILER").as_deref() {
+            None | Some("outbox") => MailerKind::Outbox,
+            Some("ses") => MailerKind::Ses,
+            Some(other) => bail!("IAM_MAILER={other:?}: expected `outbox` or `ses`"),
+        };
+        let mail_from = match (get("IAM_MAIL_FROM"), mailer) {
+            (Some(from), _) => from,
+            (None, MailerKind::Outbox) => "IAM <no-reply@localhost>".into(),
+            (None, MailerKind::Ses) => bail!("IAM_MAIL_FROM (a verified SES identity) is required with IAM_MAILER=ses"),
+        };
+        let count = |k: &str, default: u32| -> anyhow::Result<u32> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("{k}={v:?} is not a positive number")),
+            }
+        };
+        let limit = |max: (&str, u32), window: (&str, u64)| -> anyhow::Result<Limit> {
+            Ok(Limit { max: count(max.0, max.1)?, window: secs(window.0, window.1)? })
+        };
         Ok(Config {
+            mailer,
+            mail_from,
+            login_failures_per_account: limit(("IAM_LOGIN_MAX_FAILURES", 10), ("IAM_LOGIN_FAILURE_WINDOW", 900))?,
+            login_failures_per_address: limit(
+                ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
+                ("IAM_LOGIN_FAILURE_WINDOW", 900),
+            )?,
+            reset_requests_per_account: limit(("IAM_RESET_MAX_REQUESTS", 5), ("IAM_RESET_WINDOW", 3600))?,
+            reset_min_response: match get("IAM_RESET_MIN_RESPONSE_MS") {
+                None => Duration::from_millis(400),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .with_context(|| format!("IAM_RESET_MIN_RESPONSE_MS={v:?} is not a number of milliseconds"))?,
+            },
             addr,
             data_dir: PathBuf::from(get("IAM_DATA_DIR").unwrap_or_else(|| "./.iam".into())),
             issuer: get("IAM_ISSUER").unwrap_or_else(|| public_url.clone()),
@@ -120,6 +186,9 @@ mod tests {
         assert_eq!(c.store, StoreKind::Embedded);
         assert_eq!(c.hash_cost, HashCost::Owasp);
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.mailer, MailerKind::Outbox);
+        assert_eq!(c.login_failures_per_account, Limit { max: 10, window: Duration::from_secs(900) });
+        assert_eq!(c.login_failures_per_address, Limit { max: 100, window: Duration::from_secs(900) });
     }
 
     #[test]
@@ -130,5 +199,9 @@ mod tests {
         assert!(e.contains("IAM_STORE"), "{e}");
         let e = config(&[("IAM_PUBLIC_URL", "ftp://x")]).unwrap_err().to_string();
         assert!(e.contains("IAM_PUBLIC_URL"), "{e}");
+        let e = config(&[("IAM_MAILER", "ses")]).unwrap_err().to_string();
+        assert!(e.contains("IAM_MAIL_FROM"), "SES needs a sender: {e}");
+        let e = config(&[("IAM_LOGIN_MAX_FAILURES", "0")]).unwrap_err().to_string();
+        assert!(e.contains("IAM_LOGIN_MAX_FAILURES"), "{e}");
     }
 }

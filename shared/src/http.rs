@@ -202,3 +202,68 @@ fn finish(status: StatusCode, item: &Item, mut doc: Value) -> Response {
     }
     response
 }
+
+/// The body of an action endpoint (join, the password flows): a flat JSON object or form, or
+/// a JSON:API document whose attributes are used. Problems point into whichever was sent.
+pub struct ActionBody {
+    pub fields: Map<String, Value>,
+    /// `/data/attributes` for a JSON:API document, empty for a flat body.
+    prefix: &'static str,
+}
+
+impl ActionBody {
+    /// The JSON pointer of a field as the client sent it.
+    pub fn pointer(&self, name: &str) -> String {
+        format!("{}/{name}", self.prefix)
+    }
+
+    /// A string field, or the problem with it (missing, empty or not a string).
+    pub fn string(&self, name: &str) -> std::result::Result<&str, Problem> {
+        match self.fields.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s),
+            None | Some(Value::Null) | Some(Value::String(_)) => {
+                Err(Problem::pointer(self.pointer(name), "required", format!("{name} is required")))
+            }
+            Some(_) => Err(Problem::pointer(self.pointer(name), "invalid_type", format!("{name} must be a string"))),
+        }
+    }
+
+    /// Re-points problems found by the JSON:API attribute validators at a flat body's fields.
+    pub fn repoint(&self, error: Error) -> Error {
+        let fix = |mut p: Problem| {
+            if let Some(crate::error::Source::Pointer(ptr)) = &p.source
+                && let Some(name) = ptr.strip_prefix("/data/attributes/")
+            {
+                p.source = Some(crate::error::Source::Pointer(self.pointer(name)));
+            }
+            p
+        };
+        match error {
+            Error::Validation(problems) => Error::Validation(problems.into_iter().map(fix).collect()),
+            other => other,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for ActionBody {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self> {
+        let FlatBody(mut map) = FlatBody::from_request(request, state).await?;
+        match map.remove("data") {
+            Some(Value::Object(mut data)) => match data.remove("attributes") {
+                Some(Value::Object(fields)) => Ok(ActionBody { fields, prefix: "/data/attributes" }),
+                _ => Err(Error::BadRequest(vec![Problem::pointer(
+                    "/data/attributes",
+                    "malformed_document",
+                    "a JSON:API body needs data.attributes",
+                )])),
+            },
+            Some(other) => {
+                map.insert("data".into(), other);
+                Ok(ActionBody { fields: map, prefix: "" })
+            }
+            None => Ok(ActionBody { fields: map, prefix: "" }),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
+pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod jsonapi;
 pub mod lambda;
 pub mod links;
 pub mod listing;
+pub mod mail;
 pub mod model;
 pub mod query;
 pub mod records;

@@ -392,7 +392,11 @@ pub async fn respond(
     let q = crate::query::params::parse(def, &pairs)?;
     check(&q)?;
     let reader = Reader { store: state.store.as_ref(), now: state.clock.now() };
-    let page = fetch(reader, def, &q, principal.read_scope(def)).await?;
+    let scope = match def.live_filter(reader.now) {
+        crate::query::Expr::True => principal.read_scope(def),
+        live => crate::query::Expr::And(vec![principal.read_scope(def), live]),
+    };
+    let page = fetch(reader, def, &q, scope).await?;
     let base = state.base_url();
     let included = if q.include.is_empty() {
         None

@@ -186,6 +186,8 @@ pub struct Guard {
     /// Items only a global grant may change (accounts that hold a global role), so that an
     /// organization's admin cannot lock out a root admin placed in its organization.
     pub global_only: Option<fn(&Item) -> bool>,
+    /// The owner may change (delete) the item too: a member ends its own sessions.
+    pub owner_writes: bool,
 }
 
 #[derive(Debug)]
@@ -201,6 +203,9 @@ pub struct ResourceDef {
     /// Sets the attributes computed at read time (an account's `status` depends on the clock)
     /// on an item before it is filtered, sorted or rendered.
     pub derive: Option<fn(&mut Item, OffsetDateTime)>,
+    /// The timestamp attribute after which an item is gone for every read, even while it is
+    /// still stored (DynamoDB's TTL deletes late; cleanup runs hourly).
+    pub lapses_at: Option<&'static str>,
 }
 
 impl ResourceDef {
@@ -221,6 +226,22 @@ impl ResourceDef {
         self.fields.iter().filter(|f| f.attribute && !f.secret)
     }
 
+    /// Does the item still exist for readers at `now`?
+    pub fn is_live(&self, item: &Item, now: OffsetDateTime) -> bool {
+        self.lapses_at.is_none_or(|attr| {
+            item.get(attr).and_then(serde_json::Value::as_str).and_then(crate::clock::parse).is_some_and(|at| at > now)
+        })
+    }
+
+    /// The condition a listing is ANDed with so that lapsed items never show.
+    pub fn live_filter(&self, now: OffsetDateTime) -> crate::query::Expr {
+        use crate::query::{Expr, Op, Scalar};
+        match self.lapses_at {
+            Some(attr) => Expr::Cmp { field: attr, op: Op::Gt, values: vec![Scalar::Time(now)] },
+            None => Expr::True,
+        }
+    }
+
     /// The item as the API shows it at `now`.
     pub fn present(&self, mut item: Item, now: OffsetDateTime) -> Item {
         if let Some(derive) = self.derive {
@@ -236,6 +257,7 @@ pub fn all() -> &'static [&'static ResourceDef] {
     &[
         &organization::RESOURCE,
         &account::RESOURCE,
+        &account_session::RESOURCE,
         &role::RESOURCE,
         &role_assignment::RESOURCE,
         &team::RESOURCE,
@@ -270,7 +292,8 @@ mod tests {
         for def in all() {
             for index in def.table.indexes {
                 for attr in [Some(index.pk_attr()), index.sk].into_iter().flatten() {
-                    let known = attr == crate::store::schema::ALL || def.fields.iter().any(|f| f.key() == attr);
+                    // `_`-attributes are internal keys of maintenance indexes (cleanup's).
+                    let known = attr.starts_with('_') || def.fields.iter().any(|f| f.key() == attr);
                     assert!(known, "{}.{} keys on {attr}, which no field maps to", def.type_name, index.name);
                 }
             }

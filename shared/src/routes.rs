@@ -29,6 +29,16 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v3/iam/accounts/{id}", "accounts"),
     route("PATCH", "/api/v3/iam/accounts/{id}", "accounts"),
     route("DELETE", "/api/v3/iam/accounts/{id}", "accounts"),
+    // `{id}` is the invitation token (one parameter name per position keeps routers simple).
+    public("PATCH", "/api/v3/iam/accounts/{id}/join", "accounts"),
+    route("POST", "/api/v3/iam/accounts/{id}/resend_invitation", "accounts"),
+    public("POST", "/api/v3/iam/account/passwords/request_reset", "passwords"),
+    public("POST", "/api/v3/iam/account/passwords/reset", "passwords"),
+    public("GET", "/api/v3/iam/account/passwords/token_valid", "passwords"),
+    route("POST", "/api/v3/iam/account/passwords/change", "passwords"),
+    route("GET", "/api/v3/iam/account_sessions", "sessions"),
+    route("GET", "/api/v3/iam/account_sessions/{id}", "sessions"),
+    route("DELETE", "/api/v3/iam/account_sessions/{id}", "sessions"),
     route("GET", "/api/v3/iam/organizations", "organizations"),
     route("POST", "/api/v3/iam/organizations", "organizations"),
     route("GET", "/api/v3/iam/organizations/{id}", "organizations"),
@@ -59,8 +69,11 @@ pub const ROUTES: &[Route] = &[
     public("GET", "/health", "sessions"),
 ];
 
-/// The function crates, each one Lambda.
-pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "roles", "sessions", "teams"];
+/// The function crates that serve HTTP routes, each one Lambda.
+pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "passwords", "roles", "sessions", "teams"];
+
+/// The function crates run by a schedule instead of HTTP, each one Lambda.
+pub const SCHEDULED: &[&str] = &["cleanup"];
 
 pub fn of_function(function: &str) -> impl Iterator<Item = &'static Route> + '_ {
     ROUTES.iter().filter(move |r| r.function == function)

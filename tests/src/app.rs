@@ -12,6 +12,7 @@ use iam_shared::auth::permissions::built_in;
 use iam_shared::bootstrap::ensure_root_admin;
 use iam_shared::clock::{self, ManualClock};
 use iam_shared::config::Config;
+use iam_shared::mail::outbox::Outbox;
 use iam_shared::model::account::{self, Email};
 use iam_shared::model::new_id;
 use iam_shared::model::role_assignment::Assignment;
@@ -73,11 +74,20 @@ impl TestApp {
     /// The API on fresh tables: SQLite by default, DynamoDB on moto's server when
     /// `IAM_TEST_STORE=dynamodb` (`make test` runs the end-to-end suites both ways).
     pub async fn new() -> TestApp {
-        Self::wrapping_store(|store| store).await
+        Self::build(|store| store, &[]).await
+    }
+
+    /// [`TestApp::new`] with configuration variables set (e.g. lower limits).
+    pub async fn with_env(vars: &[(&str, &str)]) -> TestApp {
+        Self::build(|store| store, vars).await
     }
 
     /// [`TestApp::new`] with the store wrapped first (e.g. to record what is read).
     pub async fn wrapping_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> TestApp {
+        Self::build(wrap, &[]).await
+    }
+
+    async fn build(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>, vars: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn Store> = match on_dynamodb() {
             true => {
@@ -87,21 +97,30 @@ impl TestApp {
             }
             false => Arc::new(EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store")),
         };
-        Self::on_store(wrap(store), dir).await
+        Self::on_store_with(wrap(store), dir, vars).await
     }
 
     /// The API on a given store (its schema must exist).
     pub async fn on_store(store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
+        Self::on_store_with(store, dir, &[]).await
+    }
+
+    async fn on_store_with(store: Arc<dyn Store>, dir: tempfile::TempDir, vars: &[(&str, &str)]) -> TestApp {
         let data_dir = dir.path().to_string_lossy().to_string();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let config = Config::from_lookup(|k| match k {
+            k if vars.iter().any(|(n, _)| n == k) => vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()),
             "IAM_DATA_DIR" => Some(data_dir.clone()),
             "IAM_PUBLIC_URL" => Some(PUBLIC_URL.into()),
             "IAM_PASSWORD_HASH_COST" => Some("fast-insecure-for-tests".into()),
+            // Tests move a clock; they do not wait out the reset endpoint's timing floor.
+            "IAM_RESET_MIN_RESPONSE_MS" => Some("0".into()),
             _ => None,
         })
         .expect("config");
         let clock = Arc::new(ManualClock::new(clock::parse("2026-11-23T10:00:00Z").expect("time")));
-        let state = AppState::assemble(config, store, clock.clone()).expect("state");
+        let outbox = Arc::new(Outbox::new(dir.path().join("outbox"), "IAM <no-reply@iam.test>".into()));
+        let state = AppState::assemble(config, store, clock.clone(), outbox).expect("state");
         ensure_root_admin(
             state.store.as_ref(),
             &state.passwords,
@@ -116,6 +135,39 @@ impl TestApp {
         app.admin_token =
             app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").into();
         app
+    }
+
+    /// The messages in the outbox, oldest first, as RFC 5322 text.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.state.config.data_dir.join("outbox");
+        let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => return vec![],
+        };
+        files.retain(|f| f.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files.iter().map(|f| std::fs::read_to_string(f).expect("eml")).collect()
+    }
+
+    /// The messages sent to `to`, oldest first.
+    pub fn mail_to(&self, to: &str) -> Vec<String> {
+        let header = format!("\r\nTo: {to}\r\n");
+        self.outbox().into_iter().filter(|m| m.contains(&header)).collect()
+    }
+
+    /// The token of the newest link to `page` (`join`, `reset-password`) mailed to `to`.
+    pub fn mailed_token(&self, to: &str, page: &str) -> Option<String> {
+        let prefix = format!("{PUBLIC_URL}/{page}?token=");
+        self.mail_to(to)
+            .iter()
+            .rev()
+            .find_map(|m| m.lines().find_map(|l| l.trim().strip_prefix(prefix.as_str()).map(str::to_string)))
+    }
+
+    /// Sends email from now on through another mailer (e.g. SES on moto).
+    pub fn swap_mailer(&mut self, mailer: Arc<dyn iam_shared::mail::Mailer>) {
+        self.state.mailer = mailer;
+        self.router = iam_cli::gateway(self.state.clone());
     }
 
     /// Serves from now on through another store (e.g. one whose backend fails).
@@ -160,6 +212,32 @@ impl TestApp {
             .body(Body::from(body.to_string()))
             .expect("request");
         self.send(request).await
+    }
+
+    /// A new access token of the root admin (after the clock moved past the old one's expiry).
+    pub async fn admin_now(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").to_string()
+    }
+
+    /// `POST /auth/token` with a JSON body from client address `ip` (as the local gateway
+    /// sees a socket's peer).
+    pub async fn token_from(&self, ip: &str, body: Value) -> Reply {
+        let mut request = Request::post("/api/v3/iam/auth/token")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("address");
+        request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        self.send(request).await
+    }
+
+    /// A flat JSON `POST` to an action endpoint (join, passwords), with an optional token.
+    pub async fn action(&self, method: Method, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.send(builder.body(Body::from(body.to_string())).expect("request")).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Value {

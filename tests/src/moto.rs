@@ -102,6 +102,54 @@ pub fn store_at(endpoint: &str, prefix: &str) -> DynamoStore {
     DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), prefix)
 }
 
+/// An SES v2 client of moto's server at `endpoint`.
+pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::Config::builder()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// The messages moto's SES has accepted, as moto records them (`ses.Message`: `source`,
+/// `destinations`, `subject`, and `body` = the HTML part if any, else the text part).
+pub async fn sent_messages(endpoint: &str) -> Vec<serde_json::Value> {
+    let data: serde_json::Value = http_get_json(&format!("{endpoint}/moto-api/data.json")).await;
+    data["ses"]["Message"].as_array().cloned().unwrap_or_default()
+}
+
+/// A plain HTTP/1.1 GET of a JSON document from a loopback server (no client library needed).
+async fn http_get_json(url: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    serde_json::from_str(&body).expect("a JSON body")
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
 /// A table prefix no other test in this process uses.
 pub fn unique_prefix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -51,6 +51,17 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("POST",   "/api/v3/iam/team_memberships",            ["401", "403",  "403",  "201",  "422",  "201"]),
     ("GET",    "/api/v3/iam/team_memberships/{m}",        ["401", "200",  "404",  "200",  "404",  "200"]),
     ("DELETE", "/api/v3/iam/team_memberships/{m}",        ["401", "403",  "404",  "204",  "404",  "204"]),
+    ("PATCH",  "/api/v3/iam/accounts/{k}/join",          ["204", "204",  "204",  "204",  "204",  "204"]),
+    ("POST",   "/api/v3/iam/accounts/{p}/resend_invitation", ["401", "404", "204", "204",  "404",  "204"]),
+    ("POST",   "/api/v3/iam/account/passwords/request_reset", ["204", "204", "204", "204", "204",  "204"]),
+    // A made-up token: public, and nothing to reset.
+    ("POST",   "/api/v3/iam/account/passwords/reset",     ["422", "422",  "422",  "422",  "422",  "422"]),
+    ("GET",    "/api/v3/iam/account/passwords/token_valid", ["200", "200", "200", "200",  "200",  "200"]),
+    // A wrong current password: authenticated, and refused.
+    ("POST",   "/api/v3/iam/account/passwords/change",    ["401", "422",  "422",  "422",  "422",  "422"]),
+    ("GET",    "/api/v3/iam/account_sessions",            ["401", "200-", "200+", "200+", "200-", "200+"]),
+    ("GET",    "/api/v3/iam/account_sessions/{s}",        ["401", "404",  "200",  "200",  "404",  "200"]),
+    ("DELETE", "/api/v3/iam/account_sessions/{s}",        ["401", "404",  "204",  "204",  "404",  "204"]),
     ("POST",   "/api/v3/iam/auth/token",                  ["200", "200",  "200",  "200",  "200",  "200"]),
     ("POST",   "/api/v3/iam/auth/revoke",                 ["401", "204",  "204",  "204",  "204",  "204"]),
     ("GET",    "/.well-known/jwks.json",                  ["200", "200",  "200",  "200",  "200",  "200"]),
@@ -73,6 +84,11 @@ struct World {
     r: String,
     /// A custom role.
     c: String,
+    /// A session of `x`.
+    s: String,
+    /// An invited account of A, and the token of its join link.
+    p: String,
+    k: String,
 }
 
 impl World {
@@ -95,7 +111,11 @@ impl World {
         let c = app
             .create("roles", json!({"name": format!("custom-{n}"), "scope": "team", "permissions": ["teams:read"]}))
             .await;
-        World { a: a.into(), x, ext, member_email, y, t, m, r, c }
+        let s = app.login(&format!("x{n}@a.test"), PASSWORD).await["session_id"].as_str().unwrap().to_string();
+        let invited = format!("invited{n}@a.test");
+        let p = app.create("accounts", json!({"email": invited, "organization_id": a})).await;
+        let k = app.mailed_token(&invited, "join").expect("an invitation");
+        World { a: a.into(), x, ext, member_email, y, t, m, r, c, s, p, k }
     }
 
     fn path(&self, template: &str) -> String {
@@ -107,6 +127,9 @@ impl World {
             .replace("{r}", &self.r)
             .replace("{t}", &self.t)
             .replace("{m}", &self.m)
+            .replace("{s}", &self.s)
+            .replace("{p}", &self.p)
+            .replace("{k}", &self.k)
     }
 
     /// The object of A a listing should or should not show.
@@ -117,6 +140,7 @@ impl World {
             "roles" => &self.c,
             "role_assignments" => &self.r,
             "teams" => &self.t,
+            "account_sessions" => &self.s,
             _ => &self.m,
         }
     }
@@ -132,6 +156,7 @@ impl World {
         };
         let path = self.path(path);
         let body = match (method, path.as_str()) {
+            (_, p) if p.ends_with("/join") => Some(json!({"password": PASSWORD})),
             ("POST", "/api/v3/iam/accounts") => {
                 doc("accounts", None, json!({"email": format!("new{n}@a.test"), "organization_id": self.a}))
             }
@@ -156,10 +181,17 @@ impl World {
             ("POST", "/api/v3/iam/team_memberships") => {
                 doc("team_memberships", None, json!({"team_id": self.t, "account_id": self.y}))
             }
+            (_, p) if p.ends_with("/request_reset") => Some(json!({"email": format!("x{n}@a.test")})),
+            (_, p) if p.ends_with("/passwords/reset") => Some(json!({"token": "made-up", "password": PASSWORD})),
+            (_, p) if p.ends_with("/change") => {
+                Some(json!({"current_password": "Not!The0ne", "password": "An0ther!Password"}))
+            }
             _ => None,
         };
         let path = if method == "GET" && path.ends_with("/team_memberships") {
             format!("{path}?filter[team_id]={}", self.t)
+        } else if path.ends_with("/token_valid") {
+            format!("{path}?token=made-up")
         } else {
             path
         };

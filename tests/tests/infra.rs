@@ -78,6 +78,7 @@ fn the_template_tables_equal_the_schema() {
         declared.sort();
         expected.sort();
         assert_eq!(declared, expected, "{id} indexes");
+        assert_eq!(props["TimeToLiveSpecification"]["AttributeName"].as_str(), table.ttl, "{id} TTL");
         let name = match &props["TableName"] {
             Value::Tagged(tagged) => str_of(&tagged.value),
             other => str_of(other),
@@ -86,4 +87,25 @@ fn the_template_tables_equal_the_schema() {
     }
     let tables = t["Resources"].as_mapping().unwrap().values().filter(|r| r["Type"] == "AWS::DynamoDB::Table").count();
     assert_eq!(tables, TABLES.len(), "no table the schema does not know");
+}
+
+#[test]
+fn cleanup_runs_hourly_and_mail_goes_only_from_the_configured_identity() {
+    let t = template();
+    let cleanup = &t["Resources"]["CleanupFunction"]["Properties"];
+    let schedules: Vec<_> = cleanup["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "Schedule")
+        .map(|e| str_of(&e["Properties"]["Schedule"]))
+        .collect();
+    assert_eq!(schedules, ["rate(1 hour)"]);
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        let statements = resource["Properties"]["Policies"][0]["Statement"].as_sequence().cloned().unwrap_or_default();
+        for statement in statements.iter().filter(|s| format!("{:?}", s["Action"]).contains("ses:")) {
+            let resource = format!("{:?}", statement["Resource"]);
+            assert!(resource.contains("identity/${SesIdentity}"), "{id:?} may send as anyone: {resource}");
+        }
+    }
 }

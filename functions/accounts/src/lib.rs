@@ -2,20 +2,23 @@
 //! account (`/accounts/me`) and lookup by external id. Who may do what is decided by
 //! `auth::policy` through the accounts catalog's guard; this file wires requests to it and to
 //! the store, and keeps an account's links (role assignments, team memberships) consistent
-//! when it moves or goes.
+//! when it moves or goes. Invitations (`invitations`) are sent on a password-less create.
+
+mod invitations;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, patch, post};
+use iam_shared::auth::single_use;
 use iam_shared::auth::{Permission, Principal, session};
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, role_assignment};
 use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
 use iam_shared::store::{Item, MAX_TRANSACTION_WRITES, Write};
-use iam_shared::{AppState, Error, Result, links, listing, records};
+use iam_shared::{AppState, Error, Result, links, listing, mail, records};
 use serde_json::{Map, Value, json};
 
 const DEF: &iam_shared::resource::ResourceDef = &account::RESOURCE;
@@ -26,6 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/iam/accounts/me", get(me))
         .route("/api/v3/iam/accounts/external/{external_id}", get(by_external_id))
         .route("/api/v3/iam/accounts/{id}", get(show).patch(update).delete(remove))
+        // `{id}` is the invitation token here: one parameter name per position keeps the
+        // router (and API Gateway) unambiguous.
+        .route("/api/v3/iam/accounts/{id}/join", patch(invitations::join))
+        .route("/api/v3/iam/accounts/{id}/resend_invitation", post(invitations::resend))
 }
 
 async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {
@@ -33,7 +40,7 @@ async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw)
 }
 
 async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<Item> {
-    principal.load_readable(state.store.as_ref(), DEF, id).await
+    principal.load_readable(state.store.as_ref(), DEF, id, state.now()).await
 }
 
 async fn show(
@@ -82,8 +89,18 @@ async fn create(State(state): State<AppState>, principal: Principal, JsonBody(bo
     if let Some(password) = new.password {
         item.insert("password_hash".into(), Value::String(state.passwords.hash(&password).await?));
     }
+    let (mut checks, mut invitation) = (checks, None);
+    if invitations::is_pending(&item) {
+        let (token, message) = invitations::prepare(&state, &mut item)?;
+        checks.push(token);
+        invitation = Some(message);
+    }
     let uniques = account::uniques(&item);
     let item = records::insert(state.store.as_ref(), &ACCOUNTS, item, &uniques, checks).await?;
+    if let Some(message) = invitation {
+        // The account exists either way; a lost email is fixed by resending the invitation.
+        mail::deliver(state.mailer.as_ref(), &message, "invitation").await;
+    }
     Ok(resource_response(StatusCode::CREATED, DEF, &item, &state))
 }
 
@@ -146,9 +163,11 @@ async fn update(
     let item =
         records::replace_with(state.store.as_ref(), &ACCOUNTS, &old, new, &old_uniques, &new_uniques, extra).await?;
     let disabled = old.get("enabled") != Some(&Value::Bool(false)) && item.get("enabled") == Some(&Value::Bool(false));
-    if disabled {
+    let moved = organization_of(&old) != organization_of(&item);
+    if disabled || moved {
+        // A moved account's sessions belong to its old organization's admins: they end too.
         let ended = session::end_all(state.store.as_ref(), &id, None).await?;
-        tracing::info!(account_id = %id, ended, "account disabled: its sessions ended");
+        tracing::info!(account_id = %id, ended, disabled, moved, "the account's sessions ended");
     }
     Ok(resource_response(StatusCode::OK, DEF, &item, &state))
 }
@@ -182,6 +201,7 @@ async fn remove(
         other => other,
     })?;
     let ended = session::end_all(state.store.as_ref(), &id, None).await?;
-    tracing::info!(account_id = %id, ended, "account deleted");
+    let tokens = single_use::delete_all(state.store.as_ref(), &id).await?;
+    tracing::info!(account_id = %id, ended, tokens, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }

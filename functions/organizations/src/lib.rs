@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 const DEF: &iam_shared::resource::ResourceDef = &organization::RESOURCE;
 
 async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Result<iam_shared::store::Item> {
-    principal.load_readable(state.store.as_ref(), DEF, id).await
+    principal.load_readable(state.store.as_ref(), DEF, id, state.now()).await
 }
 
 async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {

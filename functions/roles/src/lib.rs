@@ -121,7 +121,7 @@ async fn list_assignments(
 }
 
 async fn load_assignment(state: &AppState, principal: &Principal, id: &str) -> Result<Item> {
-    principal.load_readable(state.store.as_ref(), ASSIGNMENT, id).await
+    principal.load_readable(state.store.as_ref(), ASSIGNMENT, id, state.now()).await
 }
 
 async fn show_assignment(

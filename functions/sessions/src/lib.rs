@@ -1,14 +1,17 @@
 //! The sessions function: the OAuth 2.0 token endpoint (password and refresh_token grants),
 //! revocation, the public keys and discovery document other services verify tokens with, and
-//! the health check.
+//! the health check; and `/account_sessions`, where users and admins see and end sessions.
+//! Failed logins are counted per email and per client address (`auth::throttle`).
+
+mod account_sessions;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use iam_shared::auth::Principal;
 use iam_shared::auth::session::{self, Origin};
+use iam_shared::auth::{Principal, throttle};
 use iam_shared::http::{ClientIp, FlatBody};
 use iam_shared::model::account::{self, Email};
 use iam_shared::records;
@@ -24,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(openid_configuration))
         .route("/health", get(health))
+        .route("/api/v3/iam/account_sessions", get(account_sessions::list))
+        .route("/api/v3/iam/account_sessions/{id}", get(account_sessions::show).delete(account_sessions::remove))
 }
 
 fn string_param<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Result<&'a str> {
@@ -49,8 +54,9 @@ async fn token(
     FlatBody(body): FlatBody,
 ) -> Result<Response> {
     let origin = origin(&headers, ip);
+    let client_address = origin.ip.clone();
     let (account_id, session, refresh_token) = match string_param(&body, &["grant_type"])? {
-        "password" => password_grant(&state, &body, origin).await?,
+        "password" => password_grant(&state, &body, origin, client_address).await?,
         "refresh_token" => refresh_grant(&state, &body, origin).await?,
         _ => {
             return Err(Error::OAuth {
@@ -76,10 +82,49 @@ async fn token(
 }
 
 /// Wrong password, unknown email, disabled, pending or expired account: one answer, after one
-/// argon2 verification either way, so neither the body nor the time tells them apart.
-async fn password_grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<(String, Item, String)> {
+/// argon2 verification either way, so neither the body nor the time tells them apart. Past
+/// the failure limits of the email or the client address, 429 comes first, whatever the
+/// password.
+async fn password_grant(
+    state: &AppState,
+    body: &Map<String, Value>,
+    origin: Origin,
+    client_address: Option<String>,
+) -> Result<(String, Item, String)> {
     let email = string_param(body, &["email", "username"])?;
     let password = string_param(body, &["password"])?;
+    let now = state.now();
+    let store = state.store.as_ref();
+    let mut counters = vec![(throttle::login_by_email(email), state.config.login_failures_per_account)];
+    if let Some(ip) = &client_address {
+        counters.push((throttle::login_by_address(ip), state.config.login_failures_per_address));
+    }
+    let mut failed_before = false;
+    for (i, (key, limit)) in counters.iter().enumerate() {
+        let counted = throttle::check(store, key, *limit, now).await?;
+        failed_before |= i == 0 && counted;
+    }
+    match authenticate(state, email, password).await? {
+        Some(account) => {
+            if failed_before {
+                throttle::clear(store, &counters[0].0).await?;
+            }
+            let account_id = records::id_of(&account).to_string();
+            record_login(state, &account).await;
+            let (session, refresh) = session::start(state, &account, origin).await?;
+            Ok((account_id, session, refresh))
+        }
+        None => {
+            for (key, limit) in &counters {
+                throttle::record(store, key, *limit, now).await?;
+            }
+            Err(Error::invalid_grant())
+        }
+    }
+}
+
+/// The account these credentials log in, if any.
+async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<Option<Item>> {
     let now = state.now();
     let account = match Email::parse(email) {
         Some(email) => account::find_by_email(state.store.as_ref(), &email).await?,
@@ -87,14 +132,8 @@ async fn password_grant(state: &AppState, body: &Map<String, Value>, origin: Ori
     };
     let usable = account.as_ref().filter(|a| account::may_log_in(a, now));
     let hash = usable.and_then(|a| a.get("password_hash")).and_then(Value::as_str);
-    if !state.passwords.verify(password, hash).await {
-        return Err(Error::invalid_grant());
-    }
-    let Some(account) = usable else { return Err(Error::invalid_grant()) };
-    let account_id = records::id_of(account).to_string();
-    record_login(state, account).await;
-    let (session, refresh) = session::start(state, &account_id, origin).await?;
-    Ok((account_id, session, refresh))
+    let verified = state.passwords.verify(password, hash).await;
+    Ok(usable.filter(|_| verified).cloned())
 }
 
 /// Keeps `last_login_at` true; losing a race with an admin's edit must not fail the login.

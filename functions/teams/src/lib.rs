@@ -35,7 +35,7 @@ async fn list_teams(State(state): State<AppState>, principal: Principal, RawQuer
 }
 
 async fn load_visible(state: &AppState, principal: &Principal, def: &ResourceDef, id: &str) -> Result<Item> {
-    principal.load_readable(state.store.as_ref(), def, id).await
+    principal.load_readable(state.store.as_ref(), def, id, state.now()).await
 }
 
 async fn show_team(

@@ -1,5 +1,5 @@
 //! Authentication and authorization: password hashing, secret tokens, signed access tokens,
-//! sessions with refresh rotation, and the principal of a request with its permissions.
+//! sessions with refresh rotation, single-use tokens, brute-force throttling, and the principal of a request with its permissions.
 
 pub mod jwt;
 pub mod password;
@@ -7,6 +7,8 @@ pub mod permissions;
 pub mod policy;
 pub mod principal;
 pub mod session;
+pub mod single_use;
+pub mod throttle;
 pub mod tokens;
 
 pub use permissions::Permission;

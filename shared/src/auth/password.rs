@@ -35,6 +35,22 @@ pub fn policy_violations(password: &str, email: Option<&str>) -> Vec<(&'static s
     broken
 }
 
+/// The problems with a new password sent in an action body (missing, or every broken rule),
+/// each pointing at `pointer`.
+pub fn new_password_problems(
+    password: std::result::Result<&str, crate::error::Problem>,
+    email: Option<&str>,
+    pointer: &str,
+) -> Vec<crate::error::Problem> {
+    match password {
+        Err(problem) => vec![problem],
+        Ok(p) => policy_violations(p, email)
+            .into_iter()
+            .map(|(code, detail)| crate::error::Problem::pointer(pointer, code, detail))
+            .collect(),
+    }
+}
+
 pub struct PasswordHasher {
     params: Params,
     /// A real hash of a random password, verified against when the account does not exist.

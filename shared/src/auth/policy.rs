@@ -107,6 +107,9 @@ impl Principal {
 
     pub fn may_write(&self, def: &ResourceDef, item: &Item) -> bool {
         let g = &def.guard;
+        if g.owner_writes && attr(item, g.owner) == Some(self.account_id.as_str()) {
+            return true;
+        }
         if g.organization.is_none() || g.global_only.is_some_and(|only| only(item)) {
             return self.is_global(g.write);
         }
@@ -115,8 +118,17 @@ impl Principal {
 
     /// The item of `def` with this id, if the caller may read it; 404 otherwise, whether it
     /// is missing or hidden, so that nothing leaks its existence.
-    pub async fn load_readable(&self, store: &dyn Store, def: &ResourceDef, id: &str) -> Result<Item> {
+    pub async fn load_readable(
+        &self,
+        store: &dyn Store,
+        def: &ResourceDef,
+        id: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<Item> {
         let item = crate::records::load(store, def.table, id).await?;
+        if !def.is_live(&item, now) {
+            return Err(Error::NotFound);
+        }
         self.check_read(def, &item)?;
         Ok(item)
     }

@@ -35,8 +35,9 @@ fn refresh_token(session_id: &str) -> anyhow::Result<String> {
     Ok(format!("{session_id}.{}", random_token()?))
 }
 
-/// Starts a session for `account_id`; returns the session and its first refresh token.
-pub async fn start(state: &AppState, account_id: &str, origin: Origin) -> Result<(Item, String)> {
+/// Starts a session for `account`; returns the session and its first refresh token.
+pub async fn start(state: &AppState, account: &Item, origin: Origin) -> Result<(Item, String)> {
+    let account_id = records::id_of(account);
     let now = state.clock.now();
     let id = new_id();
     let token = refresh_token(&id)?;
@@ -55,9 +56,13 @@ pub async fn start(state: &AppState, account_id: &str, origin: Origin) -> Result
         // DynamoDB TTL removes the item some time after this (epoch seconds).
         "ttl": (now + ttl).unix_timestamp(),
     });
-    let session =
-        records::insert(state.store.as_ref(), &SESSIONS, session.as_object().cloned().unwrap_or_default(), &[], vec![])
-            .await?;
+    let mut session = session.as_object().cloned().unwrap_or_default();
+    // Admins of the account's organization see the session (`/account_sessions`); an index key
+    // is never null, so a session of an account without one has none.
+    if let Some(org) = account.get("organization_id").filter(|o| o.is_string()) {
+        session.insert("organization_id".into(), org.clone());
+    }
+    let session = records::insert(state.store.as_ref(), &SESSIONS, session, &[], vec![]).await?;
     Ok((session, token))
 }
 

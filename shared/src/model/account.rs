@@ -88,8 +88,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         team: None,
         owner: Some("id"),
         global_only: Some(super::role_assignment::holds_global_role),
+        owner_writes: false,
     },
     derive: Some(derive),
+    lapses_at: None,
 };
 
 /// The attributes computed at read time: `status`, and the lists the role and team filters

@@ -1,6 +1,7 @@
 //! The resources: their catalogs, validation of their attributes and their stored items.
 
 pub mod account;
+pub mod account_session;
 pub mod attributes;
 pub mod organization;
 pub mod role;

@@ -34,8 +34,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         team: None,
         owner: None,
         global_only: None,
+        owner_writes: false,
     },
     derive: None,
+    lapses_at: None,
 };
 
 const NAME: Text = Text { min: 1, max: 64, single_line: true };

@@ -37,8 +37,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         team: None,
         owner: Some("account_id"),
         global_only: Some(is_global),
+        owner_writes: false,
     },
     derive: None,
+    lapses_at: None,
 };
 
 fn is_global(item: &Item) -> bool {

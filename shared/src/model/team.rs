@@ -38,8 +38,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         team: Some("id"),
         owner: None,
         global_only: None,
+        owner_writes: false,
     },
     derive: None,
+    lapses_at: None,
 };
 
 const NAME: Text = Text { min: 1, max: 200, single_line: true };

@@ -32,8 +32,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         team: Some("team_id"),
         owner: Some("account_id"),
         global_only: None,
+        owner_writes: false,
     },
     derive: None,
+    lapses_at: None,
 };
 
 /// The team and account a create request names.

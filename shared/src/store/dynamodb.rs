@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType, TransactWriteItem,
-    WriteRequest,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
 use serde_json::{Map, Number, Value};
 
@@ -68,6 +68,16 @@ impl DynamoStore {
             );
         }
         request.send().await.with_context(|| format!("creating table {}", self.table_name(table)))?;
+        if let Some(attr) = table.ttl {
+            let spec = TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build()?;
+            self.client
+                .update_time_to_live()
+                .table_name(self.table_name(table))
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .with_context(|| format!("enabling TTL on {}", self.table_name(table)))?;
+        }
         Ok(())
     }
 }

@@ -59,6 +59,9 @@ pub struct TableDef {
     /// `(source, key)`: the store writes `key` = lower-cased `source` on every put, so that an
     /// index on `key` serves case-insensitive equality, prefixes and order (emails, usernames).
     pub folded: &'static [(&'static str, &'static str)],
+    /// The attribute (epoch seconds) after which DynamoDB's TTL may delete an item. Deletion
+    /// happens some time later, so every read checks expiry itself as well.
+    pub ttl: Option<&'static str>,
 }
 
 impl TableDef {
@@ -95,8 +98,12 @@ const fn by_id(value: &'static str) -> IndexDef {
 pub const ORGANIZATIONS_BY_NAME: IndexDef =
     IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "organizations" }, sk: Some("name") };
 
-pub const ORGANIZATIONS: TableDef =
-    TableDef { name: "organizations", indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME], folded: &[] };
+pub const ORGANIZATIONS: TableDef = TableDef {
+    name: "organizations",
+    indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME],
+    folded: &[],
+    ttl: None,
+};
 
 /// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
 const fn accounts_by(name: &'static str, sk: &'static str) -> IndexDef {
@@ -114,6 +121,13 @@ pub const ACCOUNTS_BY_ORGANIZATION: IndexDef =
 pub const ACCOUNTS_BY_ORGANIZATION_EMAIL: IndexDef =
     IndexDef { name: "by_organization_email", pk: PartitionKey::Attr("organization_id"), sk: Some("email_lc") };
 
+/// Pending accounts by the end of their invitation (sparse: `_invitation_due` exists only
+/// while an invitation is outstanding), so that cleanup finds the lapsed ones without a scan.
+pub const ACCOUNTS_BY_INVITATION_DUE: IndexDef = accounts_by("by_invitation_due", INVITATION_DUE);
+
+/// Internal attribute: the invitation's end while the account is pending.
+pub const INVITATION_DUE: &str = "_invitation_due";
+
 pub const ACCOUNTS: TableDef = TableDef {
     name: "accounts",
     indexes: &[
@@ -123,19 +137,57 @@ pub const ACCOUNTS: TableDef = TableDef {
         ACCOUNTS_BY_EXTERNAL_ID,
         ACCOUNTS_BY_ORGANIZATION,
         ACCOUNTS_BY_ORGANIZATION_EMAIL,
+        ACCOUNTS_BY_INVITATION_DUE,
     ],
     folded: &[("email", "email_lc"), ("username", "username_lc")],
+    ttl: None,
 };
 
 pub const SESSIONS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
 
-pub const SESSIONS: TableDef = TableDef { name: "sessions", indexes: &[SESSIONS_BY_ACCOUNT], folded: &[] };
+pub const SESSIONS_BY_ORGANIZATION: IndexDef =
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
+
+/// Items of a table in expiry order: what cleanup reads to find the expired ones.
+const fn by_expiry(value: &'static str) -> IndexDef {
+    IndexDef { name: "by_expiry", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("expires_at") }
+}
+
+pub const SESSIONS_BY_EXPIRY: IndexDef = by_expiry("sessions");
+
+pub const SESSIONS: TableDef = TableDef {
+    name: "sessions",
+    indexes: &[by_id("sessions"), SESSIONS_BY_ACCOUNT, SESSIONS_BY_ORGANIZATION, SESSIONS_BY_EXPIRY],
+    folded: &[],
+    ttl: Some(TTL),
+};
+
+/// The attribute DynamoDB's TTL reads (epoch seconds).
+pub const TTL: &str = "ttl";
+
+pub const TOKENS_BY_ACCOUNT: IndexDef =
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+
+pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry("tokens");
+
+/// Single-use tokens (invitations, password resets), keyed by the hash of the token: the
+/// token itself is never stored, and finding it is one strongly consistent read.
+pub const TOKENS: TableDef =
+    TableDef { name: "tokens", indexes: &[TOKENS_BY_ACCOUNT, TOKENS_BY_EXPIRY], folded: &[], ttl: Some(TTL) };
+
+pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry("throttles");
+
+/// Counters of recent events per key (failed logins per account and per address, reset
+/// requests), each living for one window.
+pub const THROTTLES: TableDef =
+    TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL) };
 
 pub const ROLES_BY_NAME: IndexDef =
     IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "roles" }, sk: Some("name") };
 
-pub const ROLES: TableDef = TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[] };
+pub const ROLES: TableDef =
+    TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[], ttl: None };
 
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
@@ -162,12 +214,14 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
         ROLE_ASSIGNMENTS_BY_ORGANIZATION,
     ],
     folded: &[],
+    ttl: None,
 };
 
 pub const TEAMS_BY_ORGANIZATION: IndexDef =
     IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
 
-pub const TEAMS: TableDef = TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[] };
+pub const TEAMS: TableDef =
+    TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[], ttl: None };
 
 /// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.
 pub const TEAM_MEMBERSHIPS_BY_TEAM: IndexDef =
@@ -180,11 +234,22 @@ pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
     name: "team_memberships",
     indexes: &[TEAM_MEMBERSHIPS_BY_TEAM, TEAM_MEMBERSHIPS_BY_ACCOUNT],
     folded: &[],
+    ttl: None,
 };
 
 /// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
-pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[] };
+pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None };
 
-pub const TABLES: &[&TableDef] =
-    &[&ORGANIZATIONS, &ACCOUNTS, &SESSIONS, &ROLES, &ROLE_ASSIGNMENTS, &TEAMS, &TEAM_MEMBERSHIPS, &UNIQUES];
+pub const TABLES: &[&TableDef] = &[
+    &ORGANIZATIONS,
+    &ACCOUNTS,
+    &SESSIONS,
+    &ROLES,
+    &ROLE_ASSIGNMENTS,
+    &TEAMS,
+    &TEAM_MEMBERSHIPS,
+    &UNIQUES,
+    &TOKENS,
+    &THROTTLES,
+];

@@ -1,0 +1,134 @@
+//! Single-use tokens for the invitation and password-reset flows: 256 random bits handed to
+//! the user once, stored only as their SHA-256 hash (the item's id, so that finding one is a
+//! single strongly consistent read), with an expiry that every read checks because DynamoDB's
+//! TTL deletes late.
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::tokens::{hash_token, random_token};
+use crate::clock;
+use crate::error::Result;
+use crate::records;
+use crate::store::schema::{TOKENS, TOKENS_BY_ACCOUNT, TTL};
+use crate::store::{Condition, Item, Query, Store, Write, query_all};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Invitation,
+    PasswordReset,
+}
+
+impl Purpose {
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Invitation => "invitation",
+            Purpose::PasswordReset => "password_reset",
+        }
+    }
+
+    /// How long a token stays valid (API.md: 7 days to join, 1 hour to reset).
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Purpose::Invitation => Duration::days(7),
+            Purpose::PasswordReset => Duration::hours(1),
+        }
+    }
+}
+
+/// A token just made: the secret to send, when it expires, and the write that stores its hash.
+pub struct Issued {
+    pub token: String,
+    pub expires_at: OffsetDateTime,
+    pub write: Write,
+}
+
+/// A new token of `purpose` for `account_id`; nothing is stored until `write` commits.
+pub fn issue(purpose: Purpose, account_id: &str, now: OffsetDateTime) -> Result<Issued> {
+    let token = random_token()?;
+    let expires_at = now + purpose.lifetime();
+    let item = json!({
+        "id": hash_token(&token),
+        "purpose": purpose.name(),
+        "account_id": account_id,
+        "created_at": clock::format(now),
+        "expires_at": clock::format(expires_at),
+        TTL: expires_at.unix_timestamp(),
+    });
+    let write = Write::Put { table: &TOKENS, item: item.as_object().cloned().unwrap_or_default(), condition: None };
+    Ok(Issued { token, expires_at, write })
+}
+
+fn is_live(item: &Item, purpose: Purpose, now: OffsetDateTime) -> bool {
+    item.get("purpose").and_then(Value::as_str) == Some(purpose.name())
+        && item.get("expires_at").and_then(Value::as_str).and_then(clock::parse).is_some_and(|at| at > now)
+}
+
+/// The stored token `token` stands for, if it has this purpose and has not expired; it is not
+/// used up. Anything malformed is simply not found.
+pub async fn find(store: &dyn Store, purpose: Purpose, token: &str, now: OffsetDateTime) -> Result<Option<Item>> {
+    if token.is_empty() || token.len() > 256 {
+        return Ok(None);
+    }
+    let item = store.get(&TOKENS, &hash_token(token)).await?;
+    Ok(item.filter(|i| is_live(i, purpose, now)))
+}
+
+/// The account a found token belongs to.
+pub fn account_of(item: &Item) -> &str {
+    item.get("account_id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The write that uses a found token up: it must still exist when the transaction commits,
+/// so two requests racing with one token cannot both succeed.
+pub fn consume(item: &Item) -> Write {
+    Write::Delete { table: &TOKENS, id: records::id_of(item).into(), condition: Some(Condition::Exists) }
+}
+
+/// The writes that delete every other token of `purpose` the account holds (a new invitation
+/// kills the old ones; a reset kills every reset link). `except` is consumed separately.
+pub async fn revoke_all(
+    store: &dyn Store,
+    purpose: Purpose,
+    account_id: &str,
+    except: Option<&str>,
+) -> Result<Vec<Write>> {
+    let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
+    Ok(held
+        .iter()
+        .filter(|t| t.get("purpose").and_then(Value::as_str) == Some(purpose.name()))
+        .map(records::id_of)
+        .filter(|id| Some(*id) != except)
+        .map(|id| Write::Delete { table: &TOKENS, id: id.into(), condition: None })
+        .collect())
+}
+
+/// Deletes every token of the account, whatever its purpose (the account is gone).
+pub async fn delete_all(store: &dyn Store, account_id: &str) -> Result<usize> {
+    let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
+    for chunk in held.chunks(crate::store::MAX_TRANSACTION_WRITES) {
+        let writes =
+            chunk.iter().map(|t| Write::Delete { table: &TOKENS, id: records::id_of(t).into(), condition: None });
+        store.transact(writes.collect()).await?;
+    }
+    Ok(held.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_hash_is_stored_and_it_expires_by_purpose() {
+        let now = clock::parse("2026-11-23T10:00:00Z").unwrap();
+        let issued = issue(Purpose::PasswordReset, "acc", now).unwrap();
+        let Write::Put { item, .. } = &issued.write else { panic!("a put") };
+        assert_eq!(item["id"], json!(hash_token(&issued.token)));
+        assert!(!item.values().any(|v| v.as_str() == Some(issued.token.as_str())), "the token is never stored");
+        assert_eq!(item["expires_at"], "2026-11-23T11:00:00Z");
+        assert!(is_live(item, Purpose::PasswordReset, now));
+        assert!(!is_live(item, Purpose::Invitation, now), "a reset token does not accept an invitation");
+        assert!(!is_live(item, Purpose::PasswordReset, now + Duration::hours(1)));
+        assert_eq!(issue(Purpose::Invitation, "acc", now).unwrap().expires_at, now + Duration::days(7));
+    }
+}

@@ -1,0 +1,81 @@
+//! The SES v2 mail adapter against moto's server: it sends only from the verified identity,
+//! and an invitation sent through it carries a join link that works.
+
+use std::sync::Arc;
+
+use http::{Method, StatusCode};
+use iam_shared::mail::ses::SesMailer;
+use iam_shared::mail::{Mailer, templates};
+use iam_tests::app::{PASSWORD, PUBLIC_URL};
+use iam_tests::{TestApp, moto};
+use serde_json::{Value, json};
+
+const SENDER: &str = "no-reply@iam.test";
+
+/// moto's endpoint with the sender verified, or `None` when moto is absent and not required.
+async fn ses_endpoint() -> Option<&'static str> {
+    if moto::binary().is_none() {
+        assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
+        eprintln!("moto_server not found: SES tests skipped");
+        return None;
+    }
+    let endpoint = moto::shared();
+    moto::ses_client(endpoint).create_email_identity().email_identity(SENDER).send().await.expect("identity");
+    Some(endpoint)
+}
+
+/// The message moto's SES recorded for `to`.
+async fn sent_to(endpoint: &str, to: &str) -> Vec<Value> {
+    moto::sent_messages(endpoint)
+        .await
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|t| t == to)))
+        .collect()
+}
+
+/// The token of a `page` link in an HTML body.
+fn token_in(html: &str, page: &str) -> Option<String> {
+    let prefix = format!("href=\"{PUBLIC_URL}/{page}?token=");
+    let start = html.find(&prefix)? + prefix.len();
+    Some(html[start..].split('"').next()?.to_string())
+}
+
+#[tokio::test]
+async fn the_ses_adapter_sends_both_parts_from_the_configured_identity() {
+    let Some(endpoint) = ses_endpoint().await else { return };
+    let mailer = SesMailer::new(moto::ses_client(endpoint), SENDER.into());
+    let link = templates::join_link(PUBLIC_URL, "t0ken");
+    mailer.send(&templates::invitation("ses-one@acme.test", None, &link, "2026-11-30T10:00:00Z")).await.unwrap();
+    let sent = sent_to(endpoint, "ses-one@acme.test").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["source"], SENDER);
+    assert_eq!(sent[0]["subject"], "You are invited");
+    assert_eq!(token_in(sent[0]["body"].as_str().unwrap(), "join").as_deref(), Some("t0ken"));
+}
+
+#[tokio::test]
+async fn an_unverified_sender_is_an_error_not_a_silent_loss() {
+    let Some(endpoint) = ses_endpoint().await else { return };
+    let mailer = SesMailer::new(moto::ses_client(endpoint), "stranger@elsewhere.test".into());
+    let link = templates::reset_link(PUBLIC_URL, "x");
+    let sent = mailer.send(&templates::password_reset("ses-two@acme.test", None, &link, "t")).await;
+    assert!(sent.is_err(), "SES refuses an unverified sender and the adapter says so");
+    assert!(sent_to(endpoint, "ses-two@acme.test").await.is_empty());
+}
+
+#[tokio::test]
+async fn an_invitation_sent_through_ses_carries_a_working_join_link() {
+    let Some(endpoint) = ses_endpoint().await else { return };
+    let mut app = TestApp::new().await;
+    app.swap_mailer(Arc::new(SesMailer::new(moto::ses_client(endpoint), SENDER.into())));
+    let org = app.create_org("Acme").await;
+    app.create("accounts", json!({"email": "ses-three@acme.test", "organization_id": org})).await;
+    assert!(app.outbox().is_empty(), "SES, not the outbox, sent it");
+    let sent = sent_to(endpoint, "ses-three@acme.test").await;
+    assert_eq!(sent.len(), 1);
+    let token = token_in(sent[0]["body"].as_str().unwrap(), "join").expect("a join link");
+    let path = format!("/api/v3/iam/accounts/{token}/join");
+    let joined = app.action(Method::PATCH, &path, None, json!({"password": PASSWORD})).await;
+    assert_eq!(joined.status, StatusCode::NO_CONTENT, "{:?}", joined.body);
+    app.login("ses-three@acme.test", PASSWORD).await;
+}
