@@ -55,7 +55,7 @@ fn the_template_tables_equal_the_schema() {
         let props = &t["Resources"][id.as_str()]["Properties"];
         assert!(!props.is_null(), "{id} missing from the template");
         assert_eq!(props["KeySchema"][0]["AttributeName"], "id", "{id}");
-        let mut declared: Vec<(String, String, Option<String>)> = props["GlobalSecondaryIndexes"]
+        let mut declared: Vec<(String, String, Option<String>, bool)> = props["GlobalSecondaryIndexes"]
             .as_sequence()
             .map(|s| {
                 s.iter()
@@ -65,6 +65,7 @@ fn the_template_tables_equal_the_schema() {
                             str_of(&g["IndexName"]),
                             str_of(&keys[0]["AttributeName"]),
                             keys.get(1).map(|k| str_of(&k["AttributeName"])),
+                            g["Projection"]["ProjectionType"] == "KEYS_ONLY",
                         )
                     })
                     .collect()
@@ -73,7 +74,7 @@ fn the_template_tables_equal_the_schema() {
         let mut expected: Vec<_> = table
             .indexes
             .iter()
-            .map(|i| (i.name.to_string(), i.pk_attr().to_string(), i.sk.map(String::from)))
+            .map(|i| (i.name.to_string(), i.pk_attr().to_string(), i.sk.map(String::from), i.keys_only))
             .collect();
         declared.sort();
         expected.sort();

@@ -133,7 +133,7 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
             }
         }
     }
-    for index in def.table.indexes {
+    for index in def.table.indexes.iter().filter(|i| !i.keys_only) {
         let sk = index.sk.and_then(|attr| sort_condition(def, &conjuncts, attr));
         // Items without the sort key are not in the index: without a condition on the key
         // (which such items fail anyway) a sparse index would silently miss matches.
@@ -216,6 +216,14 @@ mod tests {
     #[test]
     fn ids_are_read_directly() {
         assert_eq!(plan_for("filter[id__in]=a,b").access, Access::Ids(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn a_keys_only_maintenance_index_never_serves_a_listing() {
+        use crate::model::account_session::RESOURCE as SESSIONS;
+        let q = parse(&SESSIONS, &decode_pairs(Some("filter[expires_at__gt]=2026-11-23T10:00:00Z&sort=expires_at")));
+        let p = plan(&SESSIONS, &q.unwrap());
+        assert_eq!(index_of(&p).0, "by_id", "by_expiry projects keys only: its items are not whole");
     }
 
     fn account_plan(q: &str) -> Plan {

@@ -52,7 +52,11 @@ impl DynamoStore {
             let mut gsi = GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .key_schema(key(index.pk_attr(), KeyType::Hash)?)
-                .projection(Projection::builder().projection_type(ProjectionType::All).build());
+                .projection(
+                    Projection::builder()
+                        .projection_type(if index.keys_only { ProjectionType::KeysOnly } else { ProjectionType::All })
+                        .build(),
+                );
             attrs.push(index.pk_attr());
             if let Some(sk) = index.sk {
                 gsi = gsi.key_schema(key(sk, KeyType::Range)?);

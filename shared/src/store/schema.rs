@@ -22,6 +22,9 @@ pub struct IndexDef {
     pub pk: PartitionKey,
     /// The sort key attribute; items sharing it are ordered by `id` in the embedded store.
     pub sk: Option<&'static str>,
+    /// The index projects only keys (DynamoDB's `KEYS_ONLY`): a maintenance index that finds
+    /// ids (what cleanup deletes), never one a listing reads items from.
+    pub keys_only: bool,
 }
 
 impl IndexDef {
@@ -92,11 +95,15 @@ pub const ALL: &str = "_all";
 
 /// Each resource lists in id order through this index when nothing better serves the query.
 const fn by_id(value: &'static str) -> IndexDef {
-    IndexDef { name: "by_id", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("id") }
+    IndexDef { name: "by_id", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("id"), keys_only: false }
 }
 
-pub const ORGANIZATIONS_BY_NAME: IndexDef =
-    IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "organizations" }, sk: Some("name") };
+pub const ORGANIZATIONS_BY_NAME: IndexDef = IndexDef {
+    name: "by_name",
+    pk: PartitionKey::Constant { attr: ALL, value: "organizations" },
+    sk: Some("name"),
+    keys_only: false,
+};
 
 pub const ORGANIZATIONS: TableDef = TableDef {
     name: "organizations",
@@ -107,7 +114,7 @@ pub const ORGANIZATIONS: TableDef = TableDef {
 
 /// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
 const fn accounts_by(name: &'static str, sk: &'static str) -> IndexDef {
-    IndexDef { name, pk: PartitionKey::Constant { attr: ALL, value: "accounts" }, sk: Some(sk) }
+    IndexDef { name, pk: PartitionKey::Constant { attr: ALL, value: "accounts" }, sk: Some(sk), keys_only: false }
 }
 
 pub const ACCOUNTS_BY_EMAIL: IndexDef = accounts_by("by_email", "email_lc");
@@ -115,15 +122,24 @@ pub const ACCOUNTS_BY_USERNAME: IndexDef = accounts_by("by_username", "username_
 pub const ACCOUNTS_BY_EXTERNAL_ID: IndexDef = accounts_by("by_external_id", "external_id");
 
 pub const ACCOUNTS_BY_ORGANIZATION: IndexDef =
-    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
 /// One organization's accounts in email order (what an admin console lists most).
-pub const ACCOUNTS_BY_ORGANIZATION_EMAIL: IndexDef =
-    IndexDef { name: "by_organization_email", pk: PartitionKey::Attr("organization_id"), sk: Some("email_lc") };
+pub const ACCOUNTS_BY_ORGANIZATION_EMAIL: IndexDef = IndexDef {
+    name: "by_organization_email",
+    pk: PartitionKey::Attr("organization_id"),
+    sk: Some("email_lc"),
+    keys_only: false,
+};
 
 /// Pending accounts by the end of their invitation (sparse: `_invitation_due` exists only
 /// while an invitation is outstanding), so that cleanup finds the lapsed ones without a scan.
-pub const ACCOUNTS_BY_INVITATION_DUE: IndexDef = accounts_by("by_invitation_due", INVITATION_DUE);
+pub const ACCOUNTS_BY_INVITATION_DUE: IndexDef = IndexDef {
+    name: "by_invitation_due",
+    pk: PartitionKey::Constant { attr: ALL, value: "accounts" },
+    sk: Some(INVITATION_DUE),
+    keys_only: true,
+};
 
 /// Internal attribute: the invitation's end while the account is pending.
 pub const INVITATION_DUE: &str = "_invitation_due";
@@ -144,14 +160,19 @@ pub const ACCOUNTS: TableDef = TableDef {
 };
 
 pub const SESSIONS_BY_ACCOUNT: IndexDef =
-    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
 pub const SESSIONS_BY_ORGANIZATION: IndexDef =
-    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
 /// Items of a table in expiry order: what cleanup reads to find the expired ones.
 const fn by_expiry(value: &'static str) -> IndexDef {
-    IndexDef { name: "by_expiry", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("expires_at") }
+    IndexDef {
+        name: "by_expiry",
+        pk: PartitionKey::Constant { attr: ALL, value },
+        sk: Some("expires_at"),
+        keys_only: true,
+    }
 }
 
 pub const SESSIONS_BY_EXPIRY: IndexDef = by_expiry("sessions");
@@ -167,7 +188,7 @@ pub const SESSIONS: TableDef = TableDef {
 pub const TTL: &str = "ttl";
 
 pub const TOKENS_BY_ACCOUNT: IndexDef =
-    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
 pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry("tokens");
 
@@ -183,26 +204,30 @@ pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry("throttles");
 pub const THROTTLES: TableDef =
     TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL) };
 
-pub const ROLES_BY_NAME: IndexDef =
-    IndexDef { name: "by_name", pk: PartitionKey::Constant { attr: ALL, value: "roles" }, sk: Some("name") };
+pub const ROLES_BY_NAME: IndexDef = IndexDef {
+    name: "by_name",
+    pk: PartitionKey::Constant { attr: ALL, value: "roles" },
+    sk: Some("name"),
+    keys_only: false,
+};
 
 pub const ROLES: TableDef =
     TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[], ttl: None };
 
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
-    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
 /// The holders of a role in account order: serves `/accounts?filter[role_name]=X` page by page.
 pub const ROLE_ASSIGNMENTS_BY_ROLE: IndexDef =
-    IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("account_id") };
+    IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("account_id"), keys_only: false };
 
 /// The assignments at one organization or team (sparse: global assignments have no scope id).
 pub const ROLE_ASSIGNMENTS_BY_SCOPE: IndexDef =
-    IndexDef { name: "by_scope", pk: PartitionKey::Attr("scope_id"), sk: Some("account_id") };
+    IndexDef { name: "by_scope", pk: PartitionKey::Attr("scope_id"), sk: Some("account_id"), keys_only: false };
 
 /// The assignments of one organization's accounts (what an organization's admin lists).
 pub const ROLE_ASSIGNMENTS_BY_ORGANIZATION: IndexDef =
-    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
 pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
     name: "role_assignments",
@@ -218,17 +243,17 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
 };
 
 pub const TEAMS_BY_ORGANIZATION: IndexDef =
-    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id") };
+    IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
 pub const TEAMS: TableDef =
     TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[], ttl: None };
 
 /// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.
 pub const TEAM_MEMBERSHIPS_BY_TEAM: IndexDef =
-    IndexDef { name: "by_team", pk: PartitionKey::Attr("team_id"), sk: Some("account_id") };
+    IndexDef { name: "by_team", pk: PartitionKey::Attr("team_id"), sk: Some("account_id"), keys_only: false };
 
 pub const TEAM_MEMBERSHIPS_BY_ACCOUNT: IndexDef =
-    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id") };
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
 pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
     name: "team_memberships",
