@@ -211,3 +211,22 @@ async fn reset_requests_are_limited_per_email() {
     app.clock.advance(time::Duration::hours(1));
     assert_eq!(request_reset(&app, "ann@acme.test").await, StatusCode::NO_CONTENT);
 }
+
+/// Virtual time (the runtime's clock is paused and jumps to each timer): both answers take at
+/// least the configured floor, so timing does not tell a known email from an unknown one.
+#[tokio::test(start_paused = true)]
+async fn reset_requests_take_the_same_minimum_time_for_known_and_unknown_emails() {
+    if iam_tests::app::on_dynamodb() {
+        return; // network waits under a paused clock would fire the SDK's timeouts
+    }
+    let app = TestApp::with_env(&[("IAM_RESET_MIN_RESPONSE_MS", "400")]).await;
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+    for email in ["ann@acme.test", "ghost@acme.test"] {
+        let started = tokio::time::Instant::now();
+        assert_eq!(request_reset(&app, email).await, StatusCode::NO_CONTENT);
+        let took = started.elapsed();
+        assert!(took >= std::time::Duration::from_millis(400), "{email} answered after {took:?}");
+    }
+    assert_eq!(app.mail_to("ann@acme.test").len(), 1);
+}
