@@ -12,10 +12,16 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::http::{ClientIp, service};
 
-/// Logs go to stdout (CloudWatch) without colours; `RUST_LOG` filters, `info` by default.
+/// Logs go to stderr (CloudWatch captures it; the CLI keeps stdout for its output) without
+/// colours; `RUST_LOG` filters, `info` by default.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).without_time().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
 }
 
 async fn client_ip_from_context(mut request: Request, next: Next) -> Response {
