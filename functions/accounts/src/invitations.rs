@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use iam_shared::auth::password::new_password_problems;
 use iam_shared::auth::single_use::{self, Purpose};
 use iam_shared::auth::{Permission, Principal};
-use iam_shared::error::Problem;
 use iam_shared::http::ActionBody;
 use iam_shared::mail::{self, Message, templates};
 use iam_shared::model::account;
@@ -36,22 +35,15 @@ pub fn prepare(state: &AppState, account: &mut Item) -> Result<(Write, Message)>
 }
 
 fn invalid_token() -> Error {
-    Error::Validation(vec![Problem::general(
-        "invalid_token",
-        "Invalid token",
-        "the invitation link is invalid, was already used or has expired",
-    )])
+    single_use::invalid_token(Purpose::Invitation)
 }
 
 /// `PATCH /accounts/{token}/join` (public): accepts the invitation.
 pub async fn join(State(state): State<AppState>, Path(token): Path<String>, body: ActionBody) -> Result<StatusCode> {
     let store = state.store.as_ref();
     let now = state.now();
-    let found = single_use::find(store, Purpose::Invitation, &token, now).await?.ok_or_else(invalid_token)?;
-    let old = store.get(&ACCOUNTS, single_use::account_of(&found)).await?.ok_or_else(invalid_token)?;
-    if !is_pending(&old) {
-        return Err(invalid_token());
-    }
+    let (found, old) =
+        single_use::redeemable(store, Purpose::Invitation, &token, now, is_pending).await?.ok_or_else(invalid_token)?;
     let email = old.get("email").and_then(Value::as_str);
     let password = body.string("password");
     let mut problems = new_password_problems(password.clone(), email, &body.pointer("password"));

@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, patch, post};
 use iam_shared::auth::single_use;
 use iam_shared::auth::{Permission, Principal, session};
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
+use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, role_assignment};
 use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
@@ -49,8 +49,7 @@ async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = load_visible(&state, &principal, &id).await?;
-    show_response(DEF, &item, &state, &principal, raw.as_deref()).await
+    show_readable(DEF, &id, &state, &principal, raw.as_deref()).await
 }
 
 async fn me(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
+use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{new_id, organization};
 use iam_shared::store::Query;
@@ -46,8 +46,7 @@ async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = load_visible(&state, &principal, &id).await?;
-    show_response(DEF, &item, &state, &principal, raw.as_deref()).await
+    show_readable(DEF, &id, &state, &principal, raw.as_deref()).await
 }
 
 async fn update(

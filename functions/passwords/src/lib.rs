@@ -28,11 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn invalid_token() -> Error {
-    Error::Validation(vec![Problem::general(
-        "invalid_token",
-        "Invalid token",
-        "the reset link is invalid, was already used or has expired",
-    )])
+    single_use::invalid_token(Purpose::PasswordReset)
 }
 
 /// `POST /account/passwords/request_reset` (public): 204 whatever the email, after the same
@@ -74,11 +70,9 @@ async fn send_reset_link(state: &AppState, email: &str) -> Result<()> {
 
 /// The live reset token `token` stands for and its account, if that account may still log in.
 async fn redeemable(state: &AppState, token: &str) -> Result<Option<(Item, Item)>> {
-    let store = state.store.as_ref();
     let now = state.now();
-    let Some(found) = single_use::find(store, Purpose::PasswordReset, token, now).await? else { return Ok(None) };
-    let account = store.get(&ACCOUNTS, single_use::account_of(&found)).await?;
-    Ok(account.filter(|a| account::may_log_in(a, now)).map(|a| (found, a)))
+    single_use::redeemable(state.store.as_ref(), Purpose::PasswordReset, token, now, |a| account::may_log_in(a, now))
+        .await
 }
 
 /// The account with `password` as its new password, or every problem with it.

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::permissions::{Scope, ScopeKind, built_in};
 use iam_shared::auth::{Permission, Principal};
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
+use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::role_assignment::{self, Assignment};
 use iam_shared::model::{account, new_id, role, team};
@@ -130,8 +130,7 @@ async fn show_assignment(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = load_assignment(&state, &principal, &id).await?;
-    show_response(ASSIGNMENT, &item, &state, &principal, raw.as_deref()).await
+    show_readable(ASSIGNMENT, &id, &state, &principal, raw.as_deref()).await
 }
 
 fn invalid(attribute: &str, code: &str, detail: &str) -> Error {

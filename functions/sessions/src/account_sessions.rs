@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use iam_shared::auth::{Principal, session};
-use iam_shared::http::show_response;
+use iam_shared::http::show_readable;
 use iam_shared::model::account_session::RESOURCE;
 use iam_shared::{AppState, Result, listing};
 
@@ -19,8 +19,7 @@ pub async fn show(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = principal.load_readable(state.store.as_ref(), &RESOURCE, &id, state.now()).await?;
-    show_response(&RESOURCE, &item, &state, &principal, raw.as_deref()).await
+    show_readable(&RESOURCE, &id, &state, &principal, raw.as_deref()).await
 }
 
 /// Ends the session: its access and refresh tokens stop working on their next use.

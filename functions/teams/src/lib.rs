@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_response};
+use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, team, team_membership};
 use iam_shared::query::{Expr, ListQuery, Op};
@@ -44,8 +44,7 @@ async fn show_team(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = load_visible(&state, &principal, TEAM, &id).await?;
-    show_response(TEAM, &item, &state, &principal, raw.as_deref()).await
+    show_readable(TEAM, &id, &state, &principal, raw.as_deref()).await
 }
 
 async fn create_team(
@@ -140,8 +139,7 @@ async fn show_membership(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    let item = load_visible(&state, &principal, MEMBERSHIP, &id).await?;
-    show_response(MEMBERSHIP, &item, &state, &principal, raw.as_deref()).await
+    show_readable(MEMBERSHIP, &id, &state, &principal, raw.as_deref()).await
 }
 
 async fn create_membership(

@@ -8,9 +8,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::tokens::{hash_token, random_token};
 use crate::clock;
-use crate::error::Result;
+use crate::error::{Error, Problem, Result};
 use crate::records;
-use crate::store::schema::{TOKENS, TOKENS_BY_ACCOUNT, TTL};
+use crate::store::schema::{ACCOUNTS, TOKENS, TOKENS_BY_ACCOUNT, TTL};
 use crate::store::{Condition, Item, Query, Store, Write, query_all};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,33 @@ pub async fn find(store: &dyn Store, purpose: Purpose, token: &str, now: OffsetD
     }
     let item = store.get(&TOKENS, &hash_token(token)).await?;
     Ok(item.filter(|i| is_live(i, purpose, now)))
+}
+
+/// The live token `token` stands for and its account, if `usable` accepts the account (still
+/// pending for a join, still able to log in for a reset).
+pub async fn redeemable(
+    store: &dyn Store,
+    purpose: Purpose,
+    token: &str,
+    now: OffsetDateTime,
+    usable: impl Fn(&Item) -> bool,
+) -> Result<Option<(Item, Item)>> {
+    let Some(found) = find(store, purpose, token, now).await? else { return Ok(None) };
+    let account = store.get(&ACCOUNTS, account_of(&found)).await?;
+    Ok(account.filter(|a| usable(a)).map(|a| (found, a)))
+}
+
+/// 422 `invalid_token`: one answer for a link that never existed, was used or has expired.
+pub fn invalid_token(purpose: Purpose) -> Error {
+    let what = match purpose {
+        Purpose::Invitation => "invitation",
+        Purpose::PasswordReset => "reset",
+    };
+    Error::Validation(vec![Problem::general(
+        "invalid_token",
+        "Invalid token",
+        format!("the {what} link is invalid, was already used or has expired"),
+    )])
 }
 
 /// The account a found token belongs to.
