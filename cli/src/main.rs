@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use iam_shared::app::open_store;
 use iam_shared::auth::password::PasswordHasher;
+use iam_shared::aws::Aws;
 use iam_shared::bootstrap::{Outcome, ensure_root_admin};
 use iam_shared::clock::{self, Clock, SystemClock};
 use iam_shared::config::Config;
@@ -40,12 +41,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve().await,
         Command::Bootstrap => {
             let config = Config::from_env()?;
-            let store = open_store(&config).await?;
+            let store = open_store(&config, &Aws::default()).await?;
             bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost)?, &config).await
         }
         Command::Cleanup => {
-            let state = AppState::from_config(Config::from_env()?).await?;
-            let swept = iam_cleanup::handle(&state, serde_json::Value::Null).await?;
+            let cleanup = iam_cleanup::Cleanup::from_config(&Config::from_env()?, &Aws::default()).await?;
+            let swept = cleanup.handle(serde_json::Value::Null).await?;
             println!("{}", serde_json::to_string_pretty(&swept)?);
             Ok(())
         }
@@ -59,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn bootstrap(store: &dyn Store, passwords: &PasswordHasher, config: &Config) -> anyhow::Result<()> {
-    let (email, password) = (config.admin_email.as_deref(), config.admin_password.as_deref());
+    let (email, password) = (config.admin_email.as_deref(), config.admin_password.as_ref().map(|p| p.expose()));
     match ensure_root_admin(store, passwords, &clock::format(SystemClock.now()), email, password).await? {
         Outcome::AlreadyPresent => println!("A root admin exists already; nothing to do."),
         Outcome::Created { email, generated_password: None } => println!("Created root admin {email}."),

@@ -8,18 +8,26 @@ use time::OffsetDateTime;
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
+use crate::aws::{self, Aws};
 use crate::clock::{self, Clock, SystemClock};
-use crate::config::{Config, StoreKind};
+use crate::config::{Config, Secret, SigningKeySource, StoreKind};
 use crate::mail::{self, Mailer};
 use crate::store::dynamodb::DynamoStore;
+#[cfg(feature = "embedded")]
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Metered, Store, StoreMetrics};
 
 /// The store the configuration names (creating DynamoDB tables only when asked to).
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(config: &Config, aws: &Aws) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = match config.store {
+        #[cfg(feature = "embedded")]
         StoreKind::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir.join("iam.sqlite3"))?),
-        StoreKind::DynamoDb => Arc::new(DynamoStore::from_env(config.table_prefix.clone()).await),
+        #[cfg(not(feature = "embedded"))]
+        StoreKind::Embedded => anyhow::bail!("this build has no embedded store: set IAM_STORE=dynamodb"),
+        StoreKind::DynamoDb => {
+            let client = aws_sdk_dynamodb::Client::new(aws.config().await);
+            Arc::new(DynamoStore::new(client, config.table_prefix.clone()))
+        }
     };
     if config.create_tables {
         store.ensure_schema().await.context("creating tables")?;
@@ -42,10 +50,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the store the configuration names, and everything else, once.
+    /// Builds the store the configuration names, and everything else, once. The AWS SDK
+    /// configuration is loaded at most once, and only if a part needs it.
     pub async fn from_config(config: Config) -> anyhow::Result<AppState> {
-        let store = open_store(&config).await?;
-        let mailer = mail::from_config(&config).await?;
+        Self::from_config_with(config, &Aws::default()).await
+    }
+
+    /// [`AppState::from_config`] with a given AWS configuration (tests point it at moto).
+    pub async fn from_config_with(mut config: Config, aws: &Aws) -> anyhow::Result<AppState> {
+        let store = open_store(&config, aws).await?;
+        let mailer = mail::from_config(&config, aws).await?;
+        if let SigningKeySource::Parameter(name) = &config.signing_key {
+            let pem = aws::read_secure_parameter(aws.config().await, name).await?;
+            config.signing_key = SigningKeySource::Pem(Secret::new(pem));
+        }
         Self::assemble(config, store, Arc::new(SystemClock), mailer)
     }
 
@@ -56,14 +74,19 @@ impl AppState {
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<AppState> {
-        let pem = match &config.signing_key_pem {
-            Some(pem) => pem.clone(),
-            None if config.store == StoreKind::Embedded => {
-                TokenKeys::load_or_create_pem(&config.data_dir.join("signing_key.pem"))?
+        let generated;
+        let pem = match &config.signing_key {
+            SigningKeySource::Pem(pem) => pem.expose(),
+            SigningKeySource::DataDir if config.store == StoreKind::Embedded => {
+                generated = TokenKeys::load_or_create_pem(&config.data_dir.join("signing_key.pem"))?;
+                &generated
             }
-            None => anyhow::bail!("IAM_SIGNING_KEY is required with IAM_STORE=dynamodb"),
+            SigningKeySource::DataDir => {
+                anyhow::bail!("IAM_SIGNING_KEY or IAM_SIGNING_KEY_PARAMETER is required with IAM_STORE=dynamodb")
+            }
+            SigningKeySource::Parameter(name) => anyhow::bail!("the signing key parameter {name} was not read"),
         };
-        let keys = TokenKeys::from_pem(&pem, &config.issuer, &config.audience, config.access_token_ttl)?;
+        let keys = TokenKeys::from_pem(pem, &config.issuer, &config.audience, config.access_token_ttl)?;
         let passwords = PasswordHasher::new(config.hash_cost)?;
         let metered = Metered::new(store);
         Ok(AppState {

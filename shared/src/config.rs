@@ -24,6 +24,40 @@ pub enum MailerKind {
     Ses,
 }
 
+/// A secret from the environment: `Debug` prints `[redacted]`, so logging a configuration
+/// never leaks it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Where the Ed25519 signing key of access tokens comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningKeySource {
+    /// `IAM_SIGNING_KEY`: the PKCS#8 PEM itself.
+    Pem(Secret),
+    /// `IAM_SIGNING_KEY_PARAMETER`: the name of an SSM Parameter Store `SecureString` holding
+    /// the PEM, read once per cold start (the cloud's way: the key is not in the function's
+    /// configuration, where anyone allowed to read it would see it).
+    Parameter(String),
+    /// Neither: generated once into `IAM_DATA_DIR/signing_key.pem` (embedded store only).
+    DataDir,
+}
+
 /// At most `max` events per key within `window` (failed logins, reset requests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -46,7 +80,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub public_url: String,
     pub admin_email: Option<String>,
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     pub store: StoreKind,
     /// Prefix of every DynamoDB table name (`iam-prod-` gives `iam-prod-accounts`).
     pub table_prefix: String,
@@ -54,8 +88,7 @@ pub struct Config {
     pub create_tables: bool,
     pub issuer: String,
     pub audience: String,
-    /// PKCS#8 PEM of the Ed25519 signing key; locally a key is generated into `data_dir`.
-    pub signing_key_pem: Option<String>,
+    pub signing_key: SigningKeySource,
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
     pub hash_cost: HashCost,
@@ -155,11 +188,16 @@ impl Config {
             audience: get("IAM_AUDIENCE").unwrap_or_else(|| "iam".into()),
             public_url,
             admin_email: get("IAM_ADMIN_EMAIL"),
-            admin_password: get("IAM_ADMIN_PASSWORD"),
+            admin_password: get("IAM_ADMIN_PASSWORD").map(Secret),
             store,
             table_prefix: get("IAM_TABLE_PREFIX").unwrap_or_else(|| "iam-".into()),
             create_tables: matches!(get("IAM_CREATE_TABLES").as_deref(), Some("1" | "true")),
-            signing_key_pem: get("IAM_SIGNING_KEY"),
+            signing_key: match (get("IAM_SIGNING_KEY"), get("IAM_SIGNING_KEY_PARAMETER")) {
+                (Some(_), Some(_)) => bail!("set IAM_SIGNING_KEY or IAM_SIGNING_KEY_PARAMETER, not both"),
+                (Some(pem), None) => SigningKeySource::Pem(Secret(pem)),
+                (None, Some(name)) => SigningKeySource::Parameter(name),
+                (None, None) => SigningKeySource::DataDir,
+            },
             access_token_ttl: secs("IAM_ACCESS_TOKEN_TTL", 900)?,
             session_ttl: secs("IAM_SESSION_TTL", 30 * 24 * 3600)?,
             hash_cost,
@@ -189,6 +227,19 @@ mod tests {
         assert_eq!(c.mailer, MailerKind::Outbox);
         assert_eq!(c.login_failures_per_account, Limit { max: 10, window: Duration::from_secs(900) });
         assert_eq!(c.login_failures_per_address, Limit { max: 100, window: Duration::from_secs(900) });
+        assert_eq!(c.signing_key, SigningKeySource::DataDir);
+    }
+
+    #[test]
+    fn secrets_never_show_in_a_printed_configuration() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGcaiwTZ\n-----END PRIVATE KEY-----";
+        let c = config(&[("IAM_SIGNING_KEY", pem), ("IAM_ADMIN_PASSWORD", "Sup3r!Secret")]).unwrap();
+        assert_eq!(c.signing_key, SigningKeySource::Pem(Secret::new(pem)));
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("MC4CAQAw") && !printed.contains("Sup3r"), "{printed}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        let c = config(&[("IAM_SIGNING_KEY_PARAMETER", "/iam/prod/signing-key")]).unwrap();
+        assert_eq!(c.signing_key, SigningKeySource::Parameter("/iam/prod/signing-key".into()));
     }
 
     #[test]
@@ -201,6 +252,8 @@ mod tests {
         assert!(e.contains("IAM_PUBLIC_URL"), "{e}");
         let e = config(&[("IAM_MAILER", "ses")]).unwrap_err().to_string();
         assert!(e.contains("IAM_MAIL_FROM"), "SES needs a sender: {e}");
+        let e = config(&[("IAM_SIGNING_KEY", "x"), ("IAM_SIGNING_KEY_PARAMETER", "/iam/k")]).unwrap_err().to_string();
+        assert!(e.contains("IAM_SIGNING_KEY_PARAMETER"), "{e}");
         let e = config(&[("IAM_LOGIN_MAX_FAILURES", "0")]).unwrap_err().to_string();
         assert!(e.contains("IAM_LOGIN_MAX_FAILURES"), "{e}");
     }

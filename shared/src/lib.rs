@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod bootstrap;
 pub mod cleanup;
 pub mod clock;

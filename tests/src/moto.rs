@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use iam_shared::store::dynamodb::DynamoStore;
 
 pub struct MotoServer {
@@ -91,26 +92,31 @@ pub fn shared() -> &'static str {
     })
 }
 
-/// A DynamoDB adapter on `endpoint` with its own table prefix.
-pub fn store_at(endpoint: &str, prefix: &str) -> DynamoStore {
-    let config = aws_sdk_dynamodb::Config::builder()
+/// The SDK configuration of moto's server at `endpoint` (dummy credentials, us-east-1), on the
+/// same HTTPS client the functions use.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), prefix)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
+        .http_client(iam_shared::aws::https_client())
+        .build()
+}
+
+/// A DynamoDB adapter on `endpoint` with its own table prefix.
+pub fn store_at(endpoint: &str, prefix: &str) -> DynamoStore {
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config(endpoint)), prefix)
 }
 
 /// An SES v2 client of moto's server at `endpoint`.
 pub fn ses_client(endpoint: &str) -> aws_sdk_sesv2::Client {
-    let config = aws_sdk_sesv2::Config::builder()
-        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sesv2::config::Credentials::new("test", "test", None, None, "tests"))
-        .build();
-    aws_sdk_sesv2::Client::from_conf(config)
+    aws_sdk_sesv2::Client::new(&sdk_config(endpoint))
+}
+
+/// An SSM client of moto's server at `endpoint`.
+pub fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&sdk_config(endpoint))
 }
 
 /// The messages moto's SES has accepted, as moto records them (`ses.Message`: `source`,

@@ -102,11 +102,45 @@ fn cleanup_runs_hourly_and_mail_goes_only_from_the_configured_identity() {
         .map(|e| str_of(&e["Properties"]["Schedule"]))
         .collect();
     assert_eq!(schedules, ["rate(1 hour)"]);
+    let mut ses_statements = 0;
     for (id, resource) in t["Resources"].as_mapping().unwrap() {
-        let statements = resource["Properties"]["Policies"][0]["Statement"].as_sequence().cloned().unwrap_or_default();
-        for statement in statements.iter().filter(|s| format!("{:?}", s["Action"]).contains("ses:")) {
+        for statement in inline_statements(resource).iter().filter(|s| format!("{:?}", s["Action"]).contains("ses:")) {
             let resource = format!("{:?}", statement["Resource"]);
             assert!(resource.contains("identity/${SesIdentity}"), "{id:?} may send as anyone: {resource}");
+            ses_statements += 1;
         }
+    }
+    assert_eq!(ses_statements, 2, "accounts (invitations) and passwords (resets) send mail");
+}
+
+/// Every inline policy statement of a function (managed policies referenced by `!Ref` are skipped).
+fn inline_statements(resource: &Value) -> Vec<Value> {
+    let policies = resource["Properties"]["Policies"].as_sequence().cloned().unwrap_or_default();
+    policies.iter().flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default()).collect()
+}
+
+fn references(policy: &Value, id: &str) -> bool {
+    matches!(policy, Value::Tagged(t) if t.tag == "!Ref" && t.value == id)
+}
+
+#[test]
+fn the_signing_key_is_read_from_its_parameter_by_the_http_functions_only() {
+    let t = template();
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(globals.get("IAM_SIGNING_KEY").is_none(), "the key itself must not be in the configuration");
+    assert!(references(&globals["IAM_SIGNING_KEY_PARAMETER"], "SigningKeyParameter"));
+    let statement = &t["Resources"]["ReadSigningKeyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        format!("{:?}", statement["Action"]),
+        format!("{:?}", serde_yaml::from_str::<Value>("[ssm:GetParameter]").unwrap())
+    );
+    assert!(format!("{:?}", statement["Resource"]).contains(":parameter${SigningKeyParameter}"));
+    for function in iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::SCHEDULED) {
+        let resource = &t["Resources"][logical_id(function, "Function")];
+        let policies = resource["Properties"]["Policies"].as_sequence().expect("policies");
+        let reads_key = policies.iter().any(|p| references(p, "ReadSigningKeyPolicy"));
+        assert_eq!(reads_key, *function != "cleanup", "{function}");
+        let inline = format!("{:?}", inline_statements(resource));
+        assert!(!inline.contains("ssm:") && !inline.contains("secretsmanager:"), "{function}: {inline}");
     }
 }

@@ -1,6 +1,7 @@
-//! The cleanup Lambda: state built once per cold start, then one sweep per scheduled event.
+//! The cleanup Lambda: the store built once per cold start, then one sweep per scheduled event.
 
-use iam_shared::AppState;
+use iam_cleanup::Cleanup;
+use iam_shared::aws::Aws;
 use iam_shared::config::Config;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -8,10 +9,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     iam_shared::lambda::init_logging();
-    let state = AppState::from_config(Config::from_env()?).await?;
-    let state = &state;
+    let cleanup = Cleanup::from_config(&Config::from_env()?, &Aws::default()).await?;
+    let cleanup = &cleanup;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        iam_cleanup::handle(state, event.payload).await.map_err(|e| {
+        cleanup.handle(event.payload).await.map_err(|e| {
             // Only the kind of failure leaves the function; the cause is logged.
             tracing::error!(error = %e, "cleanup failed");
             lambda_runtime::Error::from("cleanup failed")

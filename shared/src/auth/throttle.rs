@@ -90,7 +90,7 @@ pub async fn clear(store: &dyn Store, key: &str) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;
     use crate::store::embedded::EmbeddedStore;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::aws::Aws;
 use crate::config::{Config, MailerKind};
 
 /// One message, rendered: a text part (which carries every link) and an HTML part.
@@ -27,10 +28,13 @@ pub trait Mailer: Send + Sync {
 }
 
 /// The mailer the configuration names, built once per cold start.
-pub async fn from_config(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+pub async fn from_config(config: &Config, aws: &Aws) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(match config.mailer {
         MailerKind::Outbox => Arc::new(outbox::Outbox::new(config.data_dir.join("outbox"), config.mail_from.clone())),
-        MailerKind::Ses => Arc::new(ses::SesMailer::from_env(config.mail_from.clone()).await),
+        MailerKind::Ses => {
+            let client = aws_sdk_sesv2::Client::new(aws.config().await);
+            Arc::new(ses::SesMailer::new(client, config.mail_from.clone()))
+        }
     })
 }
 

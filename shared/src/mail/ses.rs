@@ -17,12 +17,6 @@ impl SesMailer {
     pub fn new(client: Client, from: String) -> SesMailer {
         SesMailer { client, from }
     }
-
-    /// A client from the standard AWS environment (region, credentials, `AWS_ENDPOINT_URL`).
-    pub async fn from_env(from: String) -> SesMailer {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        SesMailer::new(Client::new(&config), from)
-    }
 }
 
 fn utf8(data: &str) -> anyhow::Result<Content> {

@@ -29,12 +29,6 @@ impl DynamoStore {
         DynamoStore { client, prefix: prefix.into() }
     }
 
-    /// A client from the environment's AWS configuration (region, credentials, endpoint).
-    pub async fn from_env(prefix: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(Client::new(&config), prefix)
-    }
-
     pub fn table_name(&self, table: &TableDef) -> String {
         format!("{}{}", self.prefix, table.name)
     }

@@ -2,6 +2,7 @@
 //! with a cursor, all-or-nothing conditional writes) and its adapters.
 
 pub mod dynamodb;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod metered;
 pub mod schema;
