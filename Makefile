@@ -74,10 +74,10 @@ deploy: build
 # local Lambda Runtime API; writes bench/RESULTS.md. Sizes are of the arm64 build.
 # The functions run here (x86_64); their arm64 twins are what is deployed and what is weighed.
 bench-coldstart: build
-	$(CARGO_LAMBDA) build --arm64 --release -p iam-bench --bin hello --lambda-dir target/bench/arm64
-	$(CARGO_LAMBDA) build --x86-64 $(LAMBDA_BUILD) -p iam-bench --bin hello --lambda-dir target/bench/x86_64
-	cargo build --release -p iam-bench --bin coldstart
-	$(MOTO) target/release/coldstart --run-dir target/bench/x86_64 --size-dir target/lambda \
+	$(CARGO_LAMBDA) build --arm64 --release -p iam-bench-hello --lambda-dir target/bench/arm64
+	$(CARGO_LAMBDA) build --x86-64 $(LAMBDA_BUILD) -p iam-bench-hello --lambda-dir target/bench/x86_64
+	cargo build --profile local -p iam-bench --bin coldstart
+	$(MOTO) target/local/coldstart --run-dir target/bench/x86_64 --size-dir target/lambda \
 		--hello-size-dir target/bench/arm64 --out bench/RESULTS.md
 
 venv: $(VENV)/.installed

@@ -1,5 +1,6 @@
 //! `iam`: the local gateway (`serve`), the first root admin (`bootstrap`), one cleanup sweep
-//! (`cleanup`) and the route table (`routes`), all configured by the `IAM_*` environment variables.
+//! (`cleanup`), the route table (`routes`) and a cloud signing key (`signing-key`), all
+//! configured by the `IAM_*` and `AWS_*` environment variables.
 
 use std::net::SocketAddr;
 
@@ -32,6 +33,14 @@ enum Command {
     Routes,
     /// One cleanup sweep (what the hourly function does): prints what was removed.
     Cleanup,
+    /// Create a new Ed25519 signing key straight into an SSM Parameter Store SecureString
+    /// (the template's SigningKeyParameter). The key is never printed; an existing parameter
+    /// is left alone (replacing the key ends every access token at once).
+    SigningKey {
+        /// The parameter's name, e.g. /iam/prod/signing-key.
+        #[arg(long)]
+        parameter: String,
+    },
 }
 
 #[tokio::main]
@@ -41,11 +50,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve().await,
         Command::Bootstrap => {
             let config = Config::from_env()?;
-            let store = open_store(&config, &Aws::default()).await?;
+            let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
             bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost)?, &config).await
         }
+        Command::SigningKey { parameter } => {
+            let aws = Aws::new(Config::from_env()?.tls_roots);
+            iam_shared::aws::create_signing_key_parameter(aws.config().await, &parameter).await?;
+            println!("Stored a new signing key in the SecureString {parameter}.");
+            Ok(())
+        }
         Command::Cleanup => {
-            let cleanup = iam_cleanup::Cleanup::from_config(&Config::from_env()?, &Aws::default()).await?;
+            let config = Config::from_env()?;
+            let cleanup = iam_cleanup::Cleanup::from_config(&config, &Aws::new(config.tls_roots)).await?;
             let swept = cleanup.handle(serde_json::Value::Null).await?;
             println!("{}", serde_json::to_string_pretty(&swept)?);
             Ok(())

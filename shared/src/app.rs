@@ -53,7 +53,8 @@ impl AppState {
     /// Builds the store the configuration names, and everything else, once. The AWS SDK
     /// configuration is loaded at most once, and only if a part needs it.
     pub async fn from_config(config: Config) -> anyhow::Result<AppState> {
-        Self::from_config_with(config, &Aws::default()).await
+        let aws = Aws::new(config.tls_roots);
+        Self::from_config_with(config, &aws).await
     }
 
     /// [`AppState::from_config`] with a given AWS configuration (tests point it at moto).

@@ -3,36 +3,61 @@
 
 use anyhow::Context;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
 
+use crate::config::TlsRoots;
+
+/// Amazon Trust Services' roots, which every AWS service endpoint chains to.
+const AMAZON_TRUST_ROOTS: &str = include_str!("amazon_trust_roots.pem");
+
 /// The SDK's HTTPS client, built on ring rather than the SDK's default aws-lc-rs: the same
-/// rustls, a smaller binary (`bench/RESULTS.md` has the figures). Trust roots are the system's,
-/// loaded when the first client is used, not at start.
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+/// rustls, a smaller binary (`bench/README.md` has the figures).
+///
+/// By default it trusts Amazon's roots only: the functions talk to AWS endpoints and nothing
+/// else, so no other CA can vouch for them, and a cold start does not read and parse the
+/// system's whole store (hundreds of files: most of a function's init time when it did).
+/// `IAM_TLS_ROOTS=system` trusts the system's store instead (an endpoint of your own behind
+/// TLS, a proxy that re-signs traffic).
+pub fn https_client(roots: TlsRoots) -> SharedHttpClient {
+    let trust = match roots {
+        TlsRoots::Amazon => TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_ROOTS),
+        TlsRoots::System => TrustStore::default(),
+    };
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("a valid TLS context");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
 }
 
 /// The standard loader (environment, profile, `AWS_ENDPOINT_URL`) with our HTTPS client.
-pub fn loader() -> ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
+pub fn loader(roots: TlsRoots) -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client(roots))
 }
 
 /// The environment's SDK configuration, loaded on first use: a function that needs no AWS
 /// client (the embedded store, the outbox, a key in the environment) never loads it, and one
 /// that needs several loads it once.
-#[derive(Default)]
-pub struct Aws(OnceCell<SdkConfig>);
+pub struct Aws {
+    roots: TlsRoots,
+    config: OnceCell<SdkConfig>,
+}
 
 impl Aws {
+    /// The environment's configuration, to be loaded on first need, trusting `roots`.
+    pub fn new(roots: TlsRoots) -> Aws {
+        Aws { roots, config: OnceCell::new() }
+    }
+
     /// An already-loaded configuration (tests point it at moto's server).
     pub fn from_config(config: SdkConfig) -> Aws {
-        Aws(OnceCell::new_with(Some(config)))
+        Aws { roots: TlsRoots::Amazon, config: OnceCell::new_with(Some(config)) }
     }
 
     pub async fn config(&self) -> &SdkConfig {
-        self.0.get_or_init(|| async { loader().load().await }).await
+        self.config.get_or_init(|| async { loader(self.roots).load().await }).await
     }
 }
 
@@ -52,4 +77,39 @@ pub async fn read_secure_parameter(config: &SdkConfig, name: &str) -> anyhow::Re
         .and_then(|p| p.value)
         .filter(|v| !v.trim().is_empty())
         .with_context(|| format!("the SSM parameter {name} has no value"))
+}
+
+/// Creates `name` as a `SecureString` holding a new Ed25519 signing key (PKCS#8 PEM), which
+/// never leaves this process otherwise. Refuses to replace an existing parameter.
+pub async fn create_signing_key_parameter(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
+    let pem = crate::auth::jwt::TokenKeys::generate_pem()?;
+    aws_sdk_ssm::Client::new(config)
+        .put_parameter()
+        .name(name)
+        .description("IAM access token signing key (Ed25519, PKCS#8 PEM)")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(pem)
+        .overwrite(false)
+        .send()
+        .await
+        .map_err(aws_sdk_ssm::Error::from)
+        .with_context(|| format!("creating the SSM parameter {name} (it must not exist yet)"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn the_amazon_roots_are_the_five_certificates_of_amazon_trust_services() {
+        let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(AMAZON_TRUST_ROOTS.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("valid PEM");
+        assert_eq!(certs.len(), 5);
+        for roots in [TlsRoots::Amazon, TlsRoots::System] {
+            let _ = https_client(roots);
+        }
+    }
 }

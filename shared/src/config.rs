@@ -24,6 +24,15 @@ pub enum MailerKind {
     Ses,
 }
 
+/// Which certificate authorities the AWS SDK's HTTPS client trusts (`IAM_TLS_ROOTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// Amazon Trust Services' roots only (the default: AWS endpoints chain to them).
+    Amazon,
+    /// The system's store (an endpoint of your own behind TLS, a re-signing proxy).
+    System,
+}
+
 /// A secret from the environment: `Debug` prints `[redacted]`, so logging a configuration
 /// never leaks it.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,6 +98,7 @@ pub struct Config {
     pub issuer: String,
     pub audience: String,
     pub signing_key: SigningKeySource,
+    pub tls_roots: TlsRoots,
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
     pub hash_cost: HashCost,
@@ -197,6 +207,11 @@ impl Config {
                 (Some(pem), None) => SigningKeySource::Pem(Secret(pem)),
                 (None, Some(name)) => SigningKeySource::Parameter(name),
                 (None, None) => SigningKeySource::DataDir,
+            },
+            tls_roots: match get("IAM_TLS_ROOTS").as_deref() {
+                None | Some("amazon") => TlsRoots::Amazon,
+                Some("system") => TlsRoots::System,
+                Some(other) => bail!("IAM_TLS_ROOTS={other:?}: expected `amazon` or `system`"),
             },
             access_token_ttl: secs("IAM_ACCESS_TOKEN_TTL", 900)?,
             session_ttl: secs("IAM_SESSION_TTL", 30 * 24 * 3600)?,

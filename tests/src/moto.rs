@@ -100,7 +100,7 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
-        .http_client(iam_shared::aws::https_client())
+        .http_client(iam_shared::aws::https_client(iam_shared::config::TlsRoots::Amazon))
         .build()
 }
 

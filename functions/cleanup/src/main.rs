@@ -9,7 +9,8 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     iam_shared::lambda::init_logging();
-    let cleanup = Cleanup::from_config(&Config::from_env()?, &Aws::default()).await?;
+    let config = Config::from_env()?;
+    let cleanup = Cleanup::from_config(&config, &Aws::new(config.tls_roots)).await?;
     let cleanup = &cleanup;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         cleanup.handle(event.payload).await.map_err(|e| {

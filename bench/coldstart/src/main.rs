@@ -1,0 +1,169 @@
+//! `make bench-coldstart`: every Lambda binary, and a lambda_http hello-world built the same
+//! way, started cold many times against a local Lambda Runtime API, configured as in the cloud
+//! (DynamoDB, SES and SSM on moto's server). Writes medians, peak RSS and binary sizes to a
+//! Markdown report. The targets are relative to the hello-world measured in the same run.
+
+mod emulator;
+mod measure;
+mod report;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use iam_shared::auth::jwt::TokenKeys;
+use iam_shared::store::Store;
+use iam_tests::moto::{self, MotoServer};
+use serde_json::Value;
+
+use measure::{Sample, cold_start};
+
+#[derive(Parser)]
+struct Args {
+    /// Binaries to run: `<dir>/<name>/bootstrap` (built for this machine).
+    #[arg(long)]
+    run_dir: PathBuf,
+    /// The arm64 function binaries to weigh (`make build`'s output).
+    #[arg(long)]
+    size_dir: PathBuf,
+    /// The arm64 hello-world to weigh.
+    #[arg(long)]
+    hello_size_dir: PathBuf,
+    /// Cold starts per binary and configuration (after one unrecorded warm-up).
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// A binary, the event of its first request, and what its answer must be.
+pub struct Subject {
+    pub name: &'static str,
+    pub event: &'static str,
+    pub expect: Expect,
+}
+
+#[derive(Clone, Copy)]
+pub enum Expect {
+    /// An API Gateway result with this status.
+    Status(u16),
+    /// The cleanup sweep's counts.
+    Swept,
+}
+
+impl Expect {
+    fn check(self, body: &Value) -> anyhow::Result<()> {
+        match self {
+            Expect::Status(s) if body["statusCode"] == s => Ok(()),
+            Expect::Swept if body.get("sessions_removed").is_some() => Ok(()),
+            Expect::Status(s) => anyhow::bail!("expected status {s}, got {body}"),
+            Expect::Swept => anyhow::bail!("expected the sweep's counts, got {body}"),
+        }
+    }
+}
+
+/// The hello-world first, then every function. HTTP functions answer a request that needs no
+/// store round trip (a request's store calls are paid warm or cold alike, and here they would
+/// measure moto, a Python server); the cleanup sweep does query the store.
+pub const SUBJECTS: &[Subject] = &[
+    Subject { name: "hello", event: "sessions-jwks.json", expect: Expect::Status(200) },
+    Subject { name: "iam-accounts", event: "accounts-me.json", expect: Expect::Status(401) },
+    Subject { name: "iam-organizations", event: "organizations-list.json", expect: Expect::Status(401) },
+    Subject { name: "iam-passwords", event: "passwords-change.json", expect: Expect::Status(401) },
+    Subject { name: "iam-roles", event: "roles-list.json", expect: Expect::Status(401) },
+    Subject { name: "iam-sessions", event: "sessions-jwks.json", expect: Expect::Status(200) },
+    Subject { name: "iam-teams", event: "teams-list.json", expect: Expect::Status(401) },
+    Subject { name: "iam-cleanup", event: "cleanup-scheduled.json", expect: Expect::Swept },
+];
+
+/// Where the signing key comes from in a configuration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum KeyFrom {
+    Environment,
+    Parameter,
+}
+
+const PARAMETER: &str = "/iam/bench/signing-key";
+const PREFIX: &str = "bench-";
+const SENDER: &str = "no-reply@iam.test";
+
+/// The environment Lambda gives a function, plus the template's variables.
+fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom) -> Vec<(String, String)> {
+    let mut env: Vec<(&str, String)> = vec![
+        ("AWS_LAMBDA_FUNCTION_NAME", name.into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/23/[$LATEST]bench".into()),
+        ("_HANDLER", "bootstrap".into()),
+        ("TZ", ":UTC".into()),
+        ("LANG", "en_US.UTF-8".into()),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_SESSION_TOKEN", "test".into()),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+        ("IAM_STORE", "dynamodb".into()),
+        ("IAM_TABLE_PREFIX", PREFIX.into()),
+        ("IAM_PUBLIC_URL", "https://iam.example.com".into()),
+        ("IAM_MAILER", "ses".into()),
+        ("IAM_MAIL_FROM", SENDER.into()),
+        ("RUST_LOG", "info".into()),
+    ];
+    match key {
+        KeyFrom::Environment => env.push(("IAM_SIGNING_KEY", pem.into())),
+        KeyFrom::Parameter => env.push(("IAM_SIGNING_KEY_PARAMETER", PARAMETER.into())),
+    }
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// moto's server with what the functions expect to find: the tables, the sender identity and
+/// the signing key parameter.
+async fn cloud(pem: &str) -> anyhow::Result<MotoServer> {
+    let server = MotoServer::start().context("starting moto_server (MOTO_SERVER=...)")?;
+    moto::store_at(&server.endpoint, PREFIX).ensure_schema().await?;
+    moto::ses_client(&server.endpoint).create_email_identity().email_identity(SENDER).send().await?;
+    moto::ssm_client(&server.endpoint)
+        .put_parameter()
+        .name(PARAMETER)
+        .value(pem)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await?;
+    Ok(server)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let pem = TokenKeys::generate_pem()?;
+    let server = cloud(&pem).await?;
+    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events");
+    let mut samples: Vec<(KeyFrom, &Subject, Vec<Sample>)> = Vec::new();
+    for key in [KeyFrom::Environment, KeyFrom::Parameter] {
+        let mut per_subject: Vec<Vec<Sample>> = vec![Vec::new(); SUBJECTS.len()];
+        // Round-robin, so that drift on the machine spreads evenly over the subjects.
+        for run in 0..=args.runs {
+            for (i, subject) in SUBJECTS.iter().enumerate() {
+                let binary = args.run_dir.join(subject.name).join("bootstrap");
+                let event = std::fs::read(events.join(subject.event))?;
+                let env = environment(subject.name, &server.endpoint, &pem, key);
+                let expect = subject.expect;
+                let sample = cold_start(&binary, &env, &event, &|b| expect.check(b)).await?;
+                if run > 0 {
+                    per_subject[i].push(sample);
+                }
+            }
+        }
+        for (subject, s) in SUBJECTS.iter().zip(per_subject) {
+            samples.push((key, subject, s));
+        }
+    }
+    let sizes = report::sizes(&args.size_dir, &args.hello_size_dir, &args.run_dir)?;
+    let text = report::render(&samples, &sizes, args.runs);
+    std::fs::write(&args.out, &text)?;
+    println!("{text}");
+    Ok(())
+}
