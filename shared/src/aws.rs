@@ -25,6 +25,8 @@ pub fn https_client(roots: TlsRoots) -> SharedHttpClient {
         TlsRoots::Amazon => TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_ROOTS),
         TlsRoots::System => TrustStore::default(),
     };
+    // `build` only moves the trust store into the context (it returns `Ok` in every case), and
+    // this runs once per cold start, before any request: the expect cannot fire on a request.
     let context = TlsContext::builder().with_trust_store(trust).build().expect("a valid TLS context");
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))

@@ -140,7 +140,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let pem = TokenKeys::generate_pem()?;
     let server = cloud(&pem).await?;
-    let events = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events");
+    // Each subject's event, read once (not once per run).
+    let events: Vec<Vec<u8>> = SUBJECTS
+        .iter()
+        .map(|s| std::fs::read(dir.join(s.event)).with_context(|| format!("reading {}", s.event)))
+        .collect::<anyhow::Result<_>>()?;
     let mut samples: Vec<(KeyFrom, &Subject, Vec<Sample>)> = Vec::new();
     for key in [KeyFrom::Environment, KeyFrom::Parameter] {
         let mut per_subject: Vec<Vec<Sample>> = vec![Vec::new(); SUBJECTS.len()];
@@ -148,10 +153,9 @@ async fn main() -> anyhow::Result<()> {
         for run in 0..=args.runs {
             for (i, subject) in SUBJECTS.iter().enumerate() {
                 let binary = args.run_dir.join(subject.name).join("bootstrap");
-                let event = std::fs::read(events.join(subject.event))?;
                 let env = environment(subject.name, &server.endpoint, &pem, key);
                 let expect = subject.expect;
-                let sample = cold_start(&binary, &env, &event, &|b| expect.check(b)).await?;
+                let sample = cold_start(&binary, &env, &events[i], &|b| expect.check(b)).await?;
                 if run > 0 {
                     per_subject[i].push(sample);
                 }
