@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bootstrap => {
             let config = Config::from_env()?;
             let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
-            bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost)?, &config).await
+            bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost, config.hash_slots)?, &config).await
         }
         Command::SigningKey { parameter } => {
             let aws = Aws::new(Config::from_env()?.tls_roots);

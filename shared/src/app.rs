@@ -88,7 +88,7 @@ impl AppState {
             SigningKeySource::Parameter(name) => anyhow::bail!("the signing key parameter {name} was not read"),
         };
         let keys = TokenKeys::from_pem(pem, &config.issuer, &config.audience, config.access_token_ttl)?;
-        let passwords = PasswordHasher::new(config.hash_cost)?;
+        let passwords = PasswordHasher::new(config.hash_cost, config.hash_slots)?;
         let metered = Metered::new(store);
         Ok(AppState {
             metrics: metered.metrics(),

@@ -74,6 +74,14 @@ pub struct Limit {
     pub window: Duration,
 }
 
+/// How many password hashes run at once, and how long a request waits for a turn before it
+/// gets 503 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashSlots {
+    pub concurrency: usize,
+    pub max_wait: Duration,
+}
+
 /// How expensive password hashing is. Only tests may choose `Fast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashCost {
@@ -102,6 +110,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
     pub hash_cost: HashCost,
+    /// Most password hashes computed at once (`IAM_HASH_CONCURRENCY`, default two per core):
+    /// each holds 19 MiB, so this bounds the memory a burst of logins can take.
+    pub hash_slots: HashSlots,
     pub mailer: MailerKind,
     /// The sender of every email (`IAM_MAIL_FROM`); with SES, a verified identity.
     pub mail_from: String,
@@ -176,7 +187,19 @@ impl Config {
         let limit = |max: (&str, u32), window: (&str, u64)| -> anyhow::Result<Limit> {
             Ok(Limit { max: count(max.0, max.1)?, window: secs(window.0, window.1)? })
         };
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let hash_slots = HashSlots {
+            concurrency: count("IAM_HASH_CONCURRENCY", (2 * cores).try_into().unwrap_or(u32::MAX))? as usize,
+            max_wait: match get("IAM_HASH_MAX_WAIT_MS") {
+                None => Duration::from_secs(2),
+                Some(v) => v
+                    .parse::<u64>()
+                    .map(Duration::from_millis)
+                    .with_context(|| format!("IAM_HASH_MAX_WAIT_MS={v:?} is not a number of milliseconds"))?,
+            },
+        };
         Ok(Config {
+            hash_slots,
             mailer,
             mail_from,
             login_failures_per_account: limit(("IAM_LOGIN_MAX_FAILURES", 10), ("IAM_LOGIN_FAILURE_WINDOW", 900))?,

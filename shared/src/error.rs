@@ -86,6 +86,9 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 503: a bounded resource (the password hashing slots) stayed busy; retry after a moment.
+    #[error("service unavailable")]
+    Unavailable { retry_after_secs: u64 },
     /// OAuth 2.0 token endpoint errors (RFC 6749 §5.2): `{"error":"invalid_grant"}`.
     #[error("oauth error: {error}")]
     OAuth { status: StatusCode, error: &'static str, description: Option<String> },
@@ -138,6 +141,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::OAuth { status, .. } => *status,
             Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -166,6 +170,9 @@ impl Error {
                 "send application/vnd.api+json or application/json",
             ),
             Error::TooManyRequests { .. } => one("too_many_requests", "Too many requests", "try again later"),
+            Error::Unavailable { .. } => {
+                one("service_unavailable", "Service unavailable", "the service is busy; try again shortly")
+            }
             Error::OAuth { .. } | Error::Unexpected(_) => vec![],
         }
     }
@@ -215,7 +222,7 @@ impl IntoResponse for Error {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Error::TooManyRequests { retry_after_secs } = self
+        if let Error::TooManyRequests { retry_after_secs } | Error::Unavailable { retry_after_secs } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             headers.insert(header::RETRY_AFTER, v);

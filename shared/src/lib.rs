@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod cleanup;
 pub mod clock;
 pub mod config;
+pub mod counters;
 pub mod error;
 pub mod http;
 pub mod include;

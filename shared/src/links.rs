@@ -6,6 +6,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::auth::permissions::built_in;
+use crate::counters::{Counter, Dependents};
 use crate::error::{Error, Result};
 use crate::records::{self, Unique};
 use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
@@ -23,6 +25,9 @@ pub struct LinkKind {
     pub noun: &'static str,
     /// The uniqueness marker of the link an entry stands for (one link per pair).
     pub unique: fn(account_id: &str, entry: &Map<String, Value>) -> Unique,
+    /// The counter a link (or its entry) counts in, if what it points to can be deleted only
+    /// while nothing links to it (`counters`).
+    pub counted_in: fn(link: &Map<String, Value>) -> Option<Counter>,
 }
 
 fn str_at<'a>(entry: &'a Map<String, Value>, key: &str) -> &'a str {
@@ -40,11 +45,29 @@ pub fn team_unique(account_id: &str, entry: &Map<String, Value>) -> Unique {
     Unique::new("team_memberships", "account_id", &format!("{}|{account_id}", str_at(entry, "team_id")))
 }
 
-pub const ROLES: LinkKind =
-    LinkKind { table: &ROLE_ASSIGNMENTS, list: "_roles", max: 16, noun: "role assignments", unique: role_unique };
+/// A custom role's holders are counted (built-in roles are never deleted).
+fn role_holders(link: &Map<String, Value>) -> Option<Counter> {
+    let custom = built_in(str_at(link, "role_name")).is_none();
+    custom.then(|| (Dependents::RoleHolders, str_at(link, "role_id").to_string()))
+}
 
-pub const TEAMS: LinkKind =
-    LinkKind { table: &TEAM_MEMBERSHIPS, list: "_teams", max: 30, noun: "team memberships", unique: team_unique };
+pub const ROLES: LinkKind = LinkKind {
+    table: &ROLE_ASSIGNMENTS,
+    list: "_roles",
+    max: 16,
+    noun: "role assignments",
+    unique: role_unique,
+    counted_in: role_holders,
+};
+
+pub const TEAMS: LinkKind = LinkKind {
+    table: &TEAM_MEMBERSHIPS,
+    list: "_teams",
+    max: 20,
+    noun: "team memberships",
+    unique: team_unique,
+    counted_in: |_| None,
+};
 
 /// The entries an account embeds for `kind`.
 pub fn entries<'a>(account: &'a Item, kind: &LinkKind) -> impl Iterator<Item = &'a Map<String, Value>> {
@@ -68,9 +91,10 @@ fn account_of(link: &Item) -> &str {
     link.get("account_id").and_then(Value::as_str).unwrap_or_default()
 }
 
-// Each link: its delete and its marker's release; then the account, its three markers (email,
-// username, external id) and the last-root-admin check.
-const _: () = assert!(2 * (ROLES.max + TEAMS.max) + 5 <= crate::store::MAX_TRANSACTION_WRITES);
+// Each link: its delete and its marker's release; each role: its holders' counter; then the
+// account, its three markers (email, username, external id), the last-root-admin check and
+// the counters of the organization it leaves and joins.
+const _: () = assert!(2 * (ROLES.max + TEAMS.max) + ROLES.max + 7 <= crate::store::MAX_TRANSACTION_WRITES);
 
 /// Creates `link` (whose entry is `entry`) for `account` as read, claiming its uniqueness;
 /// `extra` writes (checks that what it points to exists) join the transaction. 409 when the
@@ -94,6 +118,7 @@ pub async fn create(
     let unique = (kind.unique)(&account_id, &entry);
     let updated = with_entries(account, kind, |_| true, Some(Value::Object(entry)));
     let mut writes = vec![records::put_if_unchanged(&ACCOUNTS, account, updated)];
+    writes.extend((kind.counted_in)(&link).map(|(counter, id)| counter.change(&id, 1)));
     writes.extend(extra);
     records::insert(store, kind.table, link, &[unique], writes).await
 }
@@ -102,14 +127,23 @@ pub async fn create(
 /// for a transaction that also rewrites or deletes the account.
 pub fn removals(account: &Item, kind: &LinkKind, remove: impl Fn(&Map<String, Value>) -> bool) -> Vec<Write> {
     let account_id = records::id_of(account);
-    entries(account, kind)
-        .filter(|e| remove(e))
+    let removed: Vec<&Map<String, Value>> = entries(account, kind).filter(|e| remove(e)).collect();
+    let mut writes: Vec<Write> = removed
+        .iter()
         .flat_map(|e| {
             let id = str_at(e, "id").to_string();
             let release = (kind.unique)(account_id, e).release(&id);
             [Write::Delete { table: kind.table, id, condition: None }, release]
         })
-        .collect()
+        .collect();
+    // One change per counter: a transaction may touch each item once (one role held at two
+    // scopes is two entries and one counter).
+    let mut counted: Vec<Counter> = removed.iter().filter_map(|e| (kind.counted_in)(e)).collect();
+    counted.sort_by(|a, b| a.1.cmp(&b.1));
+    for group in counted.chunk_by(|a, b| a == b) {
+        writes.push(group[0].0.change(&group[0].1, -(group.len() as i64)));
+    }
+    writes
 }
 
 /// The account without the entries `remove` selects (to pair with [`removals`]).
@@ -136,6 +170,7 @@ pub async fn delete(store: &dyn Store, kind: &LinkKind, link: &Item, extra: Vec<
             writes.push((kind.unique)(account_of(link), entry).release(&link_id));
         }
         writes.push(records::put_if_unchanged(&ACCOUNTS, &account, without(&account, kind, mine)));
+        writes.extend((kind.counted_in)(link).map(|(counter, id)| counter.change(&id, -1)));
         writes.extend(extra.iter().cloned());
         match store.transact(writes).await {
             Ok(()) => return Ok(()),

@@ -23,6 +23,8 @@ use iam_shared::store::schema::ACCOUNTS;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::moto::Serving;
+
 pub const ADMIN_EMAIL: &str = "root@example.com";
 pub const ADMIN_PASSWORD: &str = "R00t!Password";
 pub const PASSWORD: &str = "Str0ng!Passw0rd";
@@ -74,24 +76,38 @@ impl TestApp {
     /// The API on fresh tables: SQLite by default, DynamoDB on moto's server when
     /// `IAM_TEST_STORE=dynamodb` (`make test` runs the end-to-end suites both ways).
     pub async fn new() -> TestApp {
-        Self::build(|store| store, &[]).await
+        Self::build(|store| store, &[], Serving::Threaded).await
     }
 
     /// [`TestApp::new`] with configuration variables set (e.g. lower limits).
     pub async fn with_env(vars: &[(&str, &str)]) -> TestApp {
-        Self::build(|store| store, vars).await
+        Self::build(|store| store, vars, Serving::Threaded).await
+    }
+
+    /// [`TestApp::with_env`] for tests that race requests: on DynamoDB, against a moto that
+    /// serves one request at a time (`moto::Serving::Serial`).
+    pub async fn for_races(vars: &[(&str, &str)]) -> TestApp {
+        Self::build(|store| store, vars, Serving::Serial).await
     }
 
     /// [`TestApp::new`] with the store wrapped first (e.g. to record what is read).
     pub async fn wrapping_store(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> TestApp {
-        Self::build(wrap, &[]).await
+        Self::build(wrap, &[], Serving::Threaded).await
     }
 
-    async fn build(wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>, vars: &[(&str, &str)]) -> TestApp {
+    async fn build(
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+        vars: &[(&str, &str)],
+        serving: Serving,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store: Arc<dyn Store> = match on_dynamodb() {
             true => {
-                let store = crate::moto::store_at(crate::moto::shared(), &crate::moto::unique_prefix());
+                let endpoint = match serving {
+                    Serving::Threaded => crate::moto::shared(),
+                    Serving::Serial => crate::moto::shared_serial(),
+                };
+                let store = crate::moto::store_at(endpoint, &crate::moto::unique_prefix());
                 store.ensure_schema().await.expect("tables");
                 Arc::new(store)
             }

@@ -12,8 +12,10 @@ use iam_shared::model::organization;
 use iam_shared::query::params::{decode_pairs, parse};
 use iam_shared::query::{Expr, Paging};
 use iam_shared::records::{self, Unique};
-use iam_shared::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, ORGANIZATIONS_BY_NAME};
-use iam_shared::store::{Condition, IndexDef, Item, Metered, Query, SortCondition, Store, StoreError, Write};
+use iam_shared::store::schema::{
+    ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, ORGANIZATIONS_BY_NAME, THROTTLES, THROTTLES_BY_EXPIRY,
+};
+use iam_shared::store::{Condition, IndexDef, Item, Metered, Query, SortCondition, Store, StoreError, Update, Write};
 use serde_json::{Value, json};
 
 pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -46,7 +48,109 @@ cases!(
     cursor_pages_cost_the_same_deep_in_the_list,
     put_many_loads_more_than_one_request_holds,
     folded_keys_serve_case_insensitive_lookups_and_follow_updates,
+    an_update_adds_and_sets_creating_a_missing_item_with_its_index_keys,
+    update_conditions_compare_as_dynamodb_does,
+    an_update_in_a_transaction_lands_or_rolls_back_with_it,
+    parallel_conditional_increments_never_pass_their_bound,
 );
+
+fn counter(id: &str) -> Update {
+    Update::new(&THROTTLES, id)
+}
+
+async fn an_update_adds_and_sets_creating_a_missing_item_with_its_index_keys(store: Arc<dyn Store>) {
+    let created = store.update(counter("c").add("count", 2).set("expires_at", "2026-11-23T10:15:00Z")).await.unwrap();
+    assert_eq!((created["id"].clone(), created["count"].clone()), (json!("c"), json!(2)), "{created:?}");
+    let after = store.update(counter("c").add("count", -3).set("note", "x")).await.unwrap();
+    assert_eq!((after["count"].clone(), after["note"].clone()), (json!(-1), json!("x")));
+    assert_eq!(after["expires_at"], "2026-11-23T10:15:00Z", "attributes not named are kept");
+    assert_eq!(store.get(&THROTTLES, "c").await.unwrap().unwrap()["count"], -1);
+    // The item is in the table's expiry index, as a put would have put it.
+    let expiring = store.query(query(&THROTTLES_BY_EXPIRY, &THROTTLES, "throttles")).await.unwrap();
+    assert_eq!(ids(&expiring.items), ["c"]);
+}
+
+async fn update_conditions_compare_as_dynamodb_does(store: Arc<dyn Store>) {
+    store.update(counter("k").add("count", 5).set("ends", "2026-11-23T10:00:00Z")).await.unwrap();
+    let holds = |c: Condition| {
+        let store = store.clone();
+        async move {
+            match store.update(counter("k").add("tries", 1).when(c)).await {
+                Ok(_) => true,
+                Err(StoreError::ConditionFailed(Some(0))) => false,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    };
+    assert!(holds(Condition::AttrLess("count", json!(6))).await);
+    assert!(!holds(Condition::AttrLess("count", json!(5))).await);
+    assert!(holds(Condition::AttrGreater("count", json!(4))).await);
+    assert!(holds(Condition::AttrLess("ends", json!("2026-11-23T10:00:01Z"))).await, "strings by code point");
+    assert!(!holds(Condition::AttrGreater("ends", json!("2026-11-23T10:00:00Z"))).await);
+    assert!(!holds(Condition::AttrLess("missing", json!(1))).await, "a missing attribute compares false");
+    assert!(holds(Condition::Any(vec![Condition::NotExists, Condition::AttrLess("count", json!(6))])).await);
+    assert!(!holds(Condition::All(vec![Condition::Exists, Condition::AttrLess("count", json!(5))])).await);
+    assert!(!holds(Condition::NotExists).await);
+    let item = store.get(&THROTTLES, "k").await.unwrap().unwrap();
+    assert_eq!(item["tries"], 4, "exactly the updates whose condition held changed the item: {item:?}");
+    // A condition on a missing item: NotExists holds, comparisons do not.
+    assert!(matches!(
+        store.update(counter("new").add("count", 1).when(Condition::AttrLess("count", json!(9)))).await,
+        Err(StoreError::ConditionFailed(Some(0)))
+    ));
+    assert!(store.get(&THROTTLES, "new").await.unwrap().is_none(), "a failed update creates nothing");
+    store.update(counter("new").add("count", 1).when(Condition::NotExists)).await.unwrap();
+}
+
+async fn an_update_in_a_transaction_lands_or_rolls_back_with_it(store: Arc<dyn Store>) {
+    store.transact(vec![put(&ORGANIZATIONS, json!({"id": "o", "name": "O"}), None)]).await.unwrap();
+    let failing = store
+        .transact(vec![
+            Write::Update(counter("n").add("count", 1)),
+            put(&ORGANIZATIONS, json!({"id": "o", "name": "P"}), Some(Condition::NotExists)),
+        ])
+        .await;
+    assert!(matches!(failing, Err(StoreError::ConditionFailed(_))), "{failing:?}");
+    assert!(store.get(&THROTTLES, "n").await.unwrap().is_none(), "the update rolled back with the transaction");
+    let guarded = Write::Update(counter("n").add("count", 1).when(Condition::AttrGreater("count", json!(0))));
+    let refused = store.transact(vec![guarded, put(&ORGANIZATIONS, json!({"id": "p"}), None)]).await;
+    assert!(matches!(refused, Err(StoreError::ConditionFailed(Some(0)) | StoreError::ConditionFailed(None))));
+    assert!(store.get(&ORGANIZATIONS, "p").await.unwrap().is_none(), "a failed update's transaction writes nothing");
+    store
+        .transact(vec![
+            Write::Update(counter("n").add("count", 2)),
+            Write::Check { table: &ORGANIZATIONS, id: "o".into(), condition: Condition::Exists },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.get(&THROTTLES, "n").await.unwrap().unwrap()["count"], 2);
+}
+
+async fn parallel_conditional_increments_never_pass_their_bound(store: Arc<dyn Store>) {
+    let bound = 15;
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let take = counter("slots")
+                    .add("count", 1)
+                    .when(Condition::Any(vec![Condition::NotExists, Condition::AttrLess("count", json!(bound))]));
+                match store.update(take).await {
+                    Ok(item) => Some(item["count"].as_i64().unwrap()),
+                    Err(StoreError::ConditionFailed(_)) => None,
+                    Err(e) => panic!("{e:?}"),
+                }
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for t in tasks {
+        taken.extend(t.await.unwrap());
+    }
+    taken.sort_unstable();
+    assert_eq!(taken, (1..=bound).collect::<Vec<_>>(), "each increment saw its own count; none passed the bound");
+    assert_eq!(store.get(&THROTTLES, "slots").await.unwrap().unwrap()["count"], bound);
+}
 
 async fn put_many_loads_more_than_one_request_holds(store: Arc<dyn Store>) {
     let items: Vec<Item> =

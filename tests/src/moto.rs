@@ -29,17 +29,46 @@ pub fn required() -> bool {
     std::env::var("IAM_REQUIRE_MOTO").is_ok_and(|v| v == "1")
 }
 
+/// How moto's server takes requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serving {
+    /// moto's own server: a thread per request, fast, but racing transactions can lose each
+    /// other's commits (no lock, and a cancelled transaction restores a table snapshot).
+    Threaded,
+    /// One request at a time (`tests/moto_serial.py`): what concurrency tests need, so that
+    /// their outcome is the code's and not moto's.
+    Serial,
+}
+
 impl MotoServer {
     pub fn start() -> anyhow::Result<MotoServer> {
+        Self::start_serving(Serving::Threaded)
+    }
+
+    pub fn start_serving(serving: Serving) -> anyhow::Result<MotoServer> {
         let bin =
             binary().ok_or_else(|| anyhow::anyhow!("moto_server not found: run `make test`, which installs it"))?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = match serving {
+            Serving::Threaded => {
+                let mut c = Command::new(&bin);
+                c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                c
+            }
+            Serving::Serial => {
+                // The Python beside moto_server in its venv, running our single-threaded server.
+                let python = bin.with_file_name("python");
+                let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_serial.py");
+                let mut c = Command::new(python);
+                c.arg(script).args(["127.0.0.1", &port.to_string()]);
+                c
+            }
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| anyhow::anyhow!("starting {}: {e}", bin.display()))?;
+            .map_err(|e| anyhow::anyhow!("starting moto ({serving:?}) from {}: {e}", bin.display()))?;
         let mut server = MotoServer { child, endpoint: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -60,36 +89,51 @@ impl MotoServer {
     }
 }
 
-static SHARED_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The shared servers' process ids (threaded, serial), killed when the test process exits.
+static SHARED_PIDS: [std::sync::atomic::AtomicI32; 2] =
+    [std::sync::atomic::AtomicI32::new(0), std::sync::atomic::AtomicI32::new(0)];
 
-/// Runs when the test process exits: statics are never dropped, so the shared server is
+/// Runs when the test process exits: statics are never dropped, so the shared servers are
 /// stopped here.
 extern "C" fn kill_shared() {
-    let pid = SHARED_PID.load(std::sync::atomic::Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: signals the child this process started; nothing else is touched.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+    for pid in &SHARED_PIDS {
+        let pid = pid.load(std::sync::atomic::Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: signals a child this process started; nothing else is touched.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
     }
 }
 
-/// One server for the whole test process, started on first use by a thread that lives as long
-/// as the process (the server dies with it).
+/// One threaded server for the whole test process, started on first use by a thread that
+/// lives as long as the process (the server dies with it).
 pub fn shared() -> &'static str {
     static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ENDPOINT.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let server = MotoServer::start().expect("moto_server must start");
-            SHARED_PID.store(server.child.id() as i32, std::sync::atomic::Ordering::SeqCst);
-            // SAFETY: registers a plain function with no captured state.
-            unsafe { libc::atexit(kill_shared) };
-            tx.send(server.endpoint.clone()).expect("endpoint");
-            loop {
-                std::thread::park();
-            }
+    ENDPOINT.get_or_init(|| start_shared(Serving::Threaded))
+}
+
+/// One serial server for the whole test process (concurrency tests).
+pub fn shared_serial() -> &'static str {
+    static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ENDPOINT.get_or_init(|| start_shared(Serving::Serial))
+}
+
+fn start_shared(serving: Serving) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let server = MotoServer::start_serving(serving).expect("moto must start");
+        SHARED_PIDS[serving as usize].store(server.child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+        static REGISTERED: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registers a plain function with no captured state, once.
+        REGISTERED.call_once(|| unsafe {
+            libc::atexit(kill_shared);
         });
-        rx.recv().expect("moto_server started")
-    })
+        tx.send(server.endpoint.clone()).expect("endpoint");
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().expect("moto started")
 }
 
 /// The SDK configuration of moto's server at `endpoint` (dummy credentials, us-east-1), on the

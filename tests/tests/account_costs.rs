@@ -11,7 +11,7 @@ use iam_shared::auth::permissions::built_in;
 use iam_shared::model::role_assignment::Assignment;
 use iam_shared::model::team_membership;
 use iam_shared::store::schema::{ACCOUNTS as ACCOUNTS_TABLE, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
-use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Write};
+use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Update, Write};
 use iam_tests::TestApp;
 use iam_tests::seed::{Rng, put_all, random_account};
 use serde_json::Value;
@@ -55,6 +55,9 @@ impl Store for Recording {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.inner.transact(writes).await
+    }
+    async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        self.inner.update(update).await
     }
     async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
         self.inner.put_many(table, items).await

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use http::{Method, StatusCode};
-use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Write};
+use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Update, Write};
 use iam_tests::TestApp;
 
 #[tokio::test]
@@ -63,6 +63,9 @@ impl Store for BrokenStore {
         Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
     }
     async fn transact(&self, _: Vec<Write>) -> Result<(), StoreError> {
+        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
+    }
+    async fn update(&self, _: Update) -> Result<Item, StoreError> {
         Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
     }
     async fn put_many(&self, _: &'static TableDef, _: Vec<Item>) -> Result<(), StoreError> {

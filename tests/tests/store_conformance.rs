@@ -6,7 +6,7 @@ use std::sync::Arc;
 use iam_shared::store::Store;
 use iam_shared::store::embedded::EmbeddedStore;
 use iam_tests::conformance::cases;
-use iam_tests::moto::{self, MotoServer};
+use iam_tests::moto::{self, MotoServer, Serving};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -16,7 +16,9 @@ fn runtime() -> tokio::runtime::Runtime {
 fn main() {
     let args = Arguments::from_args();
     let moto = match moto::binary() {
-        Some(_) => Some(Arc::new(MotoServer::start().expect("moto_server must start"))),
+        // One request at a time: the suite holds the adapter to a DynamoDB that serializes
+        // writes, which moto's threaded server does not (see `moto::Serving`).
+        Some(_) => Some(Arc::new(MotoServer::start_serving(Serving::Serial).expect("moto must start"))),
         None if moto::required() => panic!("IAM_REQUIRE_MOTO=1 but moto_server was not found (MOTO_SERVER or .venv)"),
         None => {
             eprintln!("moto_server not found: the DynamoDB cases are ignored (`make test` runs them)");

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, patch, post};
 use iam_shared::auth::single_use;
 use iam_shared::auth::{Permission, Principal, session};
+use iam_shared::counters::Dependents;
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, role_assignment};
@@ -70,12 +71,21 @@ async fn by_external_id(
     show_response(DEF, &item, &state, &principal, raw.as_deref()).await
 }
 
-/// The organization an account is written into must exist, now and when the write commits.
+/// The organization an account is written into must exist, now and when the write commits;
+/// the account counts in it from then on (so that it cannot be deleted under the account).
 async fn organization_check(state: &AppState, item: &Item) -> Result<Vec<Write>> {
     match organization_of(item) {
-        Some(org) => Ok(vec![organization::must_exist(state.store.as_ref(), org).await?]),
+        Some(org) => Ok(vec![
+            organization::must_exist(state.store.as_ref(), org).await?,
+            Dependents::OrganizationAccounts.change(org, 1),
+        ]),
         None => Ok(vec![]),
     }
+}
+
+/// The account no longer counts in the organization it leaves.
+fn leaving(item: &Item) -> Option<Write> {
+    organization_of(item).map(|org| Dependents::OrganizationAccounts.change(org, -1))
 }
 
 async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
@@ -152,6 +162,7 @@ async fn update(
     if organization_of(&old) != organization_of(&new) {
         principal.check_create(DEF, &new)?;
         extra = organization_check(&state, &new).await?;
+        extra.extend(leaving(&old));
         let (moved, writes) = move_writes(&state, new).await?;
         (new, extra) = (moved, [extra, writes].concat());
         if extra.len() + 6 > MAX_TRANSACTION_WRITES {
@@ -184,6 +195,7 @@ async fn remove(
     check_if_match(&headers, &item)?;
     let mut extra = links::removals(&item, &links::ROLES, |_| true);
     extra.extend(links::removals(&item, &links::TEAMS, |_| true));
+    extra.extend(leaving(&item));
     if role_assignment::is_root_admin(&item) {
         extra.push(role_assignment::another_root_admin_remains(state.store.as_ref(), &id).await?);
     }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
+use iam_shared::counters::Dependents;
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{new_id, organization};
@@ -75,28 +76,39 @@ async fn remove(
     let item = load_visible(&state, &principal, &id).await?;
     principal.require_global(Permission::OrganizationsWrite)?;
     check_if_match(&headers, &item)?;
-    if has_accounts(&state, &id).await? {
-        return Err(Error::conflict(
-            None,
-            "has_accounts",
-            "the organization still has accounts; delete or move them first",
-        ));
+    if any_accounts(&state, &id).await? {
+        return Err(has_accounts());
     }
-    if has_teams(&state, &id).await? {
-        return Err(Error::conflict(None, "has_teams", "the organization still has teams; delete them first"));
+    if any_teams(&state, &id).await? {
+        return Err(has_teams());
     }
-    records::remove(state.store.as_ref(), &ORGANIZATIONS, &item, &organization::uniques(&item), vec![]).await?;
-    Ok(StatusCode::NO_CONTENT)
+    // The queries above find what was written before counters existed; the counters' zero
+    // conditions catch an account or team created while this delete is under way.
+    let retire = vec![Dependents::OrganizationAccounts.retire(&id), Dependents::OrganizationTeams.retire(&id)];
+    let store = state.store.as_ref();
+    match records::remove(store, &ORGANIZATIONS, &item, &organization::uniques(&item), retire).await {
+        Err(Error::Conflict(_)) if Dependents::OrganizationAccounts.count(store, &id).await? > 0 => Err(has_accounts()),
+        Err(Error::Conflict(_)) if Dependents::OrganizationTeams.count(store, &id).await? > 0 => Err(has_teams()),
+        other => other.map(|()| StatusCode::NO_CONTENT),
+    }
+}
+
+fn has_accounts() -> Error {
+    Error::conflict(None, "has_accounts", "the organization still has accounts; delete or move them first")
+}
+
+fn has_teams() -> Error {
+    Error::conflict(None, "has_teams", "the organization still has teams; delete them first")
 }
 
 /// One index read of at most one item.
-async fn has_teams(state: &AppState, organization_id: &str) -> Result<bool> {
+async fn any_teams(state: &AppState, organization_id: &str) -> Result<bool> {
     let query = Query::partition(&TEAMS, &TEAMS_BY_ORGANIZATION, organization_id).with_limit(1);
     Ok(!state.store.query(query).await?.items.is_empty())
 }
 
 /// One index read of at most one item.
-async fn has_accounts(state: &AppState, organization_id: &str) -> Result<bool> {
+async fn any_accounts(state: &AppState, organization_id: &str) -> Result<bool> {
     let query = Query::partition(&ACCOUNTS, &ACCOUNTS_BY_ORGANIZATION, organization_id).with_limit(1);
     Ok(!state.store.query(query).await?.items.is_empty())
 }

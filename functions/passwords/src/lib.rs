@@ -2,15 +2,15 @@
 //! logged-in user's password change. Reset links are single-use, 1-hour tokens stored only as
 //! hashes; a reset ends every session of the account, a change every other one.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use iam_shared::auth::password::new_password_problems;
 use iam_shared::auth::single_use::{self, Purpose};
 use iam_shared::auth::{Principal, session, throttle};
 use iam_shared::error::Problem;
-use iam_shared::http::ActionBody;
+use iam_shared::http::{ActionBody, ClientIp};
 use iam_shared::jsonapi::JsonApi;
 use iam_shared::mail::{self, templates};
 use iam_shared::model::account::{self, Email};
@@ -38,9 +38,7 @@ async fn request_reset(State(state): State<AppState>, body: ActionBody) -> Resul
     let email = body.string("email").map_err(|p| Error::Validation(vec![p]))?.to_string();
     let limit = state.config.reset_requests_per_account;
     // Counted by email whether or not an account has it: a 429 tells nothing either.
-    let key = throttle::reset_by_email(&email);
-    throttle::check(state.store.as_ref(), &key, limit, state.now()).await?;
-    throttle::record(state.store.as_ref(), &key, limit, state.now()).await?;
+    throttle::reserve(state.store.as_ref(), &throttle::reset_by_email(&email), limit, state.now()).await?;
     let outcome = send_reset_link(&state, &email).await;
     tokio::time::sleep_until(started + state.config.reset_min_response).await;
     outcome.map(|()| StatusCode::NO_CONTENT)
@@ -121,17 +119,21 @@ async fn token_valid(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
 
 /// `POST /account/passwords/change` (bearer): the current password proves the caller is the
 /// user; every other session of the account ends. Wrong guesses count as failed logins.
-async fn change(State(state): State<AppState>, principal: Principal, body: ActionBody) -> Result<StatusCode> {
+async fn change(
+    State(state): State<AppState>,
+    principal: Principal,
+    ip: Option<Extension<ClientIp>>,
+    body: ActionBody,
+) -> Result<StatusCode> {
     let store = state.store.as_ref();
     let old = records::load(store, &ACCOUNTS, &principal.account_id).await?;
     let email = old.get("email").and_then(Value::as_str).unwrap_or_default();
-    let limit = state.config.login_failures_per_account;
-    let key = throttle::login_by_email(email);
-    throttle::check(store, &key, limit, state.now()).await?;
     let current = body.string("current_password").map_err(|p| Error::Validation(vec![p]))?;
+    let address = ip.map(|Extension(ClientIp(ip))| ip);
+    let attempt =
+        throttle::PasswordAttempt::begin(store, &state.config, email, address.as_deref(), state.now()).await?;
     let hash = old.get("password_hash").and_then(Value::as_str);
-    if !state.passwords.verify(current, hash).await {
-        throttle::record(store, &key, limit, state.now()).await?;
+    if !attempt.verify(store, &state.passwords, current, hash).await? {
         return Err(Error::Validation(vec![Problem::pointer(
             body.pointer("current_password"),
             "invalid_password",

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::permissions::{Scope, ScopeKind, built_in};
 use iam_shared::auth::{Permission, Principal};
+use iam_shared::counters::Dependents;
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::role_assignment::{self, Assignment};
@@ -91,7 +92,11 @@ async fn update_role(
         return Err(role_assigned());
     }
     let (old_uniques, new_uniques) = (role::uniques(&old), role::uniques(&new));
-    let item = records::replace(state.store.as_ref(), &ROLES, &old, new, &old_uniques, &new_uniques).await?;
+    // An assignment created while the rename is under way makes the rename fail.
+    let unassigned = if renamed { vec![Dependents::RoleHolders.none(&id)] } else { vec![] };
+    let store = state.store.as_ref();
+    let written = records::replace_with(store, &ROLES, &old, new, &old_uniques, &new_uniques, unassigned).await;
+    let item = assigned_meanwhile(state.store.as_ref(), &id, written).await?;
     Ok(resource_response(StatusCode::OK, ROLE, &item, &state))
 }
 
@@ -108,8 +113,19 @@ async fn remove_role(
     if role_assignment::anyone_holds(state.store.as_ref(), role::name_of(&item)).await? {
         return Err(role_assigned());
     }
-    records::remove(state.store.as_ref(), &ROLES, &item, &role::uniques(&item), vec![]).await?;
+    let retire = vec![Dependents::RoleHolders.retire(&id)];
+    let removed = records::remove(state.store.as_ref(), &ROLES, &item, &role::uniques(&item), retire).await;
+    assigned_meanwhile(state.store.as_ref(), &id, removed).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A conflict on a delete or rename that the holders' counter guarded is `role_assigned` when
+/// the role was assigned meanwhile.
+async fn assigned_meanwhile<T>(store: &dyn iam_shared::store::Store, role_id: &str, written: Result<T>) -> Result<T> {
+    match written {
+        Err(Error::Conflict(_)) if Dependents::RoleHolders.count(store, role_id).await? > 0 => Err(role_assigned()),
+        other => other,
+    }
 }
 
 async fn list_assignments(

@@ -82,9 +82,10 @@ async fn token(
 }
 
 /// Wrong password, unknown email, disabled, pending or expired account: one answer, after one
-/// argon2 verification either way, so neither the body nor the time tells them apart. Past
-/// the failure limits of the email or the client address, 429 comes first, whatever the
-/// password.
+/// argon2 verification either way, so neither the body nor the time tells them apart. The
+/// attempt takes its slots under the limits of the email and the client address before
+/// anything else (`throttle::PasswordAttempt`): past either limit, 429 comes first, whatever
+/// the password.
 async fn password_grant(
     state: &AppState,
     body: &Map<String, Value>,
@@ -95,45 +96,21 @@ async fn password_grant(
     let password = string_param(body, &["password"])?;
     let now = state.now();
     let store = state.store.as_ref();
-    let mut counters = vec![(throttle::login_by_email(email), state.config.login_failures_per_account)];
-    if let Some(ip) = &client_address {
-        counters.push((throttle::login_by_address(ip), state.config.login_failures_per_address));
-    }
-    let mut failed_before = false;
-    for (i, (key, limit)) in counters.iter().enumerate() {
-        let counted = throttle::check(store, key, *limit, now).await?;
-        failed_before |= i == 0 && counted;
-    }
-    match authenticate(state, email, password).await? {
-        Some(account) => {
-            if failed_before {
-                throttle::clear(store, &counters[0].0).await?;
-            }
-            let account_id = records::id_of(&account).to_string();
-            record_login(state, &account).await;
-            let (session, refresh) = session::start(state, &account, origin).await?;
-            Ok((account_id, session, refresh))
-        }
-        None => {
-            for (key, limit) in &counters {
-                throttle::record(store, key, *limit, now).await?;
-            }
-            Err(Error::invalid_grant())
-        }
-    }
-}
-
-/// The account these credentials log in, if any.
-async fn authenticate(state: &AppState, email: &str, password: &str) -> Result<Option<Item>> {
-    let now = state.now();
+    let attempt = throttle::PasswordAttempt::begin(store, &state.config, email, client_address.as_deref(), now).await?;
     let account = match Email::parse(email) {
-        Some(email) => account::find_by_email(state.store.as_ref(), &email).await?,
+        Some(email) => account::find_by_email(store, &email).await?,
         None => None,
     };
-    let usable = account.as_ref().filter(|a| account::may_log_in(a, now));
-    let hash = usable.and_then(|a| a.get("password_hash")).and_then(Value::as_str);
-    let verified = state.passwords.verify(password, hash).await;
-    Ok(usable.filter(|_| verified).cloned())
+    let usable = account.filter(|a| account::may_log_in(a, now));
+    let hash = usable.as_ref().and_then(|a| a.get("password_hash")).and_then(Value::as_str);
+    if !attempt.verify(store, &state.passwords, password, hash).await? {
+        return Err(Error::invalid_grant());
+    }
+    let account = usable.ok_or_else(Error::invalid_grant)?;
+    let account_id = records::id_of(&account).to_string();
+    record_login(state, &account).await;
+    let (session, refresh) = session::start(state, &account, origin).await?;
+    Ok((account_id, session, refresh))
 }
 
 /// Keeps `last_login_at` true; losing a race with an admin's edit must not fail the login.

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
+use iam_shared::counters::Dependents;
 use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, team, team_membership};
@@ -57,9 +58,10 @@ async fn create_team(
     let item = team::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
     principal.check_create(TEAM, &item)?;
     let org = team::organization_of(&item).unwrap_or_default();
-    let check = organization::must_exist(state.store.as_ref(), org).await?;
+    let checks =
+        vec![organization::must_exist(state.store.as_ref(), org).await?, Dependents::OrganizationTeams.change(org, 1)];
     let uniques = team::uniques(&item);
-    let item = records::insert(state.store.as_ref(), &TEAMS, item, &uniques, vec![check]).await?;
+    let item = records::insert(state.store.as_ref(), &TEAMS, item, &uniques, checks).await?;
     Ok(resource_response(StatusCode::CREATED, TEAM, &item, &state))
 }
 
@@ -100,7 +102,8 @@ async fn remove_team(
     for assignment in &roles {
         unlink_if_present(links::delete(store, &links::ROLES, assignment, vec![]).await)?;
     }
-    records::remove(store, &TEAMS, &item, &team::uniques(&item), vec![]).await?;
+    let leaving = team::organization_of(&item).map(|org| Dependents::OrganizationTeams.change(org, -1));
+    records::remove(store, &TEAMS, &item, &team::uniques(&item), leaving.into_iter().collect()).await?;
     tracing::info!(team_id = %id, memberships = members.len(), role_assignments = roles.len(), "team deleted");
     Ok(StatusCode::NO_CONTENT)
 }

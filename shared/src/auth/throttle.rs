@@ -1,20 +1,24 @@
-//! Brute-force defence: counting recent events per key (failed logins per email and per client
-//! address, reset requests per email) in fixed windows that open at the first event. One item
-//! per key, written with optimistic concurrency and retried, so concurrent failures are all
-//! counted; each item expires with its window.
+//! Brute-force defence: at most `max` attempts per key (an email, a client address) in fixed
+//! windows that open at the first attempt. Every attempt first *reserves* a slot with one
+//! conditional atomic increment (`count < max` in a live window), and only then is the
+//! password verified: parallel requests cannot all pass a check made before any of them is
+//! counted. A success clears the email's counter and gives its slot back on the address's;
+//! an attempt that was never evaluated (no hashing slot came free) gives back both. Each
+//! counter item expires with its window.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::password::PasswordHasher;
 use super::tokens::hash_token;
 use crate::clock;
-use crate::config::Limit;
+use crate::config::{Config, Limit};
 use crate::error::{Error, Result};
-use crate::records;
 use crate::store::schema::{THROTTLES, TTL};
-use crate::store::{Condition, Item, Store, StoreError, Write};
+use crate::store::{Condition, Item, Store, StoreError, Update, Write};
 
-/// How often a lost write race is retried before the event is given up on.
+/// How often a reservation that lost a race to open a window is tried again. Each loss means
+/// another request opened the window meanwhile, so a retry nearly always lands.
 const ATTEMPTS: usize = 8;
 
 /// Failed logins for an email (known or not, so a 429 says nothing about existence). The
@@ -33,61 +37,143 @@ pub fn reset_by_email(email: &str) -> String {
     format!("reset-email#{}", hash_token(&email.trim().to_lowercase()))
 }
 
-fn window_end(item: &Item) -> Option<OffsetDateTime> {
-    item.get("expires_at").and_then(Value::as_str).and_then(clock::parse)
+/// The end of an item's window, in epoch seconds (0: none).
+fn window_end(item: &Item) -> i64 {
+    item.get(TTL).and_then(Value::as_i64).unwrap_or(0)
 }
 
 fn count(item: &Item) -> u64 {
     item.get("count").and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// 429 with the seconds until the window closes if `key` has reached `limit`; otherwise
-/// whether `key` has events in an open window (so a success knows whether to clear them).
-pub async fn check(store: &dyn Store, key: &str, limit: Limit, now: OffsetDateTime) -> Result<bool> {
-    let Some(item) = store.get(&THROTTLES, key).await? else { return Ok(false) };
-    match window_end(&item) {
-        Some(end) if end > now && count(&item) >= u64::from(limit.max) => {
-            let wait = (end - now).whole_seconds().max(1);
-            Err(Error::TooManyRequests { retry_after_secs: wait.unsigned_abs() })
-        }
-        Some(end) => Ok(end > now),
-        None => Ok(false),
-    }
+/// One attempt counted against a key's window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    key: String,
+    /// The window the slot was taken in (epoch seconds of its end).
+    window_end: i64,
 }
 
-/// Counts one event for `key`, opening a new window when there is none or it has closed.
-pub async fn record(store: &dyn Store, key: &str, limit: Limit, now: OffsetDateTime) -> Result<()> {
+/// Takes one slot in `key`'s live window, opening a new window when there is none: 429 with
+/// the seconds until the window closes when it is full.
+pub async fn reserve(store: &dyn Store, key: &str, limit: Limit, now: OffsetDateTime) -> Result<Slot> {
     let window = time::Duration::try_from(limit.window).map_err(Error::unexpected)?;
+    let now_s = now.unix_timestamp();
     for _ in 0..ATTEMPTS {
-        let old = store.get(&THROTTLES, key).await?;
-        let live = old.as_ref().filter(|i| window_end(i).is_some_and(|end| end > now));
-        let (n, end) = match live {
-            Some(i) => (count(i) + 1, window_end(i).unwrap_or(now + window)),
-            None => (1, now + window),
-        };
-        let mut item = json!({"id": key, "count": n, "expires_at": clock::format(end), TTL: end.unix_timestamp()})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let condition = match &old {
-            Some(o) => Condition::AttrEquals("version", json!(records::version_of(o))),
-            None => Condition::NotExists,
-        };
-        item.insert("version".into(), json!(old.as_ref().map_or(0, records::version_of) + 1));
-        match store.transact(vec![Write::Put { table: &THROTTLES, item, condition: Some(condition) }]).await {
-            Ok(()) => return Ok(()),
+        let take = Update::new(&THROTTLES, key).add("count", 1).when(Condition::All(vec![
+            Condition::AttrGreater(TTL, json!(now_s)),
+            Condition::AttrLess("count", json!(limit.max)),
+        ]));
+        match store.update(take).await {
+            Ok(item) => return Ok(Slot { key: key.into(), window_end: window_end(&item) }),
+            Err(StoreError::ConditionFailed(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Full, closed, or never opened.
+        if let Some(item) = store.get(&THROTTLES, key).await? {
+            let end = window_end(&item);
+            if end > now_s && count(&item) >= u64::from(limit.max) {
+                return Err(Error::TooManyRequests { retry_after_secs: (end - now_s).max(1).unsigned_abs() });
+            }
+            if end > now_s {
+                continue; // another request opened a window meanwhile: take a slot in it
+            }
+        }
+        let end = now + window;
+        let open = Update::new(&THROTTLES, key)
+            .set("count", 1)
+            .set("expires_at", clock::format(end))
+            .set(TTL, end.unix_timestamp())
+            .when(Condition::Any(vec![Condition::NotExists, Condition::AttrLess(TTL, json!(now_s + 1))]));
+        match store.update(open).await {
+            Ok(_) => return Ok(Slot { key: key.into(), window_end: end.unix_timestamp() }),
             Err(StoreError::ConditionFailed(_)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    tracing::warn!(key, "throttle counter kept losing write races; this event was not counted");
-    Ok(())
+    // Fail closed: an attempt that could not be counted is not evaluated.
+    tracing::warn!(key, "throttle counter kept losing races; the attempt was refused");
+    Err(Error::Unavailable { retry_after_secs: 1 })
+}
+
+/// Gives a slot back, if its window is still the live one (a new window owes it nothing).
+pub async fn release(store: &dyn Store, slot: &Slot) -> Result<()> {
+    let give_back = Update::new(&THROTTLES, slot.key.clone()).add("count", -1).when(Condition::All(vec![
+        Condition::AttrEquals(TTL, json!(slot.window_end)),
+        Condition::AttrGreater("count", json!(0)),
+    ]));
+    match store.update(give_back).await {
+        Ok(_) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Forgets `key`'s events (a successful login clears its email's failures).
 pub async fn clear(store: &dyn Store, key: &str) -> Result<()> {
     store.transact(vec![Write::Delete { table: &THROTTLES, id: key.into(), condition: None }]).await?;
     Ok(())
+}
+
+/// A password attempt that holds its slots under the login limits: per email and, when the
+/// client address is known, per address. `verify` is the only way to use it.
+#[must_use = "an attempt is settled by verify"]
+pub struct PasswordAttempt {
+    email: Slot,
+    address: Option<Slot>,
+}
+
+impl PasswordAttempt {
+    /// Reserves the attempt's slots (429 if either limit is reached; a slot already taken is
+    /// given back then, since nothing was evaluated).
+    pub async fn begin(
+        store: &dyn Store,
+        config: &Config,
+        email: &str,
+        address: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<PasswordAttempt> {
+        let address = match address {
+            Some(ip) => Some(reserve(store, &login_by_address(ip), config.login_failures_per_address, now).await?),
+            None => None,
+        };
+        match reserve(store, &login_by_email(email), config.login_failures_per_account, now).await {
+            Ok(email) => Ok(PasswordAttempt { email, address }),
+            Err(e) => {
+                if let Some(slot) = &address {
+                    release(store, slot).await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Verifies `password` against `hash` (`None`: an unknown or unusable account, which costs
+    /// the same and fails). A failure keeps both slots; a success clears the email's counter
+    /// and gives the address's slot back; a 503 (no hashing slot) gives both back.
+    pub async fn verify(
+        self,
+        store: &dyn Store,
+        hasher: &PasswordHasher,
+        password: &str,
+        hash: Option<&str>,
+    ) -> Result<bool> {
+        match hasher.verify(password, hash).await {
+            Ok(false) => Ok(false),
+            Ok(true) => {
+                clear(store, &self.email.key).await?;
+                if let Some(slot) = &self.address {
+                    release(store, slot).await?;
+                }
+                Ok(true)
+            }
+            Err(e) => {
+                for slot in std::iter::once(&self.email).chain(&self.address) {
+                    release(store, slot).await?;
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 #[cfg(all(test, feature = "embedded"))]
@@ -104,19 +190,26 @@ mod tests {
         let t0 = clock::parse("2026-11-23T10:00:00Z").unwrap();
         let key = login_by_email("Ann@Example.com");
         assert_eq!(key, login_by_email("ann@example.com "), "emails are compared lower-cased");
+        let mut slots = Vec::new();
         for minute in 0..3 {
-            check(&store, &key, limit, t0).await.unwrap();
-            record(&store, &key, limit, t0 + time::Duration::minutes(minute)).await.unwrap();
+            slots.push(reserve(&store, &key, limit, t0 + time::Duration::minutes(minute)).await.unwrap());
         }
         let at = t0 + time::Duration::minutes(5);
-        match check(&store, &key, limit, at).await {
+        match reserve(&store, &key, limit, at).await {
             Err(Error::TooManyRequests { retry_after_secs }) => assert_eq!(retry_after_secs, 600),
             other => panic!("expected 429, got {other:?}"),
         }
-        check(&store, &key, limit, t0 + time::Duration::minutes(15)).await.expect("the window closed");
-        record(&store, &key, limit, t0 + time::Duration::minutes(15)).await.unwrap();
+        release(&store, &slots[0]).await.unwrap();
+        reserve(&store, &key, limit, at).await.expect("a slot given back can be taken again");
+        let closed = t0 + time::Duration::minutes(15);
+        let fresh = reserve(&store, &key, limit, closed).await.expect("the window closed");
         let item = store.get(&THROTTLES, &key).await.unwrap().unwrap();
         assert_eq!(count(&item), 1, "a new window starts from one");
+        release(&store, &slots[1]).await.unwrap();
+        assert_eq!(count(&store.get(&THROTTLES, &key).await.unwrap().unwrap()), 1, "an old window's slot is not owed");
+        release(&store, &fresh).await.unwrap();
+        release(&store, &fresh).await.unwrap();
+        assert_eq!(count(&store.get(&THROTTLES, &key).await.unwrap().unwrap()), 0, "never below zero");
         clear(&store, &key).await.unwrap();
         assert!(store.get(&THROTTLES, &key).await.unwrap().is_none());
     }

@@ -10,12 +10,14 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ReturnValue, ScalarAttributeType,
     TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
 use serde_json::{Map, Number, Value};
 
-use super::{Condition, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write, schema::TABLES};
+use super::{
+    Condition, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Update, Write, schema::TABLES,
+};
 
 type Attrs = HashMap<String, AttributeValue>;
 
@@ -128,16 +130,103 @@ fn id_key(id: &str) -> Attrs {
     HashMap::from([("id".to_string(), AttributeValue::S(id.to_string()))])
 }
 
-/// A condition as an expression with its names and values.
-fn condition_expr(c: &Condition) -> (String, Attrs, HashMap<String, String>) {
-    let names = |a: &str| HashMap::from([("#c".to_string(), a.to_string())]);
-    match c {
-        Condition::NotExists => ("attribute_not_exists(#c)".into(), HashMap::new(), names("id")),
-        Condition::Exists => ("attribute_exists(#c)".into(), HashMap::new(), names("id")),
-        Condition::AttrEquals(attr, v) => {
-            ("#c = :c".into(), HashMap::from([(":c".to_string(), to_attr(v))]), names(attr))
+/// An expression being written: its attribute names and values, each under a placeholder of
+/// its own (`#n0`, `:v0`, ...), so that conditions can nest and repeat attributes.
+#[derive(Default)]
+struct Expression {
+    names: HashMap<String, String>,
+    values: Attrs,
+}
+
+impl Expression {
+    fn name(&mut self, attr: &str) -> String {
+        let key = format!("#n{}", self.names.len());
+        self.names.insert(key.clone(), attr.to_string());
+        key
+    }
+
+    fn value(&mut self, v: &Value) -> String {
+        let key = format!(":v{}", self.values.len());
+        self.values.insert(key.clone(), to_attr(v));
+        key
+    }
+
+    fn condition(&mut self, c: &Condition) -> String {
+        match c {
+            Condition::NotExists => format!("attribute_not_exists({})", self.name("id")),
+            Condition::Exists => format!("attribute_exists({})", self.name("id")),
+            Condition::AttrEquals(attr, v) => self.compare(attr, "=", v),
+            Condition::AttrLess(attr, v) => self.compare(attr, "<", v),
+            Condition::AttrGreater(attr, v) => self.compare(attr, ">", v),
+            Condition::All(all) if all.is_empty() => self.always(),
+            Condition::Any(any) if any.is_empty() => format!("NOT ({})", self.always()),
+            Condition::All(all) => self.join(all, " AND "),
+            Condition::Any(any) => self.join(any, " OR "),
         }
     }
+
+    fn compare(&mut self, attr: &str, op: &str, v: &Value) -> String {
+        let (name, value) = (self.name(attr), self.value(v));
+        format!("{name} {op} {value}")
+    }
+
+    fn always(&mut self) -> String {
+        let id = self.name("id");
+        format!("(attribute_exists({id}) OR attribute_not_exists({id}))")
+    }
+
+    fn join(&mut self, conditions: &[Condition], op: &str) -> String {
+        let parts: Vec<String> = conditions.iter().map(|c| self.condition(c)).collect();
+        format!("({})", parts.join(op))
+    }
+
+    /// `SET` and `ADD` clauses of an update, with the index attributes its `SET`s imply (the
+    /// constant partitions and the folded keys that `TableDef::prepare` writes on a put).
+    fn update(&mut self, update: &Update) -> String {
+        let mut given: Item = update.set.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect();
+        update.table.prepare(&mut given);
+        let sets: Vec<String> = given.iter().map(|(k, v)| format!("{} = {}", self.name(k), self.value(v))).collect();
+        let adds: Vec<String> =
+            update.add.iter().map(|(k, n)| format!("{} {}", self.name(k), self.value(&Value::from(*n)))).collect();
+        let mut clauses = Vec::new();
+        if !sets.is_empty() {
+            clauses.push(format!("SET {}", sets.join(", ")));
+        }
+        if !adds.is_empty() {
+            clauses.push(format!("ADD {}", adds.join(", ")));
+        }
+        clauses.join(" ")
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<Attrs> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+/// A condition as an expression with its names and values.
+fn condition_expr(c: &Condition) -> (String, Option<Attrs>, Option<HashMap<String, String>>) {
+    let mut e = Expression::default();
+    let text = e.condition(c);
+    (text, e.values(), e.names())
+}
+
+/// An update as DynamoDB takes it.
+struct RenderedUpdate {
+    expression: String,
+    condition: Option<String>,
+    values: Option<Attrs>,
+    names: Option<HashMap<String, String>>,
+}
+
+fn update_expr(u: &Update) -> RenderedUpdate {
+    let mut e = Expression::default();
+    let expression = e.update(u);
+    let condition = u.condition.as_ref().map(|c| e.condition(c));
+    RenderedUpdate { expression, condition, values: e.values(), names: e.names() }
 }
 
 #[async_trait]
@@ -232,8 +321,8 @@ impl Store for DynamoStore {
                         let (e, v, n) = condition_expr(c);
                         put = put
                             .condition_expression(e)
-                            .set_expression_attribute_names(Some(n))
-                            .set_expression_attribute_values((!v.is_empty()).then_some(v));
+                            .set_expression_attribute_names(n)
+                            .set_expression_attribute_values(v);
                     }
                     TransactWriteItem::builder().put(put.build().map_err(|e| StoreError::Backend(e.into()))?)
                 }
@@ -243,8 +332,8 @@ impl Store for DynamoStore {
                         let (e, v, n) = condition_expr(c);
                         del = del
                             .condition_expression(e)
-                            .set_expression_attribute_names(Some(n))
-                            .set_expression_attribute_values((!v.is_empty()).then_some(v));
+                            .set_expression_attribute_names(n)
+                            .set_expression_attribute_values(v);
                     }
                     TransactWriteItem::builder().delete(del.build().map_err(|e| StoreError::Backend(e.into()))?)
                 }
@@ -254,11 +343,24 @@ impl Store for DynamoStore {
                         .table_name(self.table_name(table))
                         .set_key(Some(id_key(id)))
                         .condition_expression(e)
-                        .set_expression_attribute_names(Some(n))
-                        .set_expression_attribute_values((!v.is_empty()).then_some(v))
+                        .set_expression_attribute_names(n)
+                        .set_expression_attribute_values(v)
                         .build()
                         .map_err(|e| StoreError::Backend(e.into()))?;
                     TransactWriteItem::builder().condition_check(check)
+                }
+                Write::Update(u) => {
+                    let RenderedUpdate { expression, condition, values, names } = update_expr(u);
+                    let update = aws_sdk_dynamodb::types::Update::builder()
+                        .table_name(self.table_name(u.table))
+                        .set_key(Some(id_key(&u.id)))
+                        .update_expression(expression)
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(names)
+                        .set_expression_attribute_values(values)
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.into()))?;
+                    TransactWriteItem::builder().update(update)
                 }
             };
             items.push(item.build());
@@ -277,6 +379,29 @@ impl Store for DynamoStore {
                 }
                 other => Err(StoreError::Backend(anyhow!("transact_write_items: {other:?}"))),
             },
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn update(&self, u: Update) -> Result<Item, StoreError> {
+        let RenderedUpdate { expression, condition, values, names } = update_expr(&u);
+        let out = self
+            .client
+            .update_item()
+            .table_name(self.table_name(u.table))
+            .set_key(Some(id_key(&u.id)))
+            .update_expression(expression)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.attributes.as_ref().map(from_attrs).unwrap_or_default()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(StoreError::ConditionFailed(Some(0)))
+            }
             Err(e) => Err(backend(e)),
         }
     }

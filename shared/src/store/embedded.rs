@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params_from_iter, types::Value as Sql};
 
 use super::{
-    Condition, IndexDef, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Write, schema::TABLES,
+    IndexDef, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Update, Write, schema::TABLES,
     start_key_of,
 };
 
@@ -119,15 +119,6 @@ fn read(conn: &Connection, table: &TableDef, id: &str) -> Result<Option<Item>, S
     text.as_deref().map(decode).transpose()
 }
 
-fn holds(condition: &Condition, current: Option<&Item>) -> bool {
-    match (condition, current) {
-        (Condition::NotExists, current) => current.is_none(),
-        (Condition::Exists, current) => current.is_some(),
-        (Condition::AttrEquals(attr, value), Some(item)) => item.get(*attr) == Some(value),
-        (Condition::AttrEquals(..), None) => false,
-    }
-}
-
 fn put(conn: &Connection, table: &TableDef, item: &Item) -> Result<(), StoreError> {
     let id = match item.get("id") {
         Some(serde_json::Value::String(id)) if !id.is_empty() => id.clone(),
@@ -200,6 +191,51 @@ fn run_query(conn: &Connection, q: &Query) -> Result<QueryPage, StoreError> {
     Ok(QueryPage { items, last_key })
 }
 
+/// Applies one write inside an open transaction; `false` if its condition did not hold.
+fn apply(tx: &Connection, write: &Write) -> Result<bool, StoreError> {
+    let (table, id, condition) = match write {
+        Write::Put { table, item, condition } => {
+            (*table, item.get("id").and_then(|v| v.as_str()).unwrap_or_default(), condition.as_ref())
+        }
+        Write::Delete { table, id, condition } => (*table, id.as_str(), condition.as_ref()),
+        Write::Check { table, id, condition } => (*table, id.as_str(), Some(condition)),
+        Write::Update(update) => return Ok(apply_update(tx, update)?.is_some()),
+    };
+    if let Some(condition) = condition
+        && !condition.holds(read(tx, table, id)?.as_ref())
+    {
+        return Ok(false);
+    }
+    match write {
+        Write::Put { table, item, .. } => {
+            let mut item = item.clone();
+            table.prepare(&mut item);
+            put(tx, table, &item)?
+        }
+        Write::Delete { table, id, .. } => {
+            tx.execute(&format!("DELETE FROM \"{}\" WHERE id = ?1", table.name), [id]).map_err(sql_err)?;
+        }
+        Write::Check { .. } | Write::Update(_) => {}
+    }
+    Ok(true)
+}
+
+/// An update inside an open transaction: the item afterwards, or `None` if its condition did
+/// not hold. Reading, evaluating and writing here is as atomic as one SQL statement: every
+/// transaction of this store is `BEGIN IMMEDIATE`, which holds SQLite's single write lock from
+/// its first statement (across processes too), so no other writer runs in between. Applying the
+/// update in Rust keeps one definition of its meaning (`Update::apply`) and rewrites the index
+/// columns of the attributes it changes, which a `json_set` statement would leave stale.
+fn apply_update(tx: &Connection, update: &Update) -> Result<Option<Item>, StoreError> {
+    let current = read(tx, update.table, &update.id)?;
+    if update.condition.as_ref().is_some_and(|c| !c.holds(current.as_ref())) {
+        return Ok(None);
+    }
+    let item = update.apply(current.as_ref());
+    put(tx, update.table, &item)?;
+    Ok(Some(item))
+}
+
 /// DynamoDB refuses transactions of more than 100 writes or with two writes on one item; so
 /// does this adapter, so that such a transaction fails in local runs and tests too.
 fn check_transaction_shape(writes: &[Write]) -> Result<(), StoreError> {
@@ -244,33 +280,22 @@ impl Store for EmbeddedStore {
         self.with_conn(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
             for (i, write) in writes.iter().enumerate() {
-                let (table, id, condition) = match write {
-                    Write::Put { table, item, condition } => {
-                        (*table, item.get("id").and_then(|v| v.as_str()).unwrap_or_default(), condition.as_ref())
-                    }
-                    Write::Delete { table, id, condition } => (*table, id.as_str(), condition.as_ref()),
-                    Write::Check { table, id, condition } => (*table, id.as_str(), Some(condition)),
-                };
-                if let Some(condition) = condition {
-                    let current = read(&tx, table, id)?;
-                    if !holds(condition, current.as_ref()) {
-                        // Dropping `tx` rolls back everything written so far.
-                        return Err(StoreError::ConditionFailed(Some(i)));
-                    }
-                }
-                match write {
-                    Write::Put { table, item, .. } => {
-                        let mut item = item.clone();
-                        table.prepare(&mut item);
-                        put(&tx, table, &item)?
-                    }
-                    Write::Delete { table, id, .. } => {
-                        tx.execute(&format!("DELETE FROM \"{}\" WHERE id = ?1", table.name), [id]).map_err(sql_err)?;
-                    }
-                    Write::Check { .. } => {}
+                if !apply(&tx, write)? {
+                    // Dropping `tx` rolls back everything written so far.
+                    return Err(StoreError::ConditionFailed(Some(i)));
                 }
             }
             tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        self.with_conn(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+            let Some(item) = apply_update(&tx, &update)? else { return Err(StoreError::ConditionFailed(Some(0))) };
+            tx.commit().map_err(sql_err)?;
+            Ok(item)
         })
         .await
     }

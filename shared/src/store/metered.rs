@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
-use super::{Item, Query, QueryPage, Store, StoreError, TableDef, Write};
+use super::{Item, Query, QueryPage, Store, StoreError, TableDef, Update, Write};
 
 #[derive(Debug, Default)]
 pub struct StoreMetrics {
@@ -77,6 +77,11 @@ impl Store for Metered {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
         self.inner.transact(writes).await
+    }
+
+    async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.update(update).await
     }
 
     async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {

@@ -41,13 +41,102 @@ impl From<StoreError> for crate::Error {
     }
 }
 
-/// What must hold about the item at a write's key for the write to happen.
+/// What must hold about the item at a write's key for the write to happen. Comparisons follow
+/// DynamoDB: a missing attribute, or one of another type than the value, compares false.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
     NotExists,
     Exists,
     /// The item exists and its attribute equals the value (optimistic concurrency on `version`).
     AttrEquals(&'static str, Value),
+    /// The attribute is less than the value (numbers by value, strings by code point).
+    AttrLess(&'static str, Value),
+    /// The attribute is greater than the value.
+    AttrGreater(&'static str, Value),
+    /// Every condition holds.
+    All(Vec<Condition>),
+    /// At least one condition holds.
+    Any(Vec<Condition>),
+}
+
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+impl Condition {
+    /// Whether the condition holds for `current` (the item at the key, if any). The embedded
+    /// store evaluates conditions with this; the DynamoDB adapter renders them as expressions,
+    /// and the conformance suite holds the two to the same answers.
+    pub fn holds(&self, current: Option<&Item>) -> bool {
+        let attr = |name: &str| current.and_then(|item| item.get(name));
+        match self {
+            Condition::NotExists => current.is_none(),
+            Condition::Exists => current.is_some(),
+            Condition::AttrEquals(name, value) => attr(name) == Some(value),
+            Condition::AttrLess(name, value) => {
+                attr(name).and_then(|a| compare(a, value)) == Some(std::cmp::Ordering::Less)
+            }
+            Condition::AttrGreater(name, value) => {
+                attr(name).and_then(|a| compare(a, value)) == Some(std::cmp::Ordering::Greater)
+            }
+            Condition::All(all) => all.iter().all(|c| c.holds(current)),
+            Condition::Any(any) => any.iter().any(|c| c.holds(current)),
+        }
+    }
+}
+
+/// An atomic change of some attributes of one item, creating it when it is missing (unless
+/// the condition says otherwise): DynamoDB's `UpdateItem` with `SET` and `ADD`. Counters are
+/// changed this way, so that concurrent increments never read-modify-write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub table: &'static TableDef,
+    pub id: String,
+    /// `SET attr = value`.
+    pub set: Vec<(&'static str, Value)>,
+    /// `ADD attr n`: a missing attribute counts as 0.
+    pub add: Vec<(&'static str, i64)>,
+    pub condition: Option<Condition>,
+}
+
+impl Update {
+    pub fn new(table: &'static TableDef, id: impl Into<String>) -> Update {
+        Update { table, id: id.into(), set: vec![], add: vec![], condition: None }
+    }
+
+    pub fn set(mut self, attr: &'static str, value: impl Into<Value>) -> Update {
+        self.set.push((attr, value.into()));
+        self
+    }
+
+    pub fn add(mut self, attr: &'static str, n: i64) -> Update {
+        self.add.push((attr, n));
+        self
+    }
+
+    pub fn when(mut self, condition: Condition) -> Update {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// The item after the update (its condition is the caller's to check first).
+    pub fn apply(&self, current: Option<&Item>) -> Item {
+        let mut item = current.cloned().unwrap_or_default();
+        item.insert("id".into(), Value::String(self.id.clone()));
+        for (attr, value) in &self.set {
+            item.insert((*attr).into(), value.clone());
+        }
+        for (attr, n) in &self.add {
+            let old = item.get(*attr).and_then(Value::as_i64).unwrap_or(0);
+            item.insert((*attr).into(), Value::from(old + n));
+        }
+        self.table.prepare(&mut item);
+        item
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +144,7 @@ pub enum Write {
     Put { table: &'static TableDef, item: Item, condition: Option<Condition> },
     Delete { table: &'static TableDef, id: String, condition: Option<Condition> },
     Check { table: &'static TableDef, id: String, condition: Condition },
+    Update(Update),
 }
 
 /// Most writes one transaction may hold (DynamoDB's limit).
@@ -66,6 +156,7 @@ impl Write {
         match self {
             Write::Put { table, item, .. } => (table.name, item.get("id").and_then(Value::as_str).unwrap_or_default()),
             Write::Delete { table, id, .. } | Write::Check { table, id, .. } => (table.name, id.as_str()),
+            Write::Update(u) => (u.table.name, u.id.as_str()),
         }
     }
 }
@@ -143,6 +234,9 @@ pub trait Store: Send + Sync {
     async fn query(&self, query: Query) -> Result<QueryPage, StoreError>;
     /// Applies every write or none (at most 100 writes).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// One atomic update on its own (DynamoDB's `UpdateItem`): the item as it is afterwards,
+    /// or `ConditionFailed(Some(0))` if its condition did not hold.
+    async fn update(&self, update: Update) -> Result<Item, StoreError>;
     /// Writes items without conditions and without atomicity, in as few requests as the backend
     /// allows (DynamoDB's BatchWriteItem): bulk loads and imports, never request handling.
     async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError>;

@@ -266,6 +266,9 @@ pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
 pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None };
 
+/// Counts of dependents (`counters`): an organization's accounts and teams, a role's holders.
+pub const COUNTERS: TableDef = TableDef { name: "counters", indexes: &[], folded: &[], ttl: None };
+
 pub const TABLES: &[&TableDef] = &[
     &ORGANIZATIONS,
     &ACCOUNTS,
@@ -277,4 +280,5 @@ pub const TABLES: &[&TableDef] = &[
     &UNIQUES,
     &TOKENS,
     &THROTTLES,
+    &COUNTERS,
 ];

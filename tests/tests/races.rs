@@ -1,0 +1,273 @@
+//! Defences fired at in parallel, dozens of requests at once, as an attacker would: the login
+//! limits per email and per address (token endpoint and password change), and deletes racing
+//! the creates that would leave orphans behind them. On DynamoDB these run against a moto that
+//! serves one request at a time (`TestApp::for_races`), so every outcome is the code's.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use iam_tests::app::{PASSWORD, Reply, TestApp};
+use serde_json::{Value, json};
+
+/// Sends every request at once (each on its own task) and returns the replies in order.
+async fn all_at_once(app: &Arc<TestApp>, requests: Vec<Request<Body>>) -> Vec<Reply> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let app = app.clone();
+            tokio::spawn(async move { app.send(request).await })
+        })
+        .collect();
+    let mut replies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        replies.push(task.await.expect("request task"));
+    }
+    replies
+}
+
+fn statuses(replies: &[Reply]) -> BTreeMap<u16, usize> {
+    let mut counts = BTreeMap::new();
+    for r in replies {
+        *counts.entry(r.status.as_u16()).or_default() += 1;
+    }
+    counts
+}
+
+/// A password grant from client address `ip`.
+fn login_from(ip: &str, email: &str, password: &str) -> Request<Body> {
+    let body = json!({"grant_type": "password", "email": email, "password": password});
+    let mut request = Request::post("/api/v3/iam/auth/token")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("address");
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+fn change_password(token: &str, current: &str) -> Request<Body> {
+    let body = json!({"current_password": current, "password": "An0ther!Passw0rd"});
+    Request::post("/api/v3/iam/account/passwords/change")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+fn jsonapi(method: Method, path: &str, token: &str, body: Option<Value>) -> Request<Body> {
+    let builder = Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+    match body {
+        Some(b) => builder
+            .header(header::CONTENT_TYPE, "application/vnd.api+json")
+            .body(Body::from(b.to_string()))
+            .expect("request"),
+        None => builder.body(Body::empty()).expect("request"),
+    }
+}
+
+fn create(type_name: &str, token: &str, attributes: Value) -> Request<Body> {
+    let body = json!({"data": {"type": type_name, "attributes": attributes}});
+    jsonapi(Method::POST, &format!("/api/v3/iam/{type_name}"), token, Some(body))
+}
+
+fn delete(path: &str, token: &str) -> Request<Body> {
+    jsonapi(Method::DELETE, path, token, None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_parallel_wrong_guesses_get_exactly_ten_evaluations() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+    let guesses = (0..60).map(|i| login_from("198.51.100.7", "ann@acme.test", &format!("Wrong!{i}aA"))).collect();
+    let replies = all_at_once(&app, guesses).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(401, 10), (429, 50)]), "the limit is 10 per email");
+    let throttled = replies.iter().find(|r| r.status == StatusCode::TOO_MANY_REQUESTS).unwrap();
+    let wait: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "Retry-After within the window: {wait}");
+
+    // The right password, in a burst after the limit, gets 429 like any guess.
+    let burst = (0..20).map(|_| login_from("198.51.100.8", "ann@acme.test", PASSWORD)).collect();
+    let replies = all_at_once(&app, burst).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(429, 20)]));
+    assert!(replies.iter().all(|r| r.body.get("access_token").is_none()));
+
+    // When the window has closed the account logs in again.
+    app.clock.advance(time::Duration::minutes(16));
+    let replies = all_at_once(&app, vec![login_from("198.51.100.8", "ann@acme.test", PASSWORD)]).await;
+    assert_eq!(replies[0].status, StatusCode::OK, "{:?}", replies[0].body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_limit_per_address_holds_in_parallel_and_successes_give_their_slot_back() {
+    let vars = [("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", "10"), ("IAM_LOGIN_MAX_FAILURES", "100")];
+    let app = Arc::new(TestApp::for_races(&vars).await);
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+
+    // Many people behind one address log in successfully: their own logins give their slots
+    // back, so they never throttle it (only attempts in flight at once hold slots).
+    for _ in 0..6 {
+        let logins = (0..5).map(|_| login_from("203.0.113.9", "ann@acme.test", PASSWORD)).collect();
+        assert_eq!(statuses(&all_at_once(&app, logins).await), BTreeMap::from([(200, 5)]));
+    }
+
+    let guesses = (0..60).map(|i| login_from("203.0.113.9", &format!("nobody{i}@acme.test"), "Wrong!Pass1")).collect();
+    let replies = all_at_once(&app, guesses).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(401, 10), (429, 50)]), "the limit is 10 per address");
+
+    // The address is blocked even for the right password; another address is not.
+    let mixed = vec![
+        login_from("203.0.113.9", "ann@acme.test", PASSWORD),
+        login_from("203.0.113.10", "ann@acme.test", PASSWORD),
+    ];
+    let replies = all_at_once(&app, mixed).await;
+    assert_eq!((replies[0].status, replies[1].status), (StatusCode::TOO_MANY_REQUESTS, StatusCode::OK));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_parallel_wrong_current_passwords_get_exactly_ten_evaluations() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+    let token = app.login("ann@acme.test", PASSWORD).await["access_token"].as_str().unwrap().to_string();
+    let guesses = (0..60).map(|i| change_password(&token, &format!("Wrong!{i}aA"))).collect();
+    let replies = all_at_once(&app, guesses).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(422, 10), (429, 50)]));
+    // They counted as failed logins of the email: the token endpoint is closed too.
+    let replies = all_at_once(&app, vec![login_from("198.51.100.1", "ann@acme.test", PASSWORD)]).await;
+    assert_eq!(replies[0].status, StatusCode::TOO_MANY_REQUESTS);
+    let replies = all_at_once(&app, vec![change_password(&token, PASSWORD)]).await;
+    assert_eq!(replies[0].status, StatusCode::TOO_MANY_REQUESTS, "the right current password waits too");
+}
+
+/// How many trials each delete race runs: each is a fresh parent and a burst at it.
+const TRIALS: usize = 6;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accounts_created_while_their_organization_is_deleted_end_with_both_or_neither() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    for trial in 0..TRIALS {
+        let org = app.create_org(&format!("Doomed {trial}")).await;
+        let mut burst: Vec<_> = (0..8)
+            .map(|i| {
+                let attributes =
+                    json!({"email": format!("a{trial}x{i}@acme.test"), "password": PASSWORD, "organization_id": org});
+                create("accounts", &admin, attributes)
+            })
+            .collect();
+        burst.insert(0, delete(&format!("/api/v3/iam/organizations/{org}"), &admin));
+        let replies = all_at_once(&app, burst).await;
+        let deleted = replies[0].status == StatusCode::NO_CONTENT;
+        let created: Vec<String> = replies
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .map(|r| r.body["data"]["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            !deleted || created.is_empty(),
+            "trial {trial}: an organization was deleted under its accounts: {replies:?}"
+        );
+        if deleted {
+            assert_eq!(app.get(&format!("/api/v3/iam/organizations/{org}")).await.status, StatusCode::NOT_FOUND);
+        } else {
+            assert_eq!(replies[0].error_codes(), ["has_accounts"], "trial {trial}");
+            for id in &created {
+                let account = app.get(&format!("/api/v3/iam/accounts/{id}")).await;
+                assert_eq!(account.body["data"]["attributes"]["organization_id"], json!(org));
+            }
+        }
+        for r in replies.iter().filter(|r| r.status != StatusCode::CREATED && r.status != StatusCode::NO_CONTENT) {
+            assert!(matches!(r.status.as_u16(), 409 | 422), "a loser is refused cleanly: {r:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn teams_created_while_their_organization_is_deleted_end_with_both_or_neither() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    for trial in 0..TRIALS {
+        let org = app.create_org(&format!("Doomed {trial}")).await;
+        let mut burst: Vec<_> =
+            (0..8).map(|i| create("teams", &admin, json!({"name": format!("T{i}"), "organization_id": org}))).collect();
+        burst.insert(0, delete(&format!("/api/v3/iam/organizations/{org}"), &admin));
+        let replies = all_at_once(&app, burst).await;
+        let deleted = replies[0].status == StatusCode::NO_CONTENT;
+        let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+        assert!(!deleted || created == 0, "trial {trial}: an organization was deleted under its teams: {replies:?}");
+        if !deleted {
+            assert_eq!(replies[0].error_codes(), ["has_teams"], "trial {trial}: {:?}", replies[0]);
+            assert!(created > 0);
+        }
+        let listed = app.get(&format!("/api/v3/iam/teams?filter[organization_id]={org}")).await;
+        assert_eq!(listed.ids().len(), created, "trial {trial}: every 201 is a team, and only those");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn assignments_created_while_their_role_is_deleted_end_with_both_or_neither() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    let org = app.create_org("Acme").await;
+    let mut accounts = Vec::new();
+    for i in 0..8 {
+        accounts.push(app.create_account(&format!("holder{i}@acme.test"), &org).await);
+    }
+    for trial in 0..TRIALS {
+        let name = format!("auditor{trial}");
+        let role =
+            app.create("roles", json!({"name": name, "scope": "organization", "permissions": ["accounts:read"]})).await;
+        let mut burst: Vec<_> = accounts
+            .iter()
+            .map(|account| {
+                create("role_assignments", &admin, json!({"account_id": account, "role_name": name, "scope_id": org}))
+            })
+            .collect();
+        burst.insert(0, delete(&format!("/api/v3/iam/roles/{role}"), &admin));
+        let replies = all_at_once(&app, burst).await;
+        let deleted = replies[0].status == StatusCode::NO_CONTENT;
+        let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+        assert!(!deleted || created == 0, "trial {trial}: a role was deleted under its holders: {replies:?}");
+        if !deleted {
+            assert_eq!(replies[0].error_codes(), ["role_assigned"], "trial {trial}: {:?}", replies[0]);
+        }
+        let holders = app.get(&format!("/api/v3/iam/role_assignments?filter[role_name]={name}")).await;
+        assert_eq!(holders.ids().len(), created, "trial {trial}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_role_whose_holders_all_left_can_be_deleted() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    let org = app.create_org("Acme").await;
+    let role = app.create("roles", json!({"name": "lead", "scope": "team", "permissions": []})).await;
+    let account = app.create_account("holder@acme.test", &org).await;
+    let mut teams = Vec::new();
+    for name in ["Ops", "Dev"] {
+        let team = app.create("teams", json!({"name": name, "organization_id": org})).await;
+        app.create("team_memberships", json!({"team_id": team, "account_id": account})).await;
+        app.create("role_assignments", json!({"account_id": account, "role_name": "lead", "scope_id": team})).await;
+        teams.push(team);
+    }
+    let one = |request| {
+        let app = app.clone();
+        async move { all_at_once(&app, vec![request]).await.remove(0) }
+    };
+    assert_eq!(one(delete(&format!("/api/v3/iam/roles/{role}"), &admin)).await.error_codes(), ["role_assigned"]);
+    // The account goes with both its assignments of the role (one counter, changed by two in
+    // the account's transaction): then the role may go, and the organization after its teams.
+    assert_eq!(one(delete(&format!("/api/v3/iam/accounts/{account}"), &admin)).await.status, StatusCode::NO_CONTENT);
+    let reply = one(delete(&format!("/api/v3/iam/roles/{role}"), &admin)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    assert_eq!(one(delete(&format!("/api/v3/iam/organizations/{org}"), &admin)).await.error_codes(), ["has_teams"]);
+    for team in &teams {
+        assert_eq!(one(delete(&format!("/api/v3/iam/teams/{team}"), &admin)).await.status, StatusCode::NO_CONTENT);
+    }
+    let reply = one(delete(&format!("/api/v3/iam/organizations/{org}"), &admin)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+}
