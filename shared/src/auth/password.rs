@@ -1,11 +1,17 @@
 //! Passwords: the policy of API.md, and argon2id hashing off the async threads, verifying
-//! against a dummy hash when the account is unknown so that both cost the same time. At most a
-//! few hashes run at once (each holds 19 MiB): a request waits a bounded time for a turn, then
-//! gets 503, so a burst of logins cannot take the server's memory.
+//! against a dummy hash when the account is unknown so that both cost the same time.
+//!
+//! Memory is bounded by construction: at most `concurrency` hashes run at once (a request
+//! waits a bounded time for a turn, then gets 503), and each runs in one of at most
+//! `concurrency` argon2 memory areas (19 MiB each) that are allocated once and reused. Letting
+//! argon2 allocate per hash is not enough: glibc keeps a freed 19 MiB block in the arena of the
+//! thread that freed it, and hashes move between the blocking pool's threads, so 40 logins held
+//! 700 MB even one at a time (measured; `cli/tests/login_memory.rs` holds the bound).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use tokio::sync::Semaphore;
 
@@ -60,6 +66,8 @@ pub struct PasswordHasher {
     params: Params,
     /// One permit per hash that may run at once.
     slots: Arc<Semaphore>,
+    /// Argon2 memory areas not in use: never more than there are permits.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     max_wait: std::time::Duration,
     /// A real hash of a random password, verified against when the account does not exist.
     /// Made on first need, not at cold start: most functions never verify a password.
@@ -77,6 +85,7 @@ impl PasswordHasher {
             params,
             slots: Arc::new(Semaphore::new(slots.concurrency.max(1))),
             max_wait: slots.max_wait,
+            memory: Arc::default(),
             dummy_hash: Arc::default(),
         })
     }
@@ -97,10 +106,10 @@ impl PasswordHasher {
     /// The PHC string of a new argon2id hash of `password`.
     pub async fn hash(&self, password: &str) -> Result<String> {
         let permit = self.turn().await?;
-        let (params, password) = (self.params.clone(), password.to_string());
+        let (params, password, memory) = (self.params.clone(), password.to_string(), self.memory.clone());
         let hashed = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            hash_with(&params, &password)
+            with_memory(&memory, |m| hash_with(&params, &password, m))
         })
         .await
         .map_err(Error::unexpected)?;
@@ -113,27 +122,80 @@ impl PasswordHasher {
         let permit = self.turn().await?;
         let known = hash.map(str::to_string);
         let (params, dummy, password) = (self.params.clone(), self.dummy_hash.clone(), password.to_string());
+        let memory = self.memory.clone();
         let verified = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let hash = match &known {
-                Some(hash) => hash.as_str(),
-                None => dummy.get_or_init(|| {
-                    let random = super::tokens::random_token().unwrap_or_default();
-                    hash_with(&params, &random).unwrap_or_default()
-                }),
-            };
-            // Parameters come from the stored hash, so older hashes keep verifying.
-            let ok = Argon2::default().verify_password(password.as_bytes(), hash).is_ok();
-            ok && known.is_some()
+            with_memory(&memory, |m| {
+                let hash = match &known {
+                    Some(hash) => hash.as_str(),
+                    None => dummy.get_or_init(|| {
+                        let random = super::tokens::random_token().unwrap_or_default();
+                        hash_with(&params, &random, m).unwrap_or_default()
+                    }),
+                };
+                verify_with(password.as_bytes(), hash, m) && known.is_some()
+            })
         })
         .await;
         Ok(verified.unwrap_or(false))
     }
 }
 
-fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
+/// Runs `f` with a memory area from the pool (or a new one when all are out), and puts it back.
+fn with_memory<T>(pool: &Mutex<Vec<Vec<Block>>>, f: impl FnOnce(&mut Vec<Block>) -> T) -> T {
+    let mut memory = pool.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+    let result = f(&mut memory);
+    pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+    result
+}
+
+/// The raw argon2 output of `password` under these parameters, in `memory` (grown if smaller
+/// than they need; argon2 writes every block before reading it, so reused memory is safe).
+fn compute(
+    argon: Argon2<'_>,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Vec<Block>,
+) -> argon2::Result<()> {
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+}
+
+/// The PHC string of a new argon2id hash (random 16-byte salt, 32-byte output).
+fn hash_with(params: &Params, password: &str, memory: &mut Vec<Block>) -> anyhow::Result<String> {
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    argon.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing: {e}"))
+    compute(argon, params, password.as_bytes(), &salt, &mut out, memory)
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| anyhow::anyhow!("hash parameters: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("hash output: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `hash`, computed with the parameters the hash
+/// names (so older hashes keep verifying) and compared in constant time (`Output`'s `==`).
+fn verify_with(password: &[u8], hash: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else { return false };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    let Ok(version) = parsed.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version, params.clone());
+    compute(argon, &params, password, salt, &mut out, memory).is_ok()
+        && Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
 #[cfg(test)]
@@ -179,6 +241,8 @@ mod tests {
         }
         assert_eq!(h.slots.available_permits(), SLOTS.concurrency, "every slot is given back");
         assert!(fewest_free < SLOTS.concurrency, "the slots were used");
+        let areas = h.memory.lock().unwrap().len();
+        assert!((1..=SLOTS.concurrency).contains(&areas), "{areas} memory areas for {} slots", SLOTS.concurrency);
     }
 
     #[test]
@@ -190,6 +254,28 @@ mod tests {
             policy_violations("Ann@Example.c0m", Some("ann@example.c0m")).into_iter().map(|(c, _)| c).collect();
         assert_eq!(codes, ["equals_email"]);
         assert_eq!(policy_violations(&format!("Aa1!{}", "x".repeat(125)), None)[0].0, "too_long");
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_verifier() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let params = Params::new(64, 1, 1, None).unwrap();
+        let mut memory = Vec::new();
+        let ours = hash_with(&params, "Str0ng!Passw0rd", &mut memory).unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{ours}");
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"Str0ng!Passw0rd", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"str0ng!Passw0rd", &parsed).is_err());
+        // A hash made by the crate with other parameters verifies here, in memory reused from a
+        // larger hash, and only for its password.
+        use argon2::password_hash::PasswordHasher as _;
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(32, 2, 1, None).unwrap())
+            .hash_password(b"0ther!Passw0rd")
+            .unwrap()
+            .to_string();
+        assert!(verify_with(b"0ther!Passw0rd", &theirs, &mut memory));
+        assert!(!verify_with(b"0ther!Passw0rd ", &theirs, &mut memory));
+        assert!(!verify_with(b"0ther!Passw0rd", "not a hash", &mut memory));
     }
 
     #[tokio::test]
