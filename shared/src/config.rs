@@ -187,16 +187,19 @@ impl Config {
         let limit = |max: (&str, u32), window: (&str, u64)| -> anyhow::Result<Limit> {
             Ok(Limit { max: count(max.0, max.1)?, window: secs(window.0, window.1)? })
         };
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let hash_slots = HashSlots {
-            concurrency: count("IAM_HASH_CONCURRENCY", (2 * cores).try_into().unwrap_or(u32::MAX))? as usize,
-            max_wait: match get("IAM_HASH_MAX_WAIT_MS") {
-                None => Duration::from_secs(2),
+        let millis = |k: &str, default: u64| -> anyhow::Result<Duration> {
+            match get(k) {
+                None => Ok(Duration::from_millis(default)),
                 Some(v) => v
                     .parse::<u64>()
                     .map(Duration::from_millis)
-                    .with_context(|| format!("IAM_HASH_MAX_WAIT_MS={v:?} is not a number of milliseconds"))?,
-            },
+                    .with_context(|| format!("{k}={v:?} is not a number of milliseconds")),
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let hash_slots = HashSlots {
+            concurrency: count("IAM_HASH_CONCURRENCY", (2 * cores).try_into().unwrap_or(u32::MAX))? as usize,
+            max_wait: millis("IAM_HASH_MAX_WAIT_MS", 2000)?,
         };
         Ok(Config {
             hash_slots,
@@ -208,13 +211,7 @@ impl Config {
                 ("IAM_LOGIN_FAILURE_WINDOW", 900),
             )?,
             reset_requests_per_account: limit(("IAM_RESET_MAX_REQUESTS", 5), ("IAM_RESET_WINDOW", 3600))?,
-            reset_min_response: match get("IAM_RESET_MIN_RESPONSE_MS") {
-                None => Duration::from_millis(400),
-                Some(v) => v
-                    .parse::<u64>()
-                    .map(Duration::from_millis)
-                    .with_context(|| format!("IAM_RESET_MIN_RESPONSE_MS={v:?} is not a number of milliseconds"))?,
-            },
+            reset_min_response: millis("IAM_RESET_MIN_RESPONSE_MS", 400)?,
             addr,
             data_dir: PathBuf::from(get("IAM_DATA_DIR").unwrap_or_else(|| "./.iam".into())),
             issuer: get("IAM_ISSUER").unwrap_or_else(|| public_url.clone()),
@@ -266,6 +263,11 @@ mod tests {
         assert_eq!(c.login_failures_per_account, Limit { max: 10, window: Duration::from_secs(900) });
         assert_eq!(c.login_failures_per_address, Limit { max: 100, window: Duration::from_secs(900) });
         assert_eq!(c.signing_key, SigningKeySource::DataDir);
+        assert_eq!(c.hash_slots.max_wait, Duration::from_secs(2));
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(c.hash_slots.concurrency, 2 * cores, "two hashing slots per core");
+        let c = config(&[("IAM_HASH_CONCURRENCY", "3"), ("IAM_HASH_MAX_WAIT_MS", "250")]).unwrap();
+        assert_eq!(c.hash_slots, HashSlots { concurrency: 3, max_wait: Duration::from_millis(250) });
     }
 
     #[test]
@@ -294,5 +296,9 @@ mod tests {
         assert!(e.contains("IAM_SIGNING_KEY_PARAMETER"), "{e}");
         let e = config(&[("IAM_LOGIN_MAX_FAILURES", "0")]).unwrap_err().to_string();
         assert!(e.contains("IAM_LOGIN_MAX_FAILURES"), "{e}");
+        let e = config(&[("IAM_HASH_CONCURRENCY", "0")]).unwrap_err().to_string();
+        assert!(e.contains("IAM_HASH_CONCURRENCY"), "{e}");
+        let e = config(&[("IAM_HASH_MAX_WAIT_MS", "soon")]).unwrap_err().to_string();
+        assert!(e.contains("IAM_HASH_MAX_WAIT_MS"), "{e}");
     }
 }

@@ -59,6 +59,18 @@ impl Reply {
     }
 }
 
+/// A `POST /auth/token` request with a JSON body from client address `ip` (as the local
+/// gateway sees a socket's peer).
+pub fn token_request_from(ip: &str, body: Value) -> Request<Body> {
+    let mut request = Request::post("/api/v3/iam/auth/token")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("address");
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
 /// Do the end-to-end suites run on DynamoDB (moto) rather than SQLite?
 pub fn on_dynamodb() -> bool {
     std::env::var("IAM_TEST_STORE").as_deref() == Ok("dynamodb")
@@ -238,13 +250,7 @@ impl TestApp {
     /// `POST /auth/token` with a JSON body from client address `ip` (as the local gateway
     /// sees a socket's peer).
     pub async fn token_from(&self, ip: &str, body: Value) -> Reply {
-        let mut request = Request::post("/api/v3/iam/auth/token")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request");
-        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("address");
-        request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
-        self.send(request).await
+        self.send(token_request_from(ip, body)).await
     }
 
     /// A flat JSON `POST` to an action endpoint (join, passwords), with an optional token.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
-use iam_tests::app::{PASSWORD, Reply, TestApp};
+use iam_tests::app::{PASSWORD, Reply, TestApp, token_request_from};
 use serde_json::{Value, json};
 
 /// Sends every request at once (each on its own task) and returns the replies in order.
@@ -37,14 +37,7 @@ fn statuses(replies: &[Reply]) -> BTreeMap<u16, usize> {
 
 /// A password grant from client address `ip`.
 fn login_from(ip: &str, email: &str, password: &str) -> Request<Body> {
-    let body = json!({"grant_type": "password", "email": email, "password": password});
-    let mut request = Request::post("/api/v3/iam/auth/token")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("address");
-    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
-    request
+    token_request_from(ip, json!({"grant_type": "password", "email": email, "password": password}))
 }
 
 fn change_password(token: &str, current: &str) -> Request<Body> {
