@@ -103,6 +103,13 @@ impl PasswordHasher {
         }
     }
 
+    /// Takes every hashing slot, as a burst would (tests of what waits for one).
+    #[cfg(test)]
+    pub(crate) async fn occupy_every_slot(&self) -> tokio::sync::OwnedSemaphorePermit {
+        let n = u32::try_from(self.slots.available_permits()).unwrap_or(u32::MAX);
+        self.slots.clone().acquire_many_owned(n).await.expect("open semaphore")
+    }
+
     /// The PHC string of a new argon2id hash of `password`.
     pub async fn hash(&self, password: &str) -> Result<String> {
         let permit = self.turn().await?;

@@ -179,6 +179,7 @@ impl PasswordAttempt {
 #[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::store::embedded::EmbeddedStore;
     use std::time::Duration;
 
@@ -212,5 +213,42 @@ mod tests {
         assert_eq!(count(&store.get(&THROTTLES, &key).await.unwrap().unwrap()), 0, "never below zero");
         clear(&store, &key).await.unwrap();
         assert!(store.get(&THROTTLES, &key).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_attempt_settles_its_slots_by_its_outcome() {
+        use crate::config::{HashCost, HashSlots};
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("db")).unwrap();
+        let config = Config::from_lookup(|_| None).unwrap();
+        let now = clock::parse("2026-11-23T10:00:00Z").unwrap();
+        let slots = HashSlots { concurrency: 1, max_wait: Duration::from_millis(20) };
+        let hasher = PasswordHasher::new(HashCost::Fast, slots).unwrap();
+        let hash = hasher.hash("Str0ng!Passw0rd").await.unwrap();
+        let counted = |key: String| {
+            let store = &store;
+            async move { store.get(&THROTTLES, &key).await.unwrap().map_or(0, |i| count(&i)) }
+        };
+        let (email, ip) = ("ann@example.com", Some("192.0.2.1"));
+        let begin = || PasswordAttempt::begin(&store, &config, email, ip, now);
+
+        let attempt = begin().await.unwrap();
+        assert!(!attempt.verify(&store, &hasher, "wrong", Some(&hash)).await.unwrap());
+        assert_eq!((counted(login_by_email(email)).await, counted(login_by_address("192.0.2.1")).await), (1, 1));
+
+        let busy = hasher.occupy_every_slot().await;
+        let attempt = begin().await.unwrap();
+        assert!(matches!(attempt.verify(&store, &hasher, "wrong", Some(&hash)).await, Err(Error::Unavailable { .. })));
+        assert_eq!(
+            (counted(login_by_email(email)).await, counted(login_by_address("192.0.2.1")).await),
+            (1, 1),
+            "an attempt never evaluated gives both slots back"
+        );
+        drop(busy);
+
+        let attempt = begin().await.unwrap();
+        assert!(attempt.verify(&store, &hasher, "Str0ng!Passw0rd", Some(&hash)).await.unwrap());
+        assert_eq!(counted(login_by_email(email)).await, 0, "a success clears the email's failures");
+        assert_eq!(counted(login_by_address("192.0.2.1")).await, 1, "and gives back only its own slot on the address");
     }
 }
