@@ -51,8 +51,20 @@ pub fn service(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(no_store_when_authenticated))
         .layer(middleware::from_fn(with_request_id))
         .with_state(state)
+}
+
+/// A response to a request that carried credentials is the caller's alone: no shared cache or
+/// browser may keep it (RFC 9111 `no-store`; OWASP ASVS 5.0 §14.3).
+async fn no_store_when_authenticated(request: Request, next: Next) -> Response {
+    let authenticated = request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(request).await;
+    if authenticated {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// Where the client is, as far as the platform tells: set by the local gateway from the

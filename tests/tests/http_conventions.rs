@@ -19,6 +19,19 @@ async fn every_response_carries_a_distinct_request_id() {
 }
 
 #[tokio::test]
+async fn responses_to_authenticated_requests_are_never_stored() {
+    let app = TestApp::new().await;
+    for path in ["/api/v3/iam/accounts/me", "/api/v3/iam/organizations", "/api/v3/iam/nothing-here"] {
+        let reply = app.call(Method::GET, path, Some(&app.admin_token), None).await;
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}: {:?}", reply.status);
+    }
+    let refused = app.call(Method::GET, "/api/v3/iam/accounts/me", Some("not-a-token"), None).await;
+    assert_eq!((refused.status, refused.header("cache-control")), (StatusCode::UNAUTHORIZED, Some("no-store")));
+    let jwks = app.call(Method::GET, "/.well-known/jwks.json", None, None).await;
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"), "public keys stay cacheable");
+}
+
+#[tokio::test]
 async fn health_is_public_and_ok() {
     let app = TestApp::new().await;
     let reply = app.call(Method::GET, "/health", None, None).await;

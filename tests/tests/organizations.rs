@@ -69,6 +69,18 @@ async fn a_duplicate_name_is_a_conflict_whatever_its_case() {
 }
 
 #[tokio::test]
+async fn names_with_bidirectional_controls_are_refused_like_other_control_characters() {
+    let app = TestApp::new().await;
+    for name in ["Acme\u{202E}nimda", "\u{2066}Acme\u{2069}", "Ac\u{202A}me"] {
+        let reply = app.call(Method::POST, ORGS, Some(&app.admin_token), Some(org_doc(json!({"name": name})))).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert_eq!(reply.error_codes(), ["invalid_characters"]);
+        assert_eq!(reply.body["errors"][0]["source"]["pointer"], "/data/attributes/name");
+    }
+    assert!(app.get(ORGS).await.ids().is_empty(), "nothing was written");
+}
+
+#[tokio::test]
 async fn malformed_or_mistyped_bodies_are_refused_without_writing() {
     let app = TestApp::new().await;
     let request = |content_type: &str, body: String| {

@@ -82,7 +82,8 @@ impl<'a> Attributes<'a> {
         self.problems.push(Problem::attribute(name, code, detail));
     }
 
-    /// A text attribute; `required` makes absence and null problems.
+    /// A text attribute; `required` makes absence and null problems. Single-line text refuses
+    /// control characters, bidirectional embedding, override and isolate controls among them.
     pub fn text(&mut self, name: &str, limits: Text, required: bool) -> Given<String> {
         let given = match self.map.get(name).cloned() {
             None => Given::Absent,
@@ -90,7 +91,7 @@ impl<'a> Attributes<'a> {
             Some(Value::String(s)) => {
                 let s = s.trim();
                 let n = s.chars().count();
-                if limits.single_line && s.chars().any(char::is_control) {
+                if limits.single_line && s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
                     self.problem(
                         name,
                         "invalid_characters",
@@ -187,6 +188,14 @@ fn is_web_url(v: &str) -> bool {
         let host = r.split(['/', '?', '#']).next().unwrap_or_default();
         !host.is_empty() && !host.starts_with(':') && !r.chars().any(|c| c.is_whitespace() || c.is_control())
     })
+}
+
+/// The bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069):
+/// they reorder how the text around them is shown ("Trojan Source"), so that a name could read
+/// as another in an admin console or an email. Unicode counts them as format characters, not as
+/// controls, so `char::is_control` lets them through.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

@@ -110,6 +110,13 @@ mod tests {
         assert!(create(attrs(json!({"name": "   "})), "1".into(), "t").is_err());
         assert!(create(attrs(json!({"name": "a".repeat(201)})), "1".into(), "t").is_err());
         assert!(create(attrs(json!({"name": "line\nbreak"})), "1".into(), "t").is_err());
+        for bidi in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            assert!(create(attrs(json!({"name": format!("Ac{bidi}me")})), "1".into(), "t").is_err(), "{bidi:?}");
+        }
+        assert!(
+            create(attrs(json!({"name": "Acme \u{05D0}\u{05D1}"})), "1".into(), "t").is_ok(),
+            "right-to-left text is fine"
+        );
     }
 
     #[test]
