@@ -1,6 +1,8 @@
 //! The local gateway: every function's router merged into one service, as `iam serve` runs it
 //! and as the end-to-end tests drive it.
 
+pub mod server;
+
 use std::net::SocketAddr;
 
 use axum::Router;

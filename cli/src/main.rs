@@ -2,8 +2,6 @@
 //! (`cleanup`), the route table (`routes`) and a cloud signing key (`signing-key`), all
 //! configured by the `IAM_*` and `AWS_*` environment variables.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use iam_shared::app::open_store;
@@ -97,11 +95,9 @@ async fn serve() -> anyhow::Result<()> {
     bootstrap(state.store.as_ref(), &state.passwords, &state.config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     println!("IAM API on http://{addr}/api/v3/iam (data in {})", state.config.data_dir.display());
-    let app = iam_cli::gateway(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    iam_cli::server::serve(listener, iam_cli::gateway(state), iam_cli::server::HEADER_READ_TIMEOUT, shutdown).await?;
     Ok(())
 }

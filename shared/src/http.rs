@@ -67,6 +67,22 @@ async fn no_store_when_authenticated(request: Request, next: Next) -> Response {
     response
 }
 
+/// The `{id}` of a resource path, known to be an id of ours (`model::is_id`) before any
+/// handler or store sees it: any other value names nothing, so it is the same 404 a missing
+/// resource gets, on every store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ResourceId {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self> {
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| Error::NotFound)?;
+        if crate::model::is_id(&id) { Ok(ResourceId(id)) } else { Err(Error::NotFound) }
+    }
+}
+
 /// Where the client is, as far as the platform tells: set by the local gateway from the
 /// socket, and in Lambda from the API Gateway request context.
 #[derive(Debug, Clone)]

@@ -9,8 +9,10 @@ use time::OffsetDateTime;
 use crate::auth::Principal;
 use crate::error::Result;
 use crate::jsonapi::resource_object;
+use crate::model::is_id;
 use crate::query::cursor::Cursor;
 use crate::query::eval::{compare_items, matches};
+use crate::query::fields::MAX_VALUE_BYTES;
 use crate::query::params::is_paging_param;
 use crate::query::plan::{Access, Plan, effective_sort, plan};
 use crate::query::{Expr, ListQuery, Paging};
@@ -58,10 +60,14 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
     Ok(page)
 }
 
+/// A cursor is where a page of ours ended: an item's id and index keys, none of them a value
+/// the store would refuse as a key (empty, too long), so that a forged one is a 400 on every
+/// store.
 fn check_key_cursor(key: &StartKey, index: &IndexDef, pk: &str) -> Result<()> {
     let allowed = [Some("id"), Some(index.pk_attr()), index.sk];
-    let well_formed = key.contains_key("id")
-        && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && v.is_string())
+    let key_value = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= MAX_VALUE_BYTES);
+    let well_formed = key.get("id").and_then(Value::as_str).is_some_and(is_id)
+        && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && key_value(v))
         && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
     if well_formed { Ok(()) } else { Err(Cursor::invalid()) }
 }

@@ -46,6 +46,9 @@ pub struct Field {
     /// An index of another table that lists, by this field's value, the ids of the items
     /// having it (e.g. the holders of a role), so that an equality can be served by a key.
     pub via: Option<&'static Via>,
+    /// Holds ids of ours (`model::is_id`): a filter value that cannot be one is a 400, never
+    /// a key sent to the store.
+    pub ids: bool,
 }
 
 /// A link table's index partitioned by a value and sorted by the linked resource's id.
@@ -77,6 +80,7 @@ impl Field {
             folded: None,
             many: false,
             via: None,
+            ids: false,
         }
     }
 
@@ -87,9 +91,14 @@ impl Field {
 
     /// The resource id: filterable, sortable, unique, present on every item.
     pub const fn id() -> Field {
-        let mut f = Field::new("id", FieldType::String).filter().sort().required().unique();
+        let mut f = Field::new("id", FieldType::String).filter().sort().required().unique().holds_ids();
         f.attribute = false;
         f
+    }
+
+    pub const fn holds_ids(mut self) -> Self {
+        self.ids = true;
+        self
     }
 
     pub const fn filter(mut self) -> Self {

@@ -66,7 +66,7 @@ pub fn token_request_from(ip: &str, body: Value) -> Request<Body> {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .expect("request");
-    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("address");
+    let addr = std::net::SocketAddr::new(ip.parse().expect("an IP address"), 40000);
     request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
     request
 }

@@ -426,7 +426,13 @@ async fn renaming_moves_the_claim_and_frees_the_old_value(store: Arc<dyn Store>)
 
 async fn many_orgs(store: &dyn Store, n: usize) {
     let all: Vec<Write> = (0..n)
-        .map(|i| put(&ORGANIZATIONS, json!({"id": format!("org{i:05}"), "name": format!("name {i:05}")}), None))
+        .map(|i| {
+            put(
+                &ORGANIZATIONS,
+                json!({"id": format!("00000000-0000-7000-8000-{i:012}"), "name": format!("name {i:05}")}),
+                None,
+            )
+        })
         .collect();
     for chunk in all.chunks(100) {
         store.transact(chunk.to_vec()).await.unwrap();
@@ -449,7 +455,7 @@ async fn an_indexed_equality_reads_only_what_it_returns(store: Arc<dyn Store>) {
         listing::fetch(reader(&metered), &organization::RESOURCE, &list_query("filter[name]=name 00321"), Expr::True)
             .await
             .unwrap();
-    assert_eq!(ids(&page.items), ["org00321"]);
+    assert_eq!(ids(&page.items), ["00000000-0000-7000-8000-000000000321"]);
     assert!(metrics.items_read() <= 2, "read {} items for one match", metrics.items_read());
     metrics.reset();
     // A prefix in the name index's own order streams: a page reads what it returns, plus one.
@@ -462,7 +468,7 @@ async fn an_indexed_equality_reads_only_what_it_returns(store: Arc<dyn Store>) {
     metrics.reset();
     let q = list_query("filter[name__sw]=name 004&page[size]=10");
     let page = listing::fetch(reader(&metered), &organization::RESOURCE, &q, Expr::True).await.unwrap();
-    assert_eq!(page.items[0]["id"], "org00400");
+    assert_eq!(page.items[0]["id"], "00000000-0000-7000-8000-000000000400");
     assert_eq!(metrics.items_read(), 100);
 }
 

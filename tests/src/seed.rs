@@ -48,12 +48,12 @@ fn timestamp(rng: &mut Rng) -> String {
 }
 
 /// An account item as the service stores it, with varied (often absent) attributes. Ids are
-/// zero-padded so that id order is the seeding order.
+/// UUID-shaped (as every id of ours) and zero-padded, so that id order is the seeding order.
 pub fn random_account(rng: &mut Rng, n: usize, organizations: &[String]) -> Item {
     let first = *rng.pick(FIRST);
     let last = *rng.pick(LAST);
     let mut item = json!({
-        "id": format!("acc-{n:06}"),
+        "id": format!("00000000-0000-7000-8000-{n:012}"),
         "email": format!("{first}.{last}{n}@{}", rng.pick(&["Example.com", "corp.test", "mail.example.org"])),
         "enabled": !rng.chance(15),
         "account_type": rng.pick(&["user", "user", "service"]),

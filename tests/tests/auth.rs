@@ -57,10 +57,41 @@ async fn access_tokens_verify_with_the_published_jwks_alone() {
     let claims = jsonwebtoken::decode::<Value>(&app.admin_token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
         .expect("verifies with the JWKS")
         .claims;
-    for claim in ["iss", "aud", "sub", "sid", "iat", "exp"] {
+    for claim in ["iss", "aud", "sub", "sid", "jti", "client_id", "iat", "exp"] {
         assert!(claims.get(claim).is_some(), "{claim} missing from {claims}");
     }
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 900);
+    assert_eq!(claims["client_id"], "iam");
+    // RFC 9068: typed as an access token, and naming the published key by its thumbprint.
+    let header = jsonwebtoken::decode_header(&app.admin_token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.kid, jwk.common.key_id);
+    assert_eq!(header.kid.as_deref().map(str::len), Some(43), "a base64url SHA-256 (RFC 7638)");
+}
+
+#[tokio::test]
+async fn a_token_request_naming_another_client_is_invalid_client() {
+    let app = TestApp::new().await;
+    let grant = |client: &str| json!({"grant_type": "password", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "client_id": client});
+    let reply = app.token(grant("someone-else")).await;
+    assert_eq!((reply.status, reply.body["error"].clone()), (StatusCode::UNAUTHORIZED, json!("invalid_client")));
+    assert_eq!(app.token(grant("iam")).await.status, StatusCode::OK, "our own client may name itself");
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_slash_64_whatever_address_it_picks() {
+    let app =
+        TestApp::with_env(&[("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", "3"), ("IAM_LOGIN_MAX_FAILURES", "100")]).await;
+    let wrong = |n: usize| json!({"grant_type": "password", "email": format!("guess{n}@example.com"), "password": "x"});
+    // Three guesses from three addresses of one /64 use up its limit ...
+    for n in 0..3 {
+        let reply = app.token_from(&format!("2001:db8:1:2::{:x}", n + 1), wrong(n)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = app.token_from("2001:db8:1:2:ffff:ffff:ffff:ffff", wrong(3)).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "a fourth address of the same /64");
+    // ... and the next /64 is another client.
+    assert_eq!(app.token_from("2001:db8:1:3::1", wrong(4)).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

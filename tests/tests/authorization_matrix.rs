@@ -12,6 +12,9 @@ use iam_tests::TestApp;
 use iam_tests::app::PASSWORD;
 use serde_json::{Value, json};
 
+/// An account of organization A holding the global `root_admin` role.
+const GLOBAL_EMAIL: &str = "global@a.test";
+
 /// The callers, in the order of the table's columns.
 const CALLERS: [&str; 6] = ["anonymous", "member_a", "helpdesk_a", "org_admin_a", "org_admin_b", "root_admin"];
 
@@ -62,6 +65,10 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("GET",    "/api/v3/iam/account_sessions",            ["401", "200-", "200+", "200+", "200-", "200+"]),
     ("GET",    "/api/v3/iam/account_sessions/{s}",        ["401", "404",  "200",  "200",  "404",  "200"]),
     ("DELETE", "/api/v3/iam/account_sessions/{s}",        ["401", "404",  "204",  "204",  "404",  "204"]),
+    // A session of an account of A that holds a global role: seen as the account is, and
+    // ended only by a caller with a global grant.
+    ("GET",    "/api/v3/iam/account_sessions/{g}",        ["401", "404",  "200",  "200",  "404",  "200"]),
+    ("DELETE", "/api/v3/iam/account_sessions/{g}",        ["401", "404",  "403",  "403",  "404",  "204"]),
     ("POST",   "/api/v3/iam/auth/token",                  ["200", "200",  "200",  "200",  "200",  "200"]),
     ("POST",   "/api/v3/iam/auth/revoke",                 ["401", "204",  "204",  "204",  "204",  "204"]),
     ("GET",    "/.well-known/jwks.json",                  ["200", "200",  "200",  "200",  "200",  "200"]),
@@ -86,6 +93,8 @@ struct World {
     c: String,
     /// A session of `x`.
     s: String,
+    /// A session of the account of A that holds a global role (`GLOBAL_EMAIL`).
+    g: String,
     /// An invited account of A, and the token of its join link.
     p: String,
     k: String,
@@ -112,10 +121,11 @@ impl World {
             .create("roles", json!({"name": format!("custom-{n}"), "scope": "team", "permissions": ["teams:read"]}))
             .await;
         let s = app.login(&format!("x{n}@a.test"), PASSWORD).await["session_id"].as_str().unwrap().to_string();
+        let g = app.login(GLOBAL_EMAIL, PASSWORD).await["session_id"].as_str().unwrap().to_string();
         let invited = format!("invited{n}@a.test");
         let p = app.create("accounts", json!({"email": invited, "organization_id": a})).await;
         let k = app.mailed_token(&invited, "join").expect("an invitation");
-        World { a: a.into(), x, ext, member_email, y, t, m, r, c, s, p, k }
+        World { a: a.into(), x, ext, member_email, y, t, m, r, c, s, g, p, k }
     }
 
     fn path(&self, template: &str) -> String {
@@ -128,6 +138,7 @@ impl World {
             .replace("{t}", &self.t)
             .replace("{m}", &self.m)
             .replace("{s}", &self.s)
+            .replace("{g}", &self.g)
             .replace("{p}", &self.p)
             .replace("{k}", &self.k)
     }
@@ -221,6 +232,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
     {
         app.account_with_role(&format!("{caller}@matrix.test"), Some(org), Some((role, Some(org)))).await;
     }
+    app.account_with_role(GLOBAL_EMAIL, Some(&a), Some(("root_admin", None))).await;
     let mut mismatches = Vec::new();
     let mut n = 0;
     for (method, template, expected) in MATRIX {

@@ -264,3 +264,42 @@ async fn a_role_whose_holders_all_left_can_be_deleted() {
     let reply = one(delete(&format!("/api/v3/iam/organizations/{org}"), &admin)).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
 }
+
+fn refresh(token: &str) -> Request<Body> {
+    token_request_from("192.0.2.50", json!({"grant_type": "refresh_token", "refresh_token": token}))
+}
+
+/// `parallel` refreshes of one refresh token, `trials` times over: one of them rotates it, and
+/// the rest present a token that was rotated under them, which is reuse (RFC 9700 §4.14.2).
+/// Every trial ends the same way, whoever the store let through first: exactly one new token
+/// pair was handed out, and the session is over, so that pair is dead too.
+async fn refresh_races(trials: usize, parallel: usize) {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+    let admin = app.admin_token.clone();
+    for trial in 0..trials {
+        let login = app.login("ann@acme.test", PASSWORD).await;
+        let (token, session) = (login["refresh_token"].as_str().unwrap(), login["session_id"].as_str().unwrap());
+        let replies = all_at_once(&app, (0..parallel).map(|_| refresh(token)).collect()).await;
+        assert_eq!(statuses(&replies), BTreeMap::from([(200, 1), (401, parallel - 1)]), "trial {trial}");
+        let winner = replies.iter().find(|r| r.status == StatusCode::OK).unwrap();
+        let seen = app.call(Method::GET, &format!("/api/v3/iam/account_sessions/{session}"), Some(&admin), None).await;
+        assert_eq!(seen.status, StatusCode::NOT_FOUND, "trial {trial}: the session was ended");
+        let next = app.send(refresh(winner.body["refresh_token"].as_str().unwrap())).await;
+        assert_eq!(next.status, StatusCode::UNAUTHORIZED, "trial {trial}: the winner's new refresh token is dead");
+        let access = winner.body["access_token"].as_str().unwrap();
+        let me = app.call(Method::GET, "/api/v3/iam/accounts/me", Some(access), None).await;
+        assert_eq!(me.status, StatusCode::UNAUTHORIZED, "trial {trial}: and so is its access token");
+    }
+}
+
+#[tokio::test]
+async fn two_parallel_refreshes_of_one_token_end_the_session_every_time() {
+    refresh_races(50, 2).await;
+}
+
+#[tokio::test]
+async fn twenty_parallel_refreshes_of_one_token_end_the_session_every_time() {
+    refresh_races(50, 20).await;
+}

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use iam_shared::auth::password::new_password_problems;
 use iam_shared::auth::single_use::{self, Purpose};
 use iam_shared::auth::{Permission, Principal};
-use iam_shared::http::ActionBody;
+use iam_shared::http::{ActionBody, ResourceId};
 use iam_shared::mail::{self, Message, templates};
 use iam_shared::model::account;
 use iam_shared::store::schema::{ACCOUNTS, INVITATION_DUE};
@@ -20,12 +20,36 @@ pub fn is_pending(item: &Item) -> bool {
     item.get("status").and_then(Value::as_str) == Some("pending")
 }
 
+/// May the account accept an invitation now: pending, enabled, and signing in with a password
+/// (an SSO account has none to set).
+pub fn may_join(item: &Item) -> bool {
+    is_pending(item)
+        && item.get("enabled").and_then(Value::as_bool).unwrap_or(false)
+        && item.get("auth_type").and_then(Value::as_str) != Some("sso")
+}
+
+/// What of an update ends the links mailed before it: another address (case-folded), a disabled
+/// account, or a switch to single sign-on. The tokens end in the update's own transaction.
+pub fn ends_links(old: &Item, new: &Item) -> bool {
+    let folded = |i: &Item| i.get("email").and_then(Value::as_str).map(str::to_lowercase);
+    let enabled = |i: &Item| i.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    let sso = |i: &Item| i.get("auth_type").and_then(Value::as_str) == Some("sso");
+    folded(old) != folded(new) || enabled(old) && !enabled(new) || !sso(old) && sso(new)
+}
+
+/// Is this update one that mails a new invitation: a pending account got another address, and
+/// the old link ended with it.
+pub fn reinvites(old: &Item, new: &Item) -> bool {
+    let folded = |i: &Item| i.get("email").and_then(Value::as_str).map(str::to_lowercase);
+    may_join(new) && folded(old) != folded(new)
+}
+
 /// A new invitation for `account`: its invitation fields are set on the item, and the token
 /// write and the email are returned (the email goes out once the writes commit).
 pub fn prepare(state: &AppState, account: &mut Item) -> Result<(Write, Message)> {
-    let issued = single_use::issue(Purpose::Invitation, records::id_of(account), state.now())?;
-    let expires_at = clock::format(issued.expires_at);
     account.insert("status".into(), json!("pending"));
+    let issued = single_use::issue(Purpose::Invitation, account, state.now())?;
+    let expires_at = clock::format(issued.expires_at);
     account.insert("invitation_expired_at".into(), json!(expires_at));
     account.insert(INVITATION_DUE.into(), json!(expires_at));
     let link = templates::join_link(&state.config.public_url, &issued.token);
@@ -43,7 +67,7 @@ pub async fn join(State(state): State<AppState>, Path(token): Path<String>, body
     let store = state.store.as_ref();
     let now = state.now();
     let (found, old) =
-        single_use::redeemable(store, Purpose::Invitation, &token, now, is_pending).await?.ok_or_else(invalid_token)?;
+        single_use::redeemable(store, Purpose::Invitation, &token, now, may_join).await?.ok_or_else(invalid_token)?;
     let email = old.get("email").and_then(Value::as_str);
     let password = body.string("password");
     let mut problems = new_password_problems(password.clone(), email, &body.pointer("password"));
@@ -81,7 +105,11 @@ pub async fn join(State(state): State<AppState>, Path(token): Path<String>, body
 }
 
 /// `POST /accounts/{id}/resend_invitation`: a new link by email; the old ones stop working.
-pub async fn resend(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn resend(
+    State(state): State<AppState>,
+    principal: Principal,
+    ResourceId(id): ResourceId,
+) -> Result<StatusCode> {
     let store = state.store.as_ref();
     let old = principal.load_readable(store, &account::RESOURCE, &id, state.now()).await?;
     let org = old.get("organization_id").and_then(Value::as_str);

@@ -14,7 +14,7 @@ use axum::routing::{get, patch, post};
 use iam_shared::auth::single_use;
 use iam_shared::auth::{Permission, Principal, session};
 use iam_shared::counters::Dependents;
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable, show_response};
+use iam_shared::http::{JsonBody, ResourceId, check_if_match, resource_response, show_readable, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, role_assignment};
 use iam_shared::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
@@ -47,7 +47,7 @@ async fn load_visible(state: &AppState, principal: &Principal, id: &str) -> Resu
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     show_readable(DEF, &id, &state, &principal, raw.as_deref()).await
@@ -149,7 +149,7 @@ fn too_many_links() -> Error {
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
@@ -165,13 +165,26 @@ async fn update(
         extra.extend(leaving(&old));
         let (moved, writes) = move_writes(&state, new).await?;
         (new, extra) = (moved, [extra, writes].concat());
-        if extra.len() + 6 > MAX_TRANSACTION_WRITES {
-            return Err(too_many_links());
+    }
+    let mut invitation = None;
+    if invitations::ends_links(&old, &new) {
+        extra.extend(single_use::revoke_every(state.store.as_ref(), &id).await?);
+        if invitations::reinvites(&old, &new) {
+            let (token, message) = invitations::prepare(&state, &mut new)?;
+            extra.push(token);
+            invitation = Some(message);
         }
+    }
+    if extra.len() + 6 > MAX_TRANSACTION_WRITES {
+        return Err(too_many_links());
     }
     let (old_uniques, new_uniques) = (account::uniques(&old), account::uniques(&new));
     let item =
         records::replace_with(state.store.as_ref(), &ACCOUNTS, &old, new, &old_uniques, &new_uniques, extra).await?;
+    if let Some(message) = invitation {
+        // The change stands either way; a lost email is fixed by resending the invitation.
+        mail::deliver(state.mailer.as_ref(), &message, "invitation").await;
+    }
     let disabled = old.get("enabled") != Some(&Value::Bool(false)) && item.get("enabled") == Some(&Value::Bool(false));
     let moved = organization_of(&old) != organization_of(&item);
     if disabled || moved {
@@ -187,7 +200,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     let item = load_visible(&state, &principal, &id).await?;

@@ -3,13 +3,13 @@
 //! organization's admin updates it; only a global role creates or deletes one.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
 use iam_shared::counters::Dependents;
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable};
+use iam_shared::http::{JsonBody, ResourceId, check_if_match, resource_response, show_readable};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{new_id, organization};
 use iam_shared::store::Query;
@@ -44,7 +44,7 @@ async fn create(State(state): State<AppState>, principal: Principal, JsonBody(bo
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     show_readable(DEF, &id, &state, &principal, raw.as_deref()).await
@@ -53,7 +53,7 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
@@ -70,7 +70,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     let item = load_visible(&state, &principal, &id).await?;

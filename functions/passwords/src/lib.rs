@@ -53,7 +53,7 @@ async fn send_reset_link(state: &AppState, email: &str) -> Result<()> {
     };
     let Some(account) = account.filter(|a| account::may_log_in(a, now)) else { return Ok(()) };
     let id = records::id_of(&account);
-    let issued = single_use::issue(Purpose::PasswordReset, id, now)?;
+    let issued = single_use::issue(Purpose::PasswordReset, &account, now)?;
     // Only the newest link works.
     let mut writes = single_use::revoke_all(store, Purpose::PasswordReset, id, None).await?;
     writes.push(issued.write);
@@ -118,7 +118,7 @@ async fn token_valid(State(state): State<AppState>, RawQuery(raw): RawQuery) -> 
 }
 
 /// `POST /account/passwords/change` (bearer): the current password proves the caller is the
-/// user; every other session of the account ends. Wrong guesses count as failed logins.
+/// user; every other session of the account ends, and so does every reset link. Wrong guesses count as failed logins.
 async fn change(
     State(state): State<AppState>,
     principal: Principal,
@@ -142,7 +142,9 @@ async fn change(
     }
     let new = with_new_password(&state, &old, &body).await?;
     let uniques = account::uniques(&old);
-    records::replace(store, &ACCOUNTS, &old, new, &uniques, &uniques).await?;
+    // A reset link sent before the change must not undo it.
+    let resets = single_use::revoke_all(store, Purpose::PasswordReset, &principal.account_id, None).await?;
+    records::replace_with(store, &ACCOUNTS, &old, new, &uniques, &uniques, resets).await?;
     let ended = session::end_all(store, &principal.account_id, Some(&principal.session_id)).await?;
     tracing::info!(account_id = %principal.account_id, ended, "password changed: the other sessions ended");
     Ok(StatusCode::NO_CONTENT)

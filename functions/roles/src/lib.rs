@@ -3,14 +3,14 @@
 //! is decided by `auth::policy`; an assignment is written together with its account (`links`).
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::permissions::{Scope, ScopeKind, built_in};
 use iam_shared::auth::{Permission, Principal};
 use iam_shared::counters::Dependents;
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable, show_response};
+use iam_shared::http::{JsonBody, ResourceId, check_if_match, resource_response, show_readable, show_response};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::role_assignment::{self, Assignment};
 use iam_shared::model::{account, new_id, role, team};
@@ -44,7 +44,7 @@ async fn load_role(state: &AppState, principal: &Principal, id: &str) -> Result<
 async fn show_role(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let item = load_role(&state, &principal, &id).await?;
@@ -76,7 +76,7 @@ fn role_assigned() -> Error {
 async fn update_role(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
@@ -103,7 +103,7 @@ async fn update_role(
 async fn remove_role(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     let item = load_role(&state, &principal, &id).await?;
@@ -143,7 +143,7 @@ async fn load_assignment(state: &AppState, principal: &Principal, id: &str) -> R
 async fn show_assignment(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     show_readable(ASSIGNMENT, &id, &state, &principal, raw.as_deref()).await
@@ -242,7 +242,7 @@ async fn create_assignment(
 async fn remove_assignment(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<StatusCode> {
     let item = load_assignment(&state, &principal, &id).await?;
     let store = state.store.as_ref();

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use iam_shared::auth::session::{self, Origin};
-use iam_shared::auth::{Principal, throttle};
+use iam_shared::auth::{Principal, jwt, throttle};
 use iam_shared::http::{ClientIp, FlatBody};
 use iam_shared::model::account::{self, Email};
 use iam_shared::records;
@@ -55,6 +55,7 @@ async fn token(
 ) -> Result<Response> {
     let origin = origin(&headers, ip);
     let client_address = origin.ip.clone();
+    check_client(&body)?;
     let (account_id, session, refresh_token) = match string_param(&body, &["grant_type"])? {
         "password" => password_grant(&state, &body, origin, client_address).await?,
         "refresh_token" => refresh_grant(&state, &body, origin).await?,
@@ -79,6 +80,20 @@ async fn token(
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// A public client may name itself (RFC 6749 §3.2.1); we serve one, and refuse any other name
+/// rather than mint tokens whose `client_id` says what the caller wished.
+fn check_client(body: &Map<String, Value>) -> Result<()> {
+    match body.get("client_id") {
+        None => Ok(()),
+        Some(id) if id.as_str() == Some(jwt::CLIENT_ID) => Ok(()),
+        Some(_) => Err(Error::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: Some("client_id names no client of this service".into()),
+        }),
+    }
 }
 
 /// Wrong password, unknown email, disabled, pending or expired account: one answer, after one

@@ -3,13 +3,13 @@
 //! (`links`), and deleting a team removes its memberships and the roles held in it.
 
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use iam_shared::auth::{Permission, Principal};
 use iam_shared::counters::Dependents;
-use iam_shared::http::{JsonBody, check_if_match, resource_response, show_readable};
+use iam_shared::http::{JsonBody, ResourceId, check_if_match, resource_response, show_readable};
 use iam_shared::jsonapi::request_attributes;
 use iam_shared::model::{account, new_id, organization, team, team_membership};
 use iam_shared::query::{Expr, ListQuery, Op};
@@ -42,7 +42,7 @@ async fn load_visible(state: &AppState, principal: &Principal, def: &ResourceDef
 async fn show_team(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     show_readable(TEAM, &id, &state, &principal, raw.as_deref()).await
@@ -68,7 +68,7 @@ async fn create_team(
 async fn update_team(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
@@ -87,7 +87,7 @@ async fn update_team(
 async fn remove_team(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     let item = load_visible(&state, &principal, TEAM, &id).await?;
@@ -139,7 +139,7 @@ async fn list_memberships(
 async fn show_membership(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     show_readable(MEMBERSHIP, &id, &state, &principal, raw.as_deref()).await
@@ -180,7 +180,7 @@ async fn create_membership(
 async fn remove_membership(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<StatusCode> {
     let item = load_visible(&state, &principal, MEMBERSHIP, &id).await?;
     principal.check_write(MEMBERSHIP, &item)?;

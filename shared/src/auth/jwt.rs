@@ -1,5 +1,7 @@
-//! Access tokens: EdDSA (Ed25519) JWTs with `iss`, `aud`, `sub`, `sid`, `iat`, `exp`; the key's
-//! JWKS for other services; loading the key from configuration or the local data folder.
+//! Access tokens: EdDSA (Ed25519) JWT access tokens as RFC 9068 profiles them (`typ: at+jwt`,
+//! `iss`, `aud`, `sub`, `sid`, `jti`, `client_id`, `iat`, `exp`), checked as strictly as they are
+//! signed; the key's JWKS for other services; loading the key from configuration or the local
+//! data folder.
 
 use std::path::Path;
 
@@ -16,6 +18,18 @@ use time::OffsetDateTime;
 
 use crate::error::Error;
 
+/// The one OAuth client this service issues tokens to: its own public, first-party client (the
+/// API and console). A token request naming another `client_id` is refused; a client registry
+/// would replace this constant.
+pub const CLIENT_ID: &str = "iam";
+
+/// The media type of our access tokens' `typ` header (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// How far another clock may run ahead of ours: an `iat` or `nbf` up to this far in the future
+/// is accepted, as the JOSE libraries' default leeway does.
+pub const CLOCK_LEEWAY_SECS: i64 = 60;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
@@ -24,8 +38,14 @@ pub struct Claims {
     pub sub: String,
     /// The session id.
     pub sid: String,
+    /// This token's own random id (RFC 7519 §4.1.7).
+    pub jti: String,
+    pub client_id: String,
     pub iat: i64,
     pub exp: i64,
+    /// Not issued by us; checked when a token carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 pub struct TokenKeys {
@@ -48,10 +68,11 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        // Expiry is checked against the service's clock (a port tests can move), not here.
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        // Times are checked against the service's clock (a port tests can move), not here.
         validation.validate_exp = false;
-        let kid: String = Sha256::digest(public).iter().take(8).map(|b| format!("{b:02x}")).collect();
+        validation.validate_nbf = false;
+        let kid = jwk_thumbprint(&URL_SAFE_NO_PAD.encode(public));
         Ok(TokenKeys {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(&public),
@@ -102,22 +123,48 @@ impl TokenKeys {
             aud: self.audience.clone(),
             sub: account_id.into(),
             sid: session_id.into(),
+            jti: uuid::Uuid::now_v7().to_string(),
+            client_id: CLIENT_ID.into(),
             iat: now.unix_timestamp(),
             exp: (now + self.ttl).unix_timestamp(),
+            nbf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYPE.into());
         header.kid = Some(self.kid.clone());
         Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
     }
 
-    /// Checks signature, algorithm, issuer, audience and expiry.
+    /// Checks the header (`typ`, `kid`, no `crit`), then signature, algorithm, issuer and
+    /// audience, then the times against our clock: not expired, not issued or valid only in the
+    /// future (beyond the leeway), and living no longer than we issue tokens for, so that a
+    /// token minted with a stolen key cannot outlive a rotation by decades.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, Error> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::Unauthorized("the access token is invalid"))?;
-        if data.claims.exp <= now.unix_timestamp() {
+        let invalid = || Error::Unauthorized("the access token is invalid");
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            let t = t.to_ascii_lowercase();
+            t == ACCESS_TOKEN_TYPE || t == "application/at+jwt"
+        });
+        // `crit` names extensions the receiver must understand; we understand none.
+        if !typ_ok || header.crit.is_some() || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return Err(invalid());
+        }
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?.claims;
+        let now = now.unix_timestamp();
+        let ahead = now + CLOCK_LEEWAY_SECS;
+        let issued_for_too_long = claims.exp.saturating_sub(claims.iat) > self.ttl.whole_seconds();
+        if claims.iat > ahead || claims.nbf.is_some_and(|nbf| nbf > ahead) || issued_for_too_long {
+            return Err(invalid());
+        }
+        if claims.client_id != CLIENT_ID || claims.jti.is_empty() {
+            return Err(invalid());
+        }
+        if claims.exp <= now {
             return Err(Error::Unauthorized("the access token has expired"));
         }
-        Ok(data.claims)
+        Ok(claims)
     }
 
     pub fn jwks(&self) -> Value {
@@ -126,6 +173,14 @@ impl TokenKeys {
             "kid": self.kid, "alg": "EdDSA", "use": "sig",
         }]})
     }
+}
+
+/// The RFC 7638 thumbprint of an Ed25519 public key: SHA-256 over its required JWK members in
+/// lexical order, without spaces (RFC 8037 §2), base64url. Anyone holding the JWKS can recompute
+/// it, and it changes exactly when the key does.
+fn jwk_thumbprint(x: &str) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]
@@ -163,14 +218,7 @@ mod tests {
             assert!(ours.verify(&theirs.issue("acc", "sid", now()).unwrap(), now()).is_err());
         }
         // An HS256 token signed with the public key as secret (the classic confusion attack).
-        let claims = Claims {
-            iss: a.issuer.clone(),
-            aud: a.audience.clone(),
-            sub: "x".into(),
-            sid: "s".into(),
-            iat: 0,
-            exp: i64::MAX,
-        };
+        let claims = Claims { exp: i64::MAX, ..claims_of(&a) };
         let forged = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
@@ -179,6 +227,81 @@ mod tests {
         .unwrap();
         assert!(a.verify(&forged, now()).is_err());
         assert!(a.verify("not.a.token", now()).is_err());
+    }
+
+    /// The claims `issue` would write now.
+    fn claims_of(k: &TokenKeys) -> Claims {
+        let t = k.issue("acc", "sid", now()).unwrap();
+        jsonwebtoken::dangerous::insecure_decode::<Claims>(&t).unwrap().claims
+    }
+
+    /// A token signed with our own key, with our header changed by `header` and our claims by
+    /// `claims`: everything an attacker holding a signing oracle (or the key) could vary.
+    fn signed(k: &TokenKeys, header: impl FnOnce(&mut Header), claims: impl FnOnce(&mut Value)) -> String {
+        let mut h = Header::new(Algorithm::EdDSA);
+        h.typ = Some(ACCESS_TOKEN_TYPE.into());
+        h.kid = Some(k.kid.clone());
+        header(&mut h);
+        let mut c = serde_json::to_value(claims_of(k)).unwrap();
+        claims(&mut c);
+        jsonwebtoken::encode(&h, &c, &k.encoding).unwrap()
+    }
+
+    #[test]
+    fn issued_tokens_are_rfc_9068_access_tokens() {
+        let k = keys();
+        let t = k.issue("acc", "sid", now()).unwrap();
+        let header = jsonwebtoken::decode_header(&t).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid.as_deref(), Some(k.jwks()["keys"][0]["kid"].as_str().unwrap()));
+        let c = k.verify(&t, now()).unwrap();
+        assert_eq!(c.client_id, CLIENT_ID);
+        assert_ne!(c.jti, k.verify(&k.issue("acc", "sid", now()).unwrap(), now()).unwrap().jti);
+        // Untouched, the test helper's token verifies: each case below fails for its one change.
+        assert!(k.verify(&signed(&k, |_| {}, |_| {}), now()).is_ok());
+    }
+
+    #[test]
+    fn the_kid_is_the_rfc_7638_thumbprint_of_the_key() {
+        // RFC 8037 Appendix A.3: the thumbprint of its example Ed25519 key.
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        assert_eq!(jwk_thumbprint(x), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    }
+
+    #[test]
+    fn a_valid_signature_does_not_make_a_bad_token_good() {
+        let k = keys();
+        let day = 86_400;
+        let cases: Vec<(&str, String)> = vec![
+            ("typ JWT", signed(&k, |h| h.typ = Some("JWT".into()), |_| {})),
+            ("no typ", signed(&k, |h| h.typ = None, |_| {})),
+            ("unknown crit", signed(&k, |h| h.crit = Some(vec!["exp".into()]), |_| {})),
+            ("no kid", signed(&k, |h| h.kid = None, |_| {})),
+            ("unknown kid", signed(&k, |h| h.kid = Some("other".into()), |_| {})),
+            ("iat a day ahead", signed(&k, |_| {}, |c| c["iat"] = json!(c["iat"].as_i64().unwrap() + day))),
+            ("no iat", signed(&k, |_| {}, |c| drop(c.as_object_mut().unwrap().remove("iat")))),
+            ("future nbf", signed(&k, |_| {}, |c| c["nbf"] = json!(c["iat"].as_i64().unwrap() + 3600))),
+            ("100-year exp", signed(&k, |_| {}, |c| c["exp"] = json!(c["iat"].as_i64().unwrap() + 100 * 365 * day))),
+            ("no jti", signed(&k, |_| {}, |c| drop(c.as_object_mut().unwrap().remove("jti")))),
+            ("another client", signed(&k, |_| {}, |c| c["client_id"] = json!("evil"))),
+        ];
+        for (case, token) in cases {
+            assert!(k.verify(&token, now()).is_err(), "{case} was accepted");
+        }
+        // Within the leeway another clock may run ahead: an iat and nbf 30 s in the future pass.
+        let skewed = signed(
+            &k,
+            |_| {},
+            |c| {
+                let at = c["iat"].as_i64().unwrap() + 30;
+                c["iat"] = json!(at);
+                c["nbf"] = json!(at);
+                c["exp"] = json!(at + 900);
+            },
+        );
+        assert!(k.verify(&skewed, now()).is_ok());
+        let typ_as_media_type = signed(&k, |h| h.typ = Some("application/at+jwt".into()), |_| {});
+        assert!(k.verify(&typ_as_media_type, now()).is_ok());
     }
 
     #[test]

@@ -148,6 +148,23 @@ impl Principal {
         }
     }
 
+    /// Ending someone else's session acts on their account: an account holding a global role
+    /// (a root admin, say) is changed only by a caller with a global grant, and so are its
+    /// sessions, which an organization admin may see but not end. 404/403 as `check_write`.
+    pub async fn check_end_session(&self, store: &dyn Store, session: &Item) -> Result<()> {
+        let def = &crate::model::account_session::RESOURCE;
+        self.check_write(def, session)?;
+        let owner = attr(session, Some("account_id")).unwrap_or_default();
+        if owner == self.account_id || self.is_global(def.guard.write) {
+            return Ok(());
+        }
+        let account = store.get(&crate::store::schema::ACCOUNTS, owner).await?;
+        if account.as_ref().is_some_and(crate::model::role_assignment::holds_global_role) {
+            return Err(Error::Forbidden("only a global administrator may end the sessions of this account".into()));
+        }
+        Ok(())
+    }
+
     /// May the caller create `item`? 403 if not; naming an organization the caller does not
     /// know is a 422 on that attribute instead, as if it did not exist.
     pub fn check_create(&self, def: &ResourceDef, item: &Item) -> Result<()> {

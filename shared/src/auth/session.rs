@@ -9,7 +9,7 @@ use super::tokens::{constant_time_eq, hash_token, random_token};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::model::new_id;
+use crate::model::{is_id, new_id};
 use crate::records;
 use crate::store::schema::{SESSIONS, SESSIONS_BY_ACCOUNT};
 use crate::store::{Item, MAX_TRANSACTION_WRITES, Query, Store, Write, query_all};
@@ -69,7 +69,12 @@ pub async fn start(state: &AppState, account: &Item, origin: Origin) -> Result<(
 /// Rotates a refresh token: returns the session and the next refresh token.
 pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(Item, String)> {
     let now = state.clock.now();
-    let (session_id, _) = token.split_once('.').ok_or_else(Error::invalid_grant)?;
+    // A token of ours is `<session id>.<secret>`; anything else is refused before the store
+    // sees its key.
+    let (session_id, _) = token
+        .split_once('.')
+        .filter(|(id, secret)| is_id(id) && !secret.is_empty())
+        .ok_or_else(Error::invalid_grant)?;
     let session = state.store.get(&SESSIONS, session_id).await?.ok_or_else(Error::invalid_grant)?;
     let account_id = session.get("account_id").and_then(Value::as_str).unwrap_or_default().to_string();
     if !is_live(&session, &account_id, now) {
@@ -78,13 +83,7 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
     let presented = hash_token(token);
     let current = session.get("refresh_hash").and_then(Value::as_str).unwrap_or_default();
     if !constant_time_eq(&presented, current) {
-        let retired = session.get("retired_hashes").and_then(Value::as_array).cloned().unwrap_or_default();
-        let reused =
-            retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(&presented, h));
-        if reused {
-            tracing::warn!(session_id, "refresh token reuse: revoking the session");
-            end(state, session_id).await?;
-        }
+        end_if_reused(state, &session, &presented).await?;
         return Err(Error::invalid_grant());
     }
     let next = refresh_token(session_id)?;
@@ -105,14 +104,33 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
     if let Some(ip) = origin.ip {
         updated.insert("ip".into(), json!(ip));
     }
-    // Two refreshes racing with the same token: only one wins the version check; the other is
-    // refused (its token is retired now).
-    let updated =
-        records::replace(state.store.as_ref(), &SESSIONS, &session, updated, &[], &[]).await.map_err(|e| match e {
-            Error::Conflict(_) => Error::invalid_grant(),
-            other => other,
-        })?;
-    Ok((updated, next))
+    // Two refreshes racing with the same token: one wins the version check. The loser's token
+    // was rotated under it, which is reuse like any other (RFC 9700 §4.14.2): whoever holds the
+    // other copy may be an attacker, so the session ends for both. Deciding on a fresh read
+    // makes the outcome the same whichever request the store let through first.
+    match records::replace(state.store.as_ref(), &SESSIONS, &session, updated, &[], &[]).await {
+        Ok(updated) => Ok((updated, next)),
+        Err(Error::Conflict(_)) => {
+            if let Some(now_stored) = state.store.get(&SESSIONS, session_id).await? {
+                end_if_reused(state, &now_stored, &presented).await?;
+            }
+            Err(Error::invalid_grant())
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Ends the session when `presented` (a token hash) is one it already rotated away from.
+async fn end_if_reused(state: &AppState, session: &Item, presented: &str) -> Result<()> {
+    let retired = session.get("retired_hashes").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    // Every remembered hash is compared, so the time does not say which one matched.
+    let reused = retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(presented, h));
+    if reused {
+        let session_id = records::id_of(session);
+        tracing::warn!(session_id, "refresh token reuse: revoking the session");
+        end(state, session_id).await?;
+    }
+    Ok(())
 }
 
 /// Ends a session at once: its access and refresh tokens stop working.

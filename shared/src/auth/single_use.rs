@@ -1,12 +1,14 @@
 //! Single-use tokens for the invitation and password-reset flows: 256 random bits handed to
 //! the user once, stored only as their SHA-256 hash (the item's id, so that finding one is a
 //! single strongly consistent read), with an expiry that every read checks because DynamoDB's
-//! TTL deletes late.
+//! TTL deletes late. A token is bound to the account as it was when the token was made (its
+//! email, password, sign-in method and whether it is enabled): once any of them changes, the
+//! link no longer works, even if a revocation missed it.
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::tokens::{hash_token, random_token};
+use super::tokens::{constant_time_eq, hash_token, random_token};
 use crate::clock;
 use crate::error::{Error, Problem, Result};
 use crate::records;
@@ -43,14 +45,37 @@ pub struct Issued {
     pub write: Write,
 }
 
-/// A new token of `purpose` for `account_id`; nothing is stored until `write` commits.
-pub fn issue(purpose: Purpose, account_id: &str, now: OffsetDateTime) -> Result<Issued> {
+/// What a token is bound to: a digest of the account's case-folded email, password hash, sign-in
+/// method and enabled flag. A link mailed to one address must not work once the address is
+/// another, nor a reset link once the password changed (RFC 9700's spirit for credentials;
+/// Keycloak's action tokens carry the same kind of stamp).
+fn binding_of(account: &Item) -> String {
+    let text = |name: &str| account.get(name).and_then(Value::as_str).unwrap_or_default();
+    let auth_type = account.get("auth_type").and_then(Value::as_str).unwrap_or("password");
+    let enabled = account.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    let email = text("email").trim().to_lowercase();
+    hash_token(&format!("{email}\n{}\n{auth_type}\n{enabled}", text("password_hash")))
+}
+
+/// Does the token still fit the account? Tokens made before bindings existed carry none; they
+/// are ended by revocation alone, and expire within a week.
+fn still_bound(token: &Item, account: &Item) -> bool {
+    match token.get("binding").and_then(Value::as_str) {
+        Some(binding) => constant_time_eq(binding, &binding_of(account)),
+        None => true,
+    }
+}
+
+/// A new token of `purpose` for `account` as it will be stored; nothing is stored until
+/// `write` commits.
+pub fn issue(purpose: Purpose, account: &Item, now: OffsetDateTime) -> Result<Issued> {
     let token = random_token()?;
     let expires_at = now + purpose.lifetime();
     let item = json!({
         "id": hash_token(&token),
         "purpose": purpose.name(),
-        "account_id": account_id,
+        "account_id": records::id_of(account),
+        "binding": binding_of(account),
         "created_at": clock::format(now),
         "expires_at": clock::format(expires_at),
         TTL: expires_at.unix_timestamp(),
@@ -75,7 +100,7 @@ pub async fn find(store: &dyn Store, purpose: Purpose, token: &str, now: OffsetD
 }
 
 /// The live token `token` stands for and its account, if `usable` accepts the account (still
-/// pending for a join, still able to log in for a reset).
+/// pending for a join, still able to log in for a reset) and the token is still bound to it.
 pub async fn redeemable(
     store: &dyn Store,
     purpose: Purpose,
@@ -85,7 +110,7 @@ pub async fn redeemable(
 ) -> Result<Option<(Item, Item)>> {
     let Some(found) = find(store, purpose, token, now).await? else { return Ok(None) };
     let account = store.get(&ACCOUNTS, account_of(&found)).await?;
-    Ok(account.filter(|a| usable(a)).map(|a| (found, a)))
+    Ok(account.filter(|a| usable(a) && still_bound(&found, a)).map(|a| (found, a)))
 }
 
 /// 422 `invalid_token`: one answer for a link that never existed, was used or has expired.
@@ -130,6 +155,13 @@ pub async fn revoke_all(
         .collect())
 }
 
+/// The writes that end every token of the account, whatever its purpose: its email, sign-in
+/// method or enabled flag changed, and links sent before must stop working with the change.
+pub async fn revoke_every(store: &dyn Store, account_id: &str) -> Result<Vec<Write>> {
+    let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
+    Ok(held.iter().map(|t| Write::Delete { table: &TOKENS, id: records::id_of(t).into(), condition: None }).collect())
+}
+
 /// Deletes every token of the account, whatever its purpose (the account is gone).
 pub async fn delete_all(store: &dyn Store, account_id: &str) -> Result<usize> {
     let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
@@ -148,7 +180,8 @@ mod tests {
     #[test]
     fn only_the_hash_is_stored_and_it_expires_by_purpose() {
         let now = clock::parse("2026-11-23T10:00:00Z").unwrap();
-        let issued = issue(Purpose::PasswordReset, "acc", now).unwrap();
+        let account = json!({"id": "acc", "email": "ann@example.com"}).as_object().cloned().unwrap();
+        let issued = issue(Purpose::PasswordReset, &account, now).unwrap();
         let Write::Put { item, .. } = &issued.write else { panic!("a put") };
         assert_eq!(item["id"], json!(hash_token(&issued.token)));
         assert!(!item.values().any(|v| v.as_str() == Some(issued.token.as_str())), "the token is never stored");
@@ -156,6 +189,39 @@ mod tests {
         assert!(is_live(item, Purpose::PasswordReset, now));
         assert!(!is_live(item, Purpose::Invitation, now), "a reset token does not accept an invitation");
         assert!(!is_live(item, Purpose::PasswordReset, now + Duration::hours(1)));
-        assert_eq!(issue(Purpose::Invitation, "acc", now).unwrap().expires_at, now + Duration::days(7));
+        assert_eq!(issue(Purpose::Invitation, &account, now).unwrap().expires_at, now + Duration::days(7));
+    }
+
+    #[test]
+    fn a_token_fits_only_the_account_it_was_made_for() {
+        let account = json!({"id": "acc", "email": "Ann@Example.com", "enabled": true, "password_hash": "h1"});
+        let account = account.as_object().cloned().unwrap();
+        let Write::Put { item: token, .. } =
+            issue(Purpose::PasswordReset, &account, OffsetDateTime::UNIX_EPOCH).unwrap().write
+        else {
+            panic!("a put")
+        };
+        assert!(still_bound(&token, &account));
+        let with = |name: &str, v: Value| {
+            let mut changed = account.clone();
+            changed.insert(name.into(), v);
+            changed
+        };
+        assert!(still_bound(&token, &with("email", json!("ann@example.com"))), "the email as folded");
+        assert!(still_bound(&token, &with("name", json!("Ann"))), "other attributes do not matter");
+        for (name, v) in [
+            ("email", json!("ann.b@example.com")),
+            ("password_hash", json!("h2")),
+            ("auth_type", json!("sso")),
+            ("enabled", json!(false)),
+        ] {
+            assert!(!still_bound(&token, &with(name, v)), "{name} changed");
+        }
+        let mut legacy = token.clone();
+        legacy.remove("binding");
+        assert!(
+            still_bound(&legacy, &with("email", json!("x@example.com"))),
+            "made before bindings: revocation ends it"
+        );
     }
 }

@@ -27,9 +27,28 @@ pub fn login_by_email(email: &str) -> String {
     format!("login-email#{}", hash_token(&email.trim().to_lowercase()))
 }
 
-/// Failed logins from a client address.
+/// Failed logins from a client address: an IPv4 address itself, an IPv6 client by its /64.
+/// One IPv6 subscriber is handed a whole /64 (RFC 6177) and may pick a new address in it for
+/// every request (RFC 8981 temporary addresses), so counting single IPv6 addresses would count
+/// nothing.
 pub fn login_by_address(ip: &str) -> String {
-    format!("login-address#{ip}")
+    format!("login-address#{}", address_key(ip))
+}
+
+fn address_key(ip: &str) -> String {
+    use std::net::IpAddr;
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !(u128::MAX >> 64);
+                format!("{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        // The platform always gives an address; anything else is counted as it came.
+        Err(_) => ip.to_string(),
+    }
 }
 
 /// Password reset requests for an email.
@@ -182,6 +201,20 @@ mod tests {
     use crate::config::Config;
     use crate::store::embedded::EmbeddedStore;
     use std::time::Duration;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_slash_64() {
+        let a = login_by_address("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+        assert_eq!(a, "login-address#2001:db8:1:2::/64");
+        assert_eq!(login_by_address("2001:DB8:1:2::1"), a, "any address of the /64, in any spelling");
+        assert_ne!(login_by_address("2001:db8:1:3::1"), a, "the next /64 is another client");
+        assert_eq!(login_by_address("192.0.2.1"), "login-address#192.0.2.1");
+        assert_eq!(
+            login_by_address("::ffff:192.0.2.1"),
+            "login-address#192.0.2.1",
+            "an IPv4 client seen by a dual-stack socket"
+        );
+    }
 
     #[tokio::test]
     async fn a_key_is_blocked_at_its_limit_until_the_window_closes() {

@@ -47,8 +47,8 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("sso_channel", T::String).filter(),
         Field::new("picture_url", T::String).filter(),
         Field::new("enabled", T::Boolean).filter(),
-        Field::new("organization_id", T::String).filter(),
-        Field::new("ou_accounts", T::String).filter().alias_of("organization_id"),
+        Field::new("organization_id", T::String).filter().holds_ids(),
+        Field::new("ou_accounts", T::String).filter().holds_ids().alias_of("organization_id"),
         Field::new("expires_at", T::Timestamp).filter().sort(),
         Field::new("status", T::String).filter().sort().read_only(),
         Field::new("joined_at", T::Timestamp).filter().sort().read_only(),
@@ -60,7 +60,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("role_name", T::String).filter().many().via(&BY_ROLE),
         Field::new("role_scope", T::String).filter().many(),
         Field::new("with_role_scope", T::String).filter().many(),
-        Field::new("team_id", T::String).filter().many().via(&BY_TEAM),
+        Field::new("team_id", T::String).filter().holds_ids().many().via(&BY_TEAM),
         Field::new("password", T::String).secret(),
         Field::new("password_hash", T::String).secret(),
         Field::new("password_reset_token", T::String).secret(),
@@ -380,6 +380,10 @@ pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> cr
 /// The account with this external id, through its index (one key lookup; eventually
 /// consistent, so callers re-read the item by id before trusting it).
 pub async fn find_by_external_id(store: &dyn crate::store::Store, external_id: &str) -> crate::Result<Option<Item>> {
+    // No account holds a value outside the attribute's limits; the store never sees one.
+    if !(EXTERNAL_ID.min..=EXTERNAL_ID.max).contains(&external_id.chars().count()) {
+        return Ok(None);
+    }
     let index = &schema::ACCOUNTS_BY_EXTERNAL_ID;
     let all = index.pk_of(&Item::new()).unwrap_or_default();
     let query = crate::store::Query::partition(&schema::ACCOUNTS, index, all)

@@ -11,9 +11,9 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &SESSIONS,
     fields: &[
         Field::id(),
-        Field::new("account_id", T::String).filter().required().read_only(),
+        Field::new("account_id", T::String).filter().holds_ids().required().read_only(),
         // The account's organization when the session began (a move ends the sessions).
-        Field::new("organization_id", T::String).filter().read_only(),
+        Field::new("organization_id", T::String).filter().holds_ids().read_only(),
         Field::new("user_agent", T::String).filter().read_only(),
         Field::new("ip", T::String).filter().read_only(),
         Field::new("refresh_seq", T::Integer).filter().sort().read_only(),

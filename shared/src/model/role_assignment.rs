@@ -20,10 +20,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &ROLE_ASSIGNMENTS,
     fields: &[
         Field::id(),
-        Field::new("account_id", T::String).filter().required(),
+        Field::new("account_id", T::String).filter().holds_ids().required(),
         Field::new("role_name", T::String).filter().required(),
-        Field::new("scope_id", T::String).filter(),
-        Field::new("organization_id", T::String).filter().read_only(),
+        Field::new("scope_id", T::String).filter().holds_ids(),
+        Field::new("organization_id", T::String).filter().holds_ids().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
     ],
     relationships: &[

@@ -18,7 +18,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::id(),
         Field::new("name", T::String).filter().sort().text().required(),
         Field::new("description", T::String).text(),
-        Field::new("organization_id", T::String).filter(),
+        Field::new("organization_id", T::String).filter().holds_ids(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],

@@ -16,9 +16,9 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &TEAM_MEMBERSHIPS,
     fields: &[
         Field::id(),
-        Field::new("team_id", T::String).filter().required(),
-        Field::new("account_id", T::String).filter().required(),
-        Field::new("organization_id", T::String).filter().read_only(),
+        Field::new("team_id", T::String).filter().holds_ids().required(),
+        Field::new("account_id", T::String).filter().holds_ids().required(),
+        Field::new("organization_id", T::String).filter().holds_ids().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
     ],
     relationships: &[

@@ -41,11 +41,28 @@ fn takes_null(op: Op) -> bool {
     matches!(op, Op::Eq | Op::Ne | Op::In | Op::Nin)
 }
 
+/// Longest text a filter may compare with: DynamoDB refuses a sort key value above 1024 bytes
+/// (a partition key above 2048) with an error, and no stored value of ours is that long.
+pub const MAX_VALUE_BYTES: usize = 1024;
+
 /// Case-insensitive fields compare lower-cased, so their operands are lower-cased once here.
-fn normalise(field: &Field, value: Scalar) -> Scalar {
+/// Values that no item can hold, and that could reach the store as a key, are refused here:
+/// text over [`MAX_VALUE_BYTES`], anything but an id compared for equality (or membership) with
+/// a field of ids, which becomes a key, and the empty text in any other comparison of ids (a
+/// range or a prefix of ids is still a search).
+fn normalise(field: &Field, op: Op, value: Scalar) -> Result<Scalar, Refusal> {
     match value {
-        Scalar::Str(s) if field.folded.is_some() => Scalar::Str(s.to_lowercase()),
-        other => other,
+        Scalar::Str(s) if s.len() > MAX_VALUE_BYTES => {
+            Err(("value_too_long", format!("{} is compared with at most {MAX_VALUE_BYTES} bytes", field.name)))
+        }
+        Scalar::Str(s) if field.ids && matches!(op, Op::Eq | Op::In) && !crate::model::is_id(&s) => {
+            Err(("invalid_value", format!("{} must be an id, not {s:?}", field.name)))
+        }
+        Scalar::Str(s) if field.ids && s.is_empty() => {
+            Err(("invalid_value", format!("{} is never compared with the empty text", field.name)))
+        }
+        Scalar::Str(s) if field.folded.is_some() => Ok(Scalar::Str(s.to_lowercase())),
+        other => Ok(other),
     }
 }
 
@@ -65,9 +82,9 @@ pub fn from_text(field: &Field, op: Op, raw: &str) -> Result<Scalar, Refusal> {
         },
         (_, FieldType::Timestamp) => clock::parse(raw).map(Scalar::Time),
     };
-    parsed
-        .map(|v| normalise(field, v))
-        .ok_or_else(|| ("invalid_value", format!("{} must be {}, not {raw:?}", field.name, expected(field.ty))))
+    let parsed = parsed
+        .ok_or_else(|| ("invalid_value", format!("{} must be {}, not {raw:?}", field.name, expected(field.ty))))?;
+    normalise(field, op, parsed)
 }
 
 /// A literal of the expression dialect.
@@ -90,7 +107,7 @@ pub fn from_literal(field: &Field, op: Op, literal: &Literal) -> Result<Scalar, 
         (Literal::Bool(b), FieldType::Boolean) => Some(Scalar::Bool(*b)),
         _ => None,
     };
-    parsed.map(|v| normalise(field, v)).ok_or_else(|| {
+    let parsed = parsed.ok_or_else(|| {
         let given = match literal {
             Literal::Str(s) => format!("{s:?}"),
             Literal::Int(i) => i.to_string(),
@@ -98,13 +115,35 @@ pub fn from_literal(field: &Field, op: Op, literal: &Literal) -> Result<Scalar, 
             Literal::Null => "null".into(),
         };
         ("invalid_value", format!("{} must be compared with {}, not {given}", field.name, expected(field.ty)))
-    })
+    })?;
+    normalise(field, op, parsed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::account::RESOURCE;
+
+    #[test]
+    fn values_no_item_can_hold_are_refused_in_both_dialects() {
+        let org = RESOURCE.field("organization_id").copied().unwrap();
+        let email = RESOURCE.field("email").copied().unwrap();
+        let id = crate::model::new_id();
+        assert_eq!(from_text(&org, Op::Eq, &id).unwrap(), Scalar::Str(id.clone()));
+        assert_eq!(from_text(&org, Op::Eq, "null").unwrap(), Scalar::Null);
+        for not_an_id in ["", "x", ".x"] {
+            assert_eq!(from_text(&org, Op::Eq, not_an_id).unwrap_err().0, "invalid_value", "{not_an_id:?}");
+            assert_eq!(from_text(&org, Op::In, not_an_id).unwrap_err().0, "invalid_value");
+            assert_eq!(from_literal(&org, Op::Eq, &Literal::Str(not_an_id.into())).unwrap_err().0, "invalid_value");
+        }
+        assert!(from_text(&org, Op::Sw, "0192").is_ok(), "a prefix of an id is a search, not a key");
+        assert!(from_text(&org, Op::Lte, "M").is_ok(), "and so is a range");
+        assert_eq!(from_text(&org, Op::Gt, "").unwrap_err().0, "invalid_value");
+        let long = "a".repeat(MAX_VALUE_BYTES + 1);
+        assert_eq!(from_text(&email, Op::Eq, &long).unwrap_err().0, "value_too_long");
+        assert_eq!(from_literal(&email, Op::Sw, &Literal::Str(long)).unwrap_err().0, "value_too_long");
+        assert!(from_text(&email, Op::Eq, &"a".repeat(MAX_VALUE_BYTES)).is_ok());
+    }
 
     #[test]
     fn secrets_and_unfilterable_fields_are_refused() {

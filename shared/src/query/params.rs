@@ -290,18 +290,19 @@ mod tests {
 
     #[test]
     fn filters_of_every_operator_parse_into_one_conjunction() {
+        let (a, b) = ("00000000-0000-7000-8000-0000000000b1", "00000000-0000-7000-8000-0000000000b2");
         let q = parse(
             &RESOURCE,
-            &pairs(
-                "filter[name]=Acme&filter[name__sw]=Ac&filter[id__in]=a,b&filter[created_at__gte]=2026-01-01T00:00:00Z",
-            ),
+            &pairs(&format!(
+                "filter[name]=Acme&filter[name__sw]=Ac&filter[id__in]={a},{b}&filter[created_at__gte]=2026-01-01T00:00:00Z"
+            )),
         )
         .unwrap();
         assert_eq!(q.filter.conjuncts().len(), 4);
         assert_eq!(q.filter.conjuncts()[0], &Expr::cmp("name", Op::Eq, Scalar::Str("Acme".into())));
         assert_eq!(
             q.filter.conjuncts()[2],
-            &Expr::Cmp { field: "id", op: Op::In, values: vec![Scalar::Str("a".into()), Scalar::Str("b".into())] }
+            &Expr::Cmp { field: "id", op: Op::In, values: vec![Scalar::Str(a.into()), Scalar::Str(b.into())] }
         );
     }
 

@@ -176,6 +176,9 @@ mod tests {
     use crate::model::organization::RESOURCE;
     use crate::query::params::{decode_pairs, parse};
 
+    const A: &str = "00000000-0000-7000-8000-0000000000b1";
+    const B: &str = "00000000-0000-7000-8000-0000000000b2";
+
     fn plan_for(q: &str) -> Plan {
         plan(&RESOURCE, &parse(&RESOURCE, &decode_pairs(Some(q))).unwrap())
     }
@@ -215,7 +218,7 @@ mod tests {
 
     #[test]
     fn ids_are_read_directly() {
-        assert_eq!(plan_for("filter[id__in]=a,b").access, Access::Ids(vec!["a".into(), "b".into()]));
+        assert_eq!(plan_for(&format!("filter[id__in]={},{}", A, B)).access, Access::Ids(vec![A.into(), B.into()]));
     }
 
     #[test]
@@ -235,26 +238,31 @@ mod tests {
     fn an_email_equality_is_one_key_lookup_even_within_an_organization() {
         let p = account_plan("filter[email]=Ann@X.io");
         assert_eq!(index_of(&p), ("by_email", Some(SortCondition::Eq("ann@x.io".into()))));
-        let p = account_plan("filter[email]=Ann@X.io&filter[organization_id]=o1");
+        let p = account_plan("filter[email]=Ann@X.io&filter[organization_id]=00000000-0000-7000-8000-0000000000a1");
         assert_eq!(index_of(&p), ("by_organization_email", Some(SortCondition::Eq("ann@x.io".into()))));
     }
 
     #[test]
     fn an_organization_sorted_by_email_streams_its_own_index() {
-        let p = account_plan("filter[organization_id]=o1&sort=-email");
+        let p = account_plan("filter[organization_id]=00000000-0000-7000-8000-0000000000a1&sort=-email");
         assert_eq!(index_of(&p), ("by_organization_email", None));
         assert_eq!(p.ordered, Some(true));
-        let p = account_plan("filter[ou_accounts]=o1");
+        let p = account_plan("filter[ou_accounts]=00000000-0000-7000-8000-0000000000a1");
         assert_eq!(index_of(&p), ("by_organization", None));
         assert_eq!(p.ordered, Some(false));
     }
 
     #[test]
     fn several_organizations_are_several_partitions() {
-        let p = account_plan("filter[organization_id__in]=o1,o2");
-        assert!(matches!(&p.access, Access::Partitions { pks, .. } if pks == &["o1", "o2"]), "{p:?}");
+        let p = account_plan(
+            "filter[organization_id__in]=00000000-0000-7000-8000-0000000000a1,00000000-0000-7000-8000-0000000000a2",
+        );
         assert!(
-            matches!(account_plan("filter[organization_id__in]=o1,null").access, Access::Index { index, .. } if index.name == "by_id")
+            matches!(&p.access, Access::Partitions { pks, .. } if pks == &["00000000-0000-7000-8000-0000000000a1", "00000000-0000-7000-8000-0000000000a2"]),
+            "{p:?}"
+        );
+        assert!(
+            matches!(account_plan("filter[organization_id__in]=00000000-0000-7000-8000-0000000000a1,null").access, Access::Index { index, .. } if index.name == "by_id")
         );
     }
 
@@ -266,14 +274,16 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(p.ordered, Some(false));
-        let p = account_plan("filter[team_id]=t1&filter[organization_id__in]=o1,o2&sort=-id");
+        let p = account_plan(
+            "filter[team_id]=00000000-0000-7000-8000-0000000000c1&filter[organization_id__in]=00000000-0000-7000-8000-0000000000a1,00000000-0000-7000-8000-0000000000a2&sort=-id",
+        );
         assert!(
-            matches!(&p.access, Access::Via { pk, organizations: Some(o), .. } if pk == "t1" && o == &["o1", "o2"]),
+            matches!(&p.access, Access::Via { pk, organizations: Some(o), .. } if pk == "00000000-0000-7000-8000-0000000000c1" && o == &["00000000-0000-7000-8000-0000000000a1", "00000000-0000-7000-8000-0000000000a2"]),
             "{p:?}"
         );
         assert_eq!(p.ordered, Some(true));
         // One organization's partition is narrower than a role held across all of them.
-        let p = account_plan("filter[role_name]=member&filter[organization_id]=o1");
+        let p = account_plan("filter[role_name]=member&filter[organization_id]=00000000-0000-7000-8000-0000000000a1");
         assert_eq!(index_of(&p).0, "by_organization");
         // The email key is narrower still.
         assert_eq!(index_of(&account_plan("filter[role_name]=member&filter[email]=a@b.c")).0, "by_email");
