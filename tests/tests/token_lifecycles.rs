@@ -3,6 +3,8 @@
 //! invited again, at the new address.
 
 use http::{Method, StatusCode};
+use iam_shared::store::schema::{TOKENS, TOKENS_BY_ACCOUNT};
+use iam_shared::store::{Query, query_all};
 use iam_tests::TestApp;
 use iam_tests::app::PASSWORD;
 use serde_json::{Value, json};
@@ -19,6 +21,13 @@ async fn patch_account(app: &TestApp, id: &str, attributes: Value) {
     let token = app.admin_token.clone();
     let reply = app.call(Method::PATCH, &format!("/api/v3/iam/accounts/{id}"), Some(&token), Some(body)).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+}
+
+/// How many single-use tokens of the account are stored (the binding aside, revocation must
+/// delete them: this counts what is left).
+async fn tokens_held(app: &TestApp, account_id: &str) -> usize {
+    let query = Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id);
+    query_all(app.state.store.as_ref(), query).await.expect("tokens").len()
 }
 
 async fn join(app: &TestApp, token: &str) -> StatusCode {
@@ -45,6 +54,7 @@ async fn an_invitation_ends_with_the_address_it_was_sent_to_and_the_new_address_
     let old_link = app.mailed_token("pend.x@acme.test", JOIN).expect("the first invitation");
 
     patch_account(&app, &id, json!({"email": "pend.y@acme.test"})).await;
+    assert_eq!(tokens_held(&app, &id).await, 1, "the old link is deleted, the new one stored");
     assert_eq!(join(&app, &old_link).await, StatusCode::UNPROCESSABLE_ENTITY, "the old address's link is dead");
     let new_link = app.mailed_token("pend.y@acme.test", JOIN).expect("an invitation at the new address");
     assert_eq!(app.mail_to("pend.x@acme.test").len(), 1, "nothing more goes to the old address");
@@ -77,6 +87,7 @@ async fn disabling_or_switching_to_sso_ends_the_invitation() {
         let id = app.create("accounts", json!({"email": email, "organization_id": org})).await;
         let link = app.mailed_token(&email, JOIN).unwrap();
         patch_account(&app, &id, change.clone()).await;
+        assert_eq!(tokens_held(&app, &id).await, 0, "deleted with the change: {change}");
         assert_eq!(join(&app, &link).await, StatusCode::UNPROCESSABLE_ENTITY, "{change}");
         assert_eq!(app.mail_to(&email).len(), 1, "no new invitation: {change}");
     }
@@ -96,17 +107,19 @@ async fn a_reset_link_ends_when_the_address_the_password_or_the_account_changes(
         let id = app.create_account(&email, &org).await;
         let link = reset_link(&app, &email).await;
         patch_account(&app, &id, change).await;
+        assert_eq!(tokens_held(&app, &id).await, 0, "deleted with the change: {what}");
         assert_eq!(reset(&app, &link).await, StatusCode::UNPROCESSABLE_ENTITY, "a reset link after: {what}");
     }
 
     // A password change (with the current one) ends the links sent before it.
     let email = "bob@acme.test";
-    app.create_account(email, &org).await;
+    let bob = app.create_account(email, &org).await;
     let link = reset_link(&app, email).await;
     let token = app.login(email, PASSWORD).await["access_token"].as_str().unwrap().to_string();
     let body = json!({"current_password": PASSWORD, "password": "An0ther!Password"});
     let changed = app.action(Method::POST, "/api/v3/iam/account/passwords/change", Some(&token), body).await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.body);
+    assert_eq!(tokens_held(&app, &bob).await, 0, "deleted with the password change");
     assert_eq!(reset(&app, &link).await, StatusCode::UNPROCESSABLE_ENTITY, "a reset link after a password change");
     app.login(email, "An0ther!Password").await;
 
