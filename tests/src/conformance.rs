@@ -210,6 +210,16 @@ async fn an_item_round_trips_every_value_type(store: Arc<dyn Store>) {
 async fn a_missing_item_is_none(store: Arc<dyn Store>) {
     assert!(store.get(&ACCOUNTS, "nope").await.unwrap().is_none());
     assert!(store.batch_get(&ACCOUNTS, &["nope".into()]).await.unwrap().is_empty());
+    // Keys no item can have (DynamoDB refuses them outright) are absent too, on every adapter.
+    let long = "k".repeat(3000);
+    for key in ["", long.as_str()] {
+        assert!(store.get(&ACCOUNTS, key).await.unwrap().is_none(), "{} bytes", key.len());
+        let query = Query::partition(&ACCOUNTS, &ACCOUNTS_BY_ORGANIZATION, key);
+        assert!(store.query(query).await.unwrap().items.is_empty(), "{} bytes", key.len());
+    }
+    store.transact(vec![put(&ACCOUNTS, json!({"id": "found"}), None)]).await.unwrap();
+    let found = store.batch_get(&ACCOUNTS, &["".into(), long.clone(), "found".into()]).await.unwrap();
+    assert_eq!(found.len(), 1, "the unstorable keys are skipped, the rest found");
 }
 
 async fn not_exists_refuses_a_second_item_with_the_same_id(store: Arc<dyn Store>) {
