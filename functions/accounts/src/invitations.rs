@@ -31,17 +31,15 @@ pub fn may_join(item: &Item) -> bool {
 /// What of an update ends the links mailed before it: another address (case-folded), a disabled
 /// account, or a switch to single sign-on. The tokens end in the update's own transaction.
 pub fn ends_links(old: &Item, new: &Item) -> bool {
-    let folded = |i: &Item| i.get("email").and_then(Value::as_str).map(str::to_lowercase);
     let enabled = |i: &Item| i.get("enabled").and_then(Value::as_bool).unwrap_or(false);
     let sso = |i: &Item| i.get("auth_type").and_then(Value::as_str) == Some("sso");
-    folded(old) != folded(new) || enabled(old) && !enabled(new) || !sso(old) && sso(new)
+    account::folded_email(old) != account::folded_email(new) || enabled(old) && !enabled(new) || !sso(old) && sso(new)
 }
 
 /// Is this update one that mails a new invitation: a pending account got another address, and
 /// the old link ended with it.
 pub fn reinvites(old: &Item, new: &Item) -> bool {
-    let folded = |i: &Item| i.get("email").and_then(Value::as_str).map(str::to_lowercase);
-    may_join(new) && folded(old) != folded(new)
+    may_join(new) && account::folded_email(old) != account::folded_email(new)
 }
 
 /// A new invitation for `account`: its invitation fields are set on the item, and the token

@@ -142,10 +142,10 @@ impl TokenKeys {
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, Error> {
         let invalid = || Error::Unauthorized("the access token is invalid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            let t = t.to_ascii_lowercase();
-            t == ACCESS_TOKEN_TYPE || t == "application/at+jwt"
-        });
+        let typ_ok = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt"));
         // `crit` names extensions the receiver must understand; we understand none.
         if !typ_ok || header.crit.is_some() || header.kid.as_deref() != Some(self.kid.as_str()) {
             return Err(invalid());

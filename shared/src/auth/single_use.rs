@@ -53,7 +53,7 @@ fn binding_of(account: &Item) -> String {
     let text = |name: &str| account.get(name).and_then(Value::as_str).unwrap_or_default();
     let auth_type = account.get("auth_type").and_then(Value::as_str).unwrap_or("password");
     let enabled = account.get("enabled").and_then(Value::as_bool).unwrap_or(false);
-    let email = text("email").trim().to_lowercase();
+    let email = crate::model::account::folded_email(account).unwrap_or_default();
     hash_token(&format!("{email}\n{}\n{auth_type}\n{enabled}", text("password_hash")))
 }
 
@@ -145,8 +145,8 @@ pub async fn revoke_all(
     account_id: &str,
     except: Option<&str>,
 ) -> Result<Vec<Write>> {
-    let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
-    Ok(held
+    Ok(held(store, account_id)
+        .await?
         .iter()
         .filter(|t| t.get("purpose").and_then(Value::as_str) == Some(purpose.name()))
         .map(records::id_of)
@@ -155,22 +155,25 @@ pub async fn revoke_all(
         .collect())
 }
 
+/// Every token the account holds, whatever its purpose.
+async fn held(store: &dyn Store, account_id: &str) -> Result<Vec<Item>> {
+    Ok(query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?)
+}
+
 /// The writes that end every token of the account, whatever its purpose: its email, sign-in
 /// method or enabled flag changed, and links sent before must stop working with the change.
 pub async fn revoke_every(store: &dyn Store, account_id: &str) -> Result<Vec<Write>> {
-    let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
+    let held = held(store, account_id).await?;
     Ok(held.iter().map(|t| Write::Delete { table: &TOKENS, id: records::id_of(t).into(), condition: None }).collect())
 }
 
 /// Deletes every token of the account, whatever its purpose (the account is gone).
 pub async fn delete_all(store: &dyn Store, account_id: &str) -> Result<usize> {
-    let held = query_all(store, Query::partition(&TOKENS, &TOKENS_BY_ACCOUNT, account_id)).await?;
-    for chunk in held.chunks(crate::store::MAX_TRANSACTION_WRITES) {
-        let writes =
-            chunk.iter().map(|t| Write::Delete { table: &TOKENS, id: records::id_of(t).into(), condition: None });
-        store.transact(writes.collect()).await?;
+    let writes = revoke_every(store, account_id).await?;
+    for chunk in writes.chunks(crate::store::MAX_TRANSACTION_WRITES) {
+        store.transact(chunk.to_vec()).await?;
     }
-    Ok(held.len())
+    Ok(writes.len())
 }
 
 #[cfg(test)]

@@ -320,6 +320,12 @@ impl Email {
     }
 }
 
+/// The account's email as every comparison sees it: lower-cased, as its index key (`email_lc`)
+/// and its uniqueness marker fold it.
+pub fn folded_email(item: &Item) -> Option<String> {
+    item.get("email").and_then(Value::as_str).map(str::to_lowercase)
+}
+
 /// The values that must be unique across accounts (email always; username and external id
 /// when set), each compared lower-cased.
 pub fn uniques(item: &Item) -> Vec<Unique> {
