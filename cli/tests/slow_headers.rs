@@ -67,3 +67,27 @@ async fn the_client_address_reaches_the_routes() {
     let answer = tokio::time::timeout(Duration::from_secs(5), read_to_close(&mut client)).await.unwrap();
     assert!(answer.ends_with("127.0.0.1"), "{answer}");
 }
+
+#[tokio::test]
+async fn thirty_slow_clients_at_once_are_all_cut_off_while_others_are_served() {
+    let addr = server(Duration::from_millis(300)).await;
+    let mut slow = Vec::new();
+    for _ in 0..30 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+        slow.push(stream);
+    }
+    // While they hold their connections, a normal client is answered at once.
+    let mut fine = TcpStream::connect(addr).await.unwrap();
+    fine.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), read_to_close(&mut fine)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // One deadline for all: they are cut off together, not one after another.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    for (n, stream) in slow.iter_mut().enumerate() {
+        let answer = tokio::time::timeout_at(deadline, read_to_close(stream))
+            .await
+            .unwrap_or_else(|_| panic!("slow client {n} still connected after 5 s"));
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{n}: {answer}");
+    }
+}

@@ -303,3 +303,53 @@ async fn two_parallel_refreshes_of_one_token_end_the_session_every_time() {
 async fn twenty_parallel_refreshes_of_one_token_end_the_session_every_time() {
     refresh_races(50, 20).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_parallel_guesses_from_forty_addresses_of_one_ipv6_64_get_exactly_ten_evaluations() {
+    let vars = [("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", "10"), ("IAM_LOGIN_MAX_FAILURES", "100")];
+    let app = Arc::new(TestApp::for_races(&vars).await);
+    let guesses = (0..40)
+        .map(|i| login_from(&format!("2001:db8:7:9::{:x}", i + 1), &format!("nobody{i}@acme.test"), "Wrong!Pass1"))
+        .collect();
+    let replies = all_at_once(&app, guesses).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(401, 10), (429, 30)]), "one /64 is one client");
+}
+
+/// Twenty joins with an invitation link race the admin's change of the address it was sent to:
+/// a join may win only if it committed before the change read the account (then the change
+/// saw an active account); a change that saw the account still pending must leave every join
+/// with the old link refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn joins_with_an_old_link_racing_the_address_change_never_both_win() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let org = app.create_org("Acme").await;
+    let admin = app.admin_token.clone();
+    for trial in 0..10 {
+        let (old, new) = (format!("pend{trial}.x@acme.test"), format!("pend{trial}.y@acme.test"));
+        let id = app.create("accounts", json!({"email": old, "organization_id": org})).await;
+        let link = app.mailed_token(&old, "join").expect("an invitation");
+        let mut requests: Vec<Request<Body>> = (0..20)
+            .map(|_| {
+                Request::patch(format!("/api/v3/iam/accounts/{link}/join"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(json!({"password": PASSWORD}).to_string()))
+                    .expect("request")
+            })
+            .collect();
+        let change = json!({"data": {"type": "accounts", "id": id, "attributes": {"email": new}}});
+        requests.insert(10, jsonapi(Method::PATCH, &format!("/api/v3/iam/accounts/{id}"), &admin, Some(change)));
+        let mut replies = all_at_once(&app, requests).await;
+        let changed = replies.remove(10);
+        let joins = statuses(&replies);
+        let joined = joins.get(&204).copied().unwrap_or(0);
+        assert!(joined <= 1, "trial {trial}: a link works once: {joins:?}");
+        assert_eq!(joins.get(&422).copied().unwrap_or(0) + joined, 20, "trial {trial}: {joins:?}");
+        if changed.status == StatusCode::OK && changed.body["data"]["attributes"]["status"] == "pending" {
+            assert_eq!(joined, 0, "trial {trial}: the change of a pending account's address killed the old link");
+            assert!(app.mailed_token(&new, "join").is_some(), "trial {trial}: and invited the new address");
+        } else if changed.status != StatusCode::OK {
+            assert_eq!(changed.status, StatusCode::CONFLICT, "trial {trial}: {:?}", changed.body);
+            assert_eq!(joined, 1, "trial {trial}: the change lost only to a join that committed first");
+        }
+    }
+}
