@@ -3,13 +3,14 @@
 //! configured by the `IAM_*` and `AWS_*` environment variables.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use iam_shared::app::open_store;
+use iam_shared::auth::jwt::TokenKeys;
 use iam_shared::auth::password::PasswordHasher;
 use iam_shared::aws::Aws;
 use iam_shared::bootstrap::{Outcome, ensure_root_admin};
 use iam_shared::clock::{self, Clock, SystemClock};
-use iam_shared::config::Config;
+use iam_shared::config::{self, Config, Secret};
 use iam_shared::routes::ROUTES;
 use iam_shared::store::Store;
 use iam_shared::{AppState, lambda::init_logging};
@@ -41,24 +42,48 @@ enum Command {
     },
 }
 
+/// Every `IAM_*` variable is also an option (`IAM_DATA_DIR` is `--data-dir`), so that
+/// `iam --help` lists the settings, with their current values unless secret.
+fn settings_as_options(command: clap::Command) -> clap::Command {
+    command.next_help_heading("Settings (options or IAM_* environment variables)").args(config::VARIABLES.iter().map(
+        |v| {
+            let long = v.name.trim_start_matches("IAM_").to_ascii_lowercase().replace('_', "-");
+            Arg::new(v.name)
+                .long(long)
+                .env(v.name)
+                .help(v.help)
+                .value_name("VALUE")
+                .global(true)
+                .hide_env_values(v.secret)
+        },
+    ))
+}
+
+/// The configuration from the command line's settings (each falls back to its variable).
+fn config_of(matches: &ArgMatches) -> anyhow::Result<Config> {
+    Config::from_lookup(|name| matches.get_one::<String>(name).cloned())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_logging();
-    match Cli::parse().command {
-        Command::Serve => serve().await,
+    let matches = settings_as_options(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    let config = config_of(&matches)?;
+    match cli.command {
+        Command::Serve => serve(config).await,
         Command::Bootstrap => {
-            let config = Config::from_env()?;
             let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
             bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost, config.hash_slots)?, &config).await
         }
         Command::SigningKey { parameter } => {
-            let aws = Aws::new(Config::from_env()?.tls_roots);
-            iam_shared::aws::create_signing_key_parameter(aws.config().await, &parameter).await?;
+            let aws = Aws::new(config.tls_roots);
+            let pem = Secret::new(TokenKeys::generate_pem()?);
+            iam_shared::aws::create_signing_key_parameter(aws.config().await, &parameter, &pem).await?;
             println!("Stored a new signing key in the SecureString {parameter}.");
             Ok(())
         }
         Command::Cleanup => {
-            let config = Config::from_env()?;
             let cleanup = iam_cleanup::Cleanup::from_config(&config, &Aws::new(config.tls_roots)).await?;
             let swept = cleanup.handle(serde_json::Value::Null).await?;
             println!("{}", serde_json::to_string_pretty(&swept)?);
@@ -88,8 +113,7 @@ async fn bootstrap(store: &dyn Store, passwords: &PasswordHasher, config: &Confi
     Ok(())
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let config = Config::from_env()?;
+async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
     let state = AppState::from_config(config).await?;
     bootstrap(state.store.as_ref(), &state.passwords, &state.config).await?;

@@ -7,7 +7,7 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provi
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
 
-use crate::config::TlsRoots;
+use crate::config::{Secret, TlsRoots};
 
 /// Amazon Trust Services' roots, which every AWS service endpoint chains to.
 const AMAZON_TRUST_ROOTS: &str = include_str!("amazon_trust_roots.pem");
@@ -81,16 +81,15 @@ pub async fn read_secure_parameter(config: &SdkConfig, name: &str) -> anyhow::Re
         .with_context(|| format!("the SSM parameter {name} has no value"))
 }
 
-/// Creates `name` as a `SecureString` holding a new Ed25519 signing key (PKCS#8 PEM), which
-/// never leaves this process otherwise. Refuses to replace an existing parameter.
-pub async fn create_signing_key_parameter(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
-    let pem = crate::auth::jwt::TokenKeys::generate_pem()?;
+/// Creates `name` as a `SecureString` holding `pem`, a signing key (Ed25519, PKCS#8 PEM) that
+/// never leaves the process otherwise. Refuses to replace an existing parameter.
+pub async fn create_signing_key_parameter(config: &SdkConfig, name: &str, pem: &Secret) -> anyhow::Result<()> {
     aws_sdk_ssm::Client::new(config)
         .put_parameter()
         .name(name)
         .description("IAM access token signing key (Ed25519, PKCS#8 PEM)")
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(pem)
+        .value(pem.expose())
         .overwrite(false)
         .send()
         .await

@@ -3,13 +3,14 @@
 
 use anyhow::{Context, bail};
 
-use crate::auth::password::{PasswordHasher, policy_violations};
-use crate::auth::permissions::built_in;
+use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::random_token;
 use crate::error::Error;
 use crate::model::account::{self, Email};
+use crate::model::password::policy_violations;
 use crate::model::role_assignment::{self, Assignment};
 use crate::model::{new_id, role};
+use crate::permissions::built_in;
 use crate::records;
 use crate::store::Store;
 use crate::store::schema::ACCOUNTS;

@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 
 use crate::clock;
 use crate::error::Result;
-use crate::model::account;
+use crate::model::account::{self, Account, AccountStatus};
 use crate::records;
 use crate::store::schema::{
-    ACCOUNTS, ACCOUNTS_BY_INVITATION_DUE, INVITATION_DUE, SESSIONS, SESSIONS_BY_EXPIRY, THROTTLES, THROTTLES_BY_EXPIRY,
-    TOKENS, TOKENS_BY_EXPIRY,
+    ACCOUNTS, ACCOUNTS_BY_INVITATION_DUE, SESSIONS, SESSIONS_BY_EXPIRY, THROTTLES, THROTTLES_BY_EXPIRY, TOKENS,
+    TOKENS_BY_EXPIRY,
 };
 use crate::store::{Condition, IndexDef, Item, Query, SortCondition, Store, StoreError, TableDef, Write, query_all};
 
@@ -61,13 +61,12 @@ async fn expire_invitations(store: &dyn Store, now: OffsetDateTime) -> Result<us
     let mut expired = 0;
     for found in due(store, &ACCOUNTS, &ACCOUNTS_BY_INVITATION_DUE, &stamp).await? {
         let Some(old) = store.get(&ACCOUNTS, records::id_of(&found)).await? else { continue };
-        let lapsed = old.get(INVITATION_DUE).and_then(Value::as_str).and_then(clock::parse).is_some_and(|at| at <= now);
-        if !lapsed || old.get("status").and_then(Value::as_str) != Some("pending") {
+        let lapsed = account::invitation_due(&old).is_some_and(|at| at <= now);
+        if !lapsed || Account::parse(&old).status != AccountStatus::Pending {
             continue;
         }
         let mut new = old.clone();
-        new.remove(INVITATION_DUE);
-        new.insert("status".into(), json!("expired"));
+        account::lapse(&mut new);
         new.insert("updated_at".into(), json!(stamp));
         let uniques = account::uniques(&old);
         match records::replace(store, &ACCOUNTS, &old, new, &uniques, &uniques).await {

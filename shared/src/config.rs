@@ -91,6 +91,58 @@ pub enum HashCost {
     Fast,
 }
 
+/// One setting read from the environment: its variable and what it means. `iam --help` lists
+/// them all (each is also an option of `iam`), and a test holds this table to what
+/// [`Config::from_lookup`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Variable {
+    pub name: &'static str,
+    pub help: &'static str,
+    /// Its value is never shown (`iam --help` prints no current value of it).
+    pub secret: bool,
+}
+
+const fn var(name: &'static str, help: &'static str) -> Variable {
+    Variable { name, help, secret: false }
+}
+
+const fn secret(name: &'static str, help: &'static str) -> Variable {
+    Variable { name, help, secret: true }
+}
+
+/// Every `IAM_*` variable the service reads.
+pub const VARIABLES: &[Variable] = &[
+    var("IAM_ADDR", "Address `iam serve` listens on [default: 127.0.0.1:3000]"),
+    var("IAM_DATA_DIR", "Directory of the embedded store, outbox and local signing key [default: ./.iam]"),
+    var("IAM_PUBLIC_URL", "Base URL clients reach the API at, used in links and emails [default: http://IAM_ADDR]"),
+    var("IAM_STORE", "Storage adapter: embedded (SQLite) or dynamodb [default: embedded]"),
+    var("IAM_TABLE_PREFIX", "Prefix of every DynamoDB table name [default: iam-]"),
+    var("IAM_CREATE_TABLES", "Create missing DynamoDB tables at start (1 or true; local endpoints only)"),
+    var("IAM_ISSUER", "The `iss` of access tokens [default: IAM_PUBLIC_URL]"),
+    var("IAM_AUDIENCE", "The `aud` of access tokens [default: iam]"),
+    secret("IAM_SIGNING_KEY", "The Ed25519 signing key as PKCS#8 PEM (prefer IAM_SIGNING_KEY_PARAMETER in the cloud)"),
+    var("IAM_SIGNING_KEY_PARAMETER", "Name of the SSM SecureString holding the signing key"),
+    var("IAM_TLS_ROOTS", "Certificate authorities the AWS clients trust: amazon or system [default: amazon]"),
+    var("IAM_ACCESS_TOKEN_TTL", "Seconds an access token lives [default: 900]"),
+    var("IAM_SESSION_TTL", "Seconds a session (its refresh token) lives [default: 2592000]"),
+    var(
+        "IAM_PASSWORD_HASH_COST",
+        "argon2id cost: owasp (fast-insecure-for-tests in test suites only) [default: owasp]",
+    ),
+    var("IAM_HASH_CONCURRENCY", "Most password hashes at once, 19 MiB each [default: two per core]"),
+    var("IAM_HASH_MAX_WAIT_MS", "Milliseconds a login waits for a hashing slot before 503 [default: 2000]"),
+    var("IAM_MAILER", "Mail adapter: outbox (.eml files) or ses [default: outbox]"),
+    var("IAM_MAIL_FROM", "Sender of every email; with SES, a verified identity"),
+    var("IAM_ADMIN_EMAIL", "Email of the first root admin, created when none exists [default: admin@iam.local]"),
+    secret("IAM_ADMIN_PASSWORD", "Password of the first root admin [default: generated and printed once]"),
+    var("IAM_LOGIN_MAX_FAILURES", "Failed logins per email within a window [default: 10]"),
+    var("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", "Failed logins per client address within a window [default: 100]"),
+    var("IAM_LOGIN_FAILURE_WINDOW", "Seconds of a failed-login window [default: 900]"),
+    var("IAM_RESET_MAX_REQUESTS", "Password reset requests per email within a window [default: 5]"),
+    var("IAM_RESET_WINDOW", "Seconds of a reset-request window [default: 3600]"),
+    var("IAM_RESET_MIN_RESPONSE_MS", "Milliseconds a reset request takes at least, sent or not [default: 400]"),
+];
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
@@ -300,5 +352,17 @@ mod tests {
         assert!(e.contains("IAM_HASH_CONCURRENCY"), "{e}");
         let e = config(&[("IAM_HASH_MAX_WAIT_MS", "soon")]).unwrap_err().to_string();
         assert!(e.contains("IAM_HASH_MAX_WAIT_MS"), "{e}");
+    }
+
+    #[test]
+    fn every_variable_read_is_listed_for_the_help() {
+        let source = include_str!("config.rs");
+        let body = &source[source.find("pub fn from_lookup").unwrap()..source.find("#[cfg(test)]").unwrap()];
+        let read: std::collections::BTreeSet<&str> = body
+            .split('"')
+            .filter(|s| s.starts_with("IAM_") && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        let listed: std::collections::BTreeSet<&str> = VARIABLES.iter().map(|v| v.name).collect();
+        assert_eq!(read, listed);
     }
 }

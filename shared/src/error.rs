@@ -1,9 +1,9 @@
-//! The one error type of the service and its single mapping to JSON:API (or OAuth) error bodies.
+//! The one error type of the service: every way a request can fail, with its status and the
+//! problems its body lists. The floor of the module stack: it imports nothing of ours; the HTTP
+//! layer renders it (`http::errors`).
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::Serialize;
-use serde_json::json;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -147,7 +147,8 @@ impl Error {
         }
     }
 
-    fn problems(&self) -> Vec<Problem> {
+    /// What the error body lists (none for OAuth and unexpected errors, which have their own).
+    pub fn problems(&self) -> Vec<Problem> {
         let one = |code: &str, title: &str, detail: &str| vec![Problem::general(code, title, detail)];
         match self {
             Error::BadRequest(p) | Error::Validation(p) => p.clone(),
@@ -178,62 +179,10 @@ impl Error {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let request_id = crate::http::current_request_id();
-        let mut response = match &self {
-            Error::Unexpected(cause) => {
-                // The cause goes to the log only; the body is opaque (API.md §1).
-                tracing::error!(request_id = %request_id, error = ?cause, "unexpected error");
-                let body = json!({"errors": [{"status": "500", "code": "internal", "id": request_id}]});
-                (status, crate::jsonapi::JsonApi(body)).into_response()
-            }
-            Error::OAuth { error, description, .. } => {
-                let mut body = json!({ "error": error });
-                if let Some(d) = description {
-                    body["error_description"] = json!(d);
-                }
-                let mut r = (status, axum::Json(body)).into_response();
-                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                r
-            }
-            _ => {
-                let errors: Vec<_> = self
-                    .problems()
-                    .into_iter()
-                    .map(|p| {
-                        let mut e = json!({
-                            "status": status.as_u16().to_string(),
-                            "code": p.code,
-                            "title": p.title,
-                            "detail": p.detail,
-                        });
-                        if let Some(source) = p.source {
-                            e["source"] = serde_json::to_value(source).unwrap_or_default();
-                        }
-                        e
-                    })
-                    .collect();
-                (status, crate::jsonapi::JsonApi(json!({ "errors": errors }))).into_response()
-            }
-        };
-        let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if let Error::TooManyRequests { retry_after_secs } | Error::Unavailable { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            headers.insert(header::RETRY_AFTER, v);
-        }
-        response
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn every_problem_is_reported_with_its_source() {

@@ -10,7 +10,9 @@ use crate::auth::Principal;
 use crate::error::Result;
 use crate::jsonapi::resource_object;
 use crate::listing::Reader;
-use crate::resource::{self, Relationship, ResourceDef, Source};
+use crate::query::plan::MAX_ID_BATCH;
+use crate::records::id_of;
+use crate::resource::{Relationship, ResourceDef, Source};
 use crate::store::{Item, Query, query_all};
 
 /// The ids `rel` points to from `items`, in first-seen order, each once.
@@ -29,8 +31,7 @@ async fn related_ids(r: Reader<'_>, rel: &Relationship, items: &[Item]) -> Resul
             .for_each(|e| push(e.get(key).and_then(Value::as_str))),
         Source::Linked { table, index, key } => {
             // No store can batch queries: one per item, all at once.
-            let queries =
-                items.iter().map(|i| query_all(r.store, Query::partition(table, index, crate::records::id_of(i))));
+            let queries = items.iter().map(|i| query_all(r.store, Query::partition(table, index, id_of(i))));
             for links in futures_util::future::try_join_all(queries).await? {
                 links.iter().for_each(|l| push(l.get(key).and_then(Value::as_str)));
             }
@@ -52,31 +53,31 @@ pub async fn included(
     let mut out = Vec::new();
     let mut seen: BTreeSet<(&str, String)> = BTreeSet::new();
     // (relationship, the items it starts from, their type); `along` relationships follow.
-    let mut work: Vec<(&Relationship, Vec<Item>, &ResourceDef)> =
-        include.iter().filter_map(|n| def.relationship(n)).map(|rel| (rel, items.to_vec(), def)).collect();
-    while let Some((rel, from, _)) = work.pop() {
-        let Some(target) = resource::by_type(rel.target) else { continue };
+    let mut work: Vec<(&Relationship, Vec<Item>)> =
+        include.iter().filter_map(|n| def.relationship(n)).map(|rel| (rel, items.to_vec())).collect();
+    while let Some((rel, from)) = work.pop() {
+        let Some(target) = def.sibling(rel.target) else { continue };
         let ids = related_ids(r, rel, &from).await?;
         let ids: Vec<String> = ids.into_iter().filter(|id| !seen.contains(&(target.type_name, id.clone()))).collect();
         if ids.is_empty() {
             continue;
         }
         let mut related = Vec::new();
-        for chunk in ids.chunks(crate::query::plan::MAX_ID_BATCH) {
+        for chunk in ids.chunks(MAX_ID_BATCH) {
             related.extend(r.store.batch_get(target.table, chunk).await?);
         }
         // Batch reads come back in any order; a stable order keeps responses reproducible.
-        related.sort_by(|a, b| crate::records::id_of(a).cmp(crate::records::id_of(b)));
+        related.sort_by(|a, b| id_of(a).cmp(id_of(b)));
         let related: Vec<Item> =
             related.into_iter().map(|i| target.present(i, r.now)).filter(|i| principal.visible(target, i)).collect();
         for item in &related {
-            if seen.insert((target.type_name, crate::records::id_of(item).to_string())) {
+            if seen.insert((target.type_name, id_of(item).to_string())) {
                 out.push(resource_object(target, item, fields.get(target.type_name).map(Vec::as_slice), base_url));
             }
         }
         for name in rel.along {
             if let Some(next) = target.relationship(name) {
-                work.push((next, related.clone(), target));
+                work.push((next, related.clone()));
             }
         }
     }

@@ -1,26 +1,13 @@
 //! JSON:API documents: rendering resource objects from items through their catalog (secrets
 //! never rendered, sparse fieldsets applied), and decoding create/update request documents.
 
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Problem};
+use crate::error::{self, Error, Problem};
 use crate::resource::{ResourceDef, Source};
 use crate::store::Item;
 
 pub const MEDIA_TYPE: &str = "application/vnd.api+json";
-
-/// A JSON body answered as `application/vnd.api+json`.
-pub struct JsonApi(pub Value);
-
-impl IntoResponse for JsonApi {
-    fn into_response(self) -> Response {
-        let mut r = axum::Json(self.0).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
-        r
-    }
-}
 
 /// Renders an item as a resource object. `fields` is the sparse fieldset for its type, if any.
 pub fn resource_object(def: &ResourceDef, item: &Item, fields: Option<&[String]>, base_url: &str) -> Value {
@@ -113,6 +100,58 @@ pub fn request_attributes(body: &Value, def: &ResourceDef, id: Option<&str>) -> 
             "invalid_type",
             "attributes must be an object",
         )])),
+    }
+}
+
+/// The body of an action endpoint (join, the password flows): a flat JSON object or form, or
+/// a JSON:API document whose attributes are used. Problems point into whichever was sent.
+pub struct ActionBody {
+    pub fields: Map<String, Value>,
+    /// `/data/attributes` for a JSON:API document, empty for a flat body.
+    prefix: &'static str,
+}
+
+impl ActionBody {
+    /// The attributes of a JSON:API document.
+    pub fn document(fields: Map<String, Value>) -> ActionBody {
+        ActionBody { fields, prefix: "/data/attributes" }
+    }
+
+    /// A flat JSON object or form.
+    pub fn flat(fields: Map<String, Value>) -> ActionBody {
+        ActionBody { fields, prefix: "" }
+    }
+
+    /// The JSON pointer of a field as the client sent it.
+    pub fn pointer(&self, name: &str) -> String {
+        format!("{}/{name}", self.prefix)
+    }
+
+    /// A string field, or the problem with it (missing, empty or not a string).
+    pub fn string(&self, name: &str) -> std::result::Result<&str, Problem> {
+        match self.fields.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s),
+            None | Some(Value::Null) | Some(Value::String(_)) => {
+                Err(Problem::pointer(self.pointer(name), "required", format!("{name} is required")))
+            }
+            Some(_) => Err(Problem::pointer(self.pointer(name), "invalid_type", format!("{name} must be a string"))),
+        }
+    }
+
+    /// Re-points problems found by the JSON:API attribute validators at a flat body's fields.
+    pub fn repoint(&self, error: Error) -> Error {
+        let fix = |mut p: Problem| {
+            if let Some(error::Source::Pointer(ptr)) = &p.source
+                && let Some(name) = ptr.strip_prefix("/data/attributes/")
+            {
+                p.source = Some(error::Source::Pointer(self.pointer(name)));
+            }
+            p
+        };
+        match error {
+            Error::Validation(problems) => Error::Validation(problems.into_iter().map(fix).collect()),
+            other => other,
+        }
     }
 }
 

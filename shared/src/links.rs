@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::auth::permissions::built_in;
 use crate::counters::{Counter, Dependents};
 use crate::error::{Error, Result};
+use crate::permissions::built_in;
 use crate::records::{self, Unique};
 use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
 use crate::store::{Condition, Item, Store, StoreError, TableDef, Write};

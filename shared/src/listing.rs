@@ -1,21 +1,21 @@
-//! Runs a parsed listing against the store through its plan — streaming an ordered index page
-//! by page, or reading the matching key range and sorting in memory — and renders the
-//! collection document with `links` and `meta`.
+//! Runs a parsed listing against the store through its plan: streaming an ordered index (or a
+//! link index) page by page, or reading the matching key range and sorting in memory. What a
+//! page shows is rendered by the HTTP layer (`http::render`); this module only finds it.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::auth::Principal;
 use crate::error::Result;
-use crate::jsonapi::resource_object;
-use crate::model::is_id;
+use crate::ids::is_id;
 use crate::query::cursor::Cursor;
 use crate::query::eval::{compare_items, matches};
 use crate::query::fields::MAX_VALUE_BYTES;
-use crate::query::params::is_paging_param;
-use crate::query::plan::{Access, Plan, effective_sort, plan};
-use crate::query::{Expr, ListQuery, Paging};
+use crate::query::plan::{Access, MAX_ID_BATCH, Plan, effective_sort, plan};
+use crate::query::{Expr, ListQuery, Op, Paging, Scalar};
+use crate::records::id_of;
 use crate::resource::{ResourceDef, Via};
 use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, query_all, start_key_of};
 
@@ -40,19 +40,38 @@ pub struct Reader<'a> {
     pub now: OffsetDateTime,
 }
 
+/// The listing of `def` that `q` asks for, within what `principal` may read (and, for items
+/// that lapse, only the live ones).
+pub async fn list(r: Reader<'_>, principal: &Principal, def: &'static ResourceDef, q: &ListQuery) -> Result<Page> {
+    let scope = match live_filter(def, r.now) {
+        Expr::True => principal.read_scope(def),
+        live => Expr::And(vec![principal.read_scope(def), live]),
+    };
+    fetch(r, def, q, scope).await
+}
+
+/// The condition a listing is ANDed with so that lapsed items never show.
+fn live_filter(def: &ResourceDef, now: OffsetDateTime) -> Expr {
+    match def.lapses_at {
+        Some(attr) => Expr::Cmp { field: attr, op: Op::Gt, values: vec![Scalar::Time(now)] },
+        None => Expr::True,
+    }
+}
+
 /// Lists `def` with `q`; `scope` is ANDed to the filter (what the caller may see).
 pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scope: Expr) -> Result<Page> {
     let filter = q.filter.clone().and(scope);
     let q = ListQuery { filter, ..q.clone() };
     let plan = plan(def, &q);
+    let window = Window::of(&q.paging)?;
     let mut page = match (&plan.access, plan.ordered) {
         (Access::Index { index, pk, sk }, Some(descending)) => {
-            stream_ordered(r, def, &q, index, pk, sk, descending).await?
+            stream_ordered(r, def, &q, window, index, pk, sk, descending).await?
         }
         (Access::Via { via, pk, organizations }, Some(descending)) => {
-            stream_via(r, def, &q, via, pk, organizations.as_deref(), descending).await?
+            stream_via(r, def, &q, window, via, pk, organizations.as_deref(), descending).await?
         }
-        _ => sort_in_memory(r, def, &q, &plan).await?,
+        _ => sort_in_memory(r, def, &q, window, &plan).await?,
     };
     if q.count && page.total.is_none() {
         page.total = Some(read_all(r, def, &q, &plan).await?.len());
@@ -60,73 +79,164 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
     Ok(page)
 }
 
-/// A cursor is where a page of ours ended: an item's id and index keys, none of them a value
-/// the store would refuse as a key (empty, too long), so that a forged one is a 400 on every
-/// store.
-fn check_key_cursor(key: &StartKey, index: &IndexDef, pk: &str) -> Result<()> {
-    let allowed = [Some("id"), Some(index.pk_attr()), index.sk];
-    let key_value = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= MAX_VALUE_BYTES);
-    let well_formed = key.get("id").and_then(Value::as_str).is_some_and(is_id)
-        && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && key_value(v))
-        && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
-    if well_formed { Ok(()) } else { Err(Cursor::invalid()) }
+/// Where a page starts and how long it is: decoded once from the request's paging. Each way
+/// of reading accepts its own kind of cursor; any other is a 400.
+struct Window {
+    skip: usize,
+    limit: usize,
+    cursor: Option<Cursor>,
+}
+
+impl Window {
+    fn of(paging: &Paging) -> Result<Window> {
+        Ok(match paging {
+            Paging::Offset { offset, limit, .. } => Window { skip: *offset, limit: *limit, cursor: None },
+            Paging::After { cursor, limit } if cursor.is_empty() => Window { skip: 0, limit: *limit, cursor: None },
+            Paging::After { cursor, limit } => Window { skip: 0, limit: *limit, cursor: Some(Cursor::decode(cursor)?) },
+        })
+    }
+
+    /// Items to find before the page is known to be full and whether another follows.
+    fn wanted(&self) -> usize {
+        self.skip.saturating_add(self.limit).saturating_add(1)
+    }
+
+    /// An ordered index resumes at a key of the index: where a page of ours ended, none of its
+    /// values one the store would refuse as a key (empty, too long), so that a forged cursor
+    /// is a 400 on every store.
+    fn start_key(&mut self, index: &IndexDef, pk: &str) -> Result<Option<StartKey>> {
+        match self.cursor.take() {
+            None => Ok(None),
+            Some(Cursor::Key(key)) => {
+                let allowed = [Some("id"), Some(index.pk_attr()), index.sk];
+                let key_value = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= MAX_VALUE_BYTES);
+                let well_formed = key.get("id").and_then(Value::as_str).is_some_and(is_id)
+                    && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && key_value(v))
+                    && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
+                if well_formed { Ok(Some(key)) } else { Err(Cursor::invalid()) }
+            }
+            Some(Cursor::After(_)) => Err(Cursor::invalid()),
+        }
+    }
+
+    /// A link index resumes after the last id returned.
+    fn after_id(&mut self) -> Result<Option<String>> {
+        match self.cursor.take() {
+            None => Ok(None),
+            Some(Cursor::After(position)) => match position.get("id").and_then(Value::as_str) {
+                Some(id) if position.len() == 1 => Ok(Some(id.to_string())),
+                _ => Err(Cursor::invalid()),
+            },
+            Some(Cursor::Key(_)) => Err(Cursor::invalid()),
+        }
+    }
+
+    /// A sorted read resumes after the last item's sort values.
+    fn after_position(&mut self) -> Result<Option<Item>> {
+        match self.cursor.take() {
+            None => Ok(None),
+            Some(Cursor::After(position)) => Ok(Some(position)),
+            Some(Cursor::Key(_)) => Err(Cursor::invalid()),
+        }
+    }
+
+    /// The page out of `found` (every match from the window's start, in order, at least one
+    /// more than the page when another follows), with the cursor of its last item.
+    fn page(&self, found: Vec<Item>, total: Option<usize>, cursor_of: impl Fn(&Item) -> Cursor) -> Page {
+        let has_more = found.len() > self.skip.saturating_add(self.limit);
+        let items: Vec<Item> = found.into_iter().skip(self.skip).take(self.limit).collect();
+        let next_cursor = has_more.then(|| items.last().map(|last| cursor_of(last).encode())).flatten();
+        Page { items, total, next_cursor, has_more }
+    }
+}
+
+/// A source of items in the listing's order, read a batch at a time.
+trait Batches {
+    /// About `need` more items (as presented), or `None` once the source is exhausted.
+    async fn next(&mut self, need: usize) -> Result<Option<Vec<Item>>>;
+}
+
+/// The one page-filling loop: takes batches (each asked for about as many items as are still
+/// missing) and keeps those matching the filter, until `want` are found.
+async fn fill(def: &ResourceDef, q: &ListQuery, want: usize, source: &mut impl Batches) -> Result<Vec<Item>> {
+    let mut found = Vec::new();
+    while found.len() < want {
+        let Some(batch) = source.next(want - found.len()).await? else { break };
+        found.extend(batch.into_iter().filter(|item| matches(&q.filter, item, def)).take(want - found.len()));
+    }
+    Ok(found)
+}
+
+/// The pages of one index partition, in its order, each read as far as asked.
+struct IndexPages<'a> {
+    r: Reader<'a>,
+    /// The partition, and where the next page starts (`None` once exhausted, after the first).
+    query: Query,
+    exhausted: bool,
+}
+
+impl IndexPages<'_> {
+    async fn next_page(&mut self, limit: usize) -> Result<Option<Vec<Item>>> {
+        if self.exhausted {
+            return Ok(None);
+        }
+        let query = Query { limit, start: self.query.start.take(), ..self.query.clone() };
+        let read = self.r.store.query(query).await?;
+        self.query.start = read.last_key;
+        self.exhausted = self.query.start.is_none();
+        Ok(Some(read.items))
+    }
+}
+
+/// The items of an ordered index of their own table.
+struct IndexBatches<'a> {
+    pages: IndexPages<'a>,
+    def: &'static ResourceDef,
+}
+
+impl Batches for IndexBatches<'_> {
+    async fn next(&mut self, need: usize) -> Result<Option<Vec<Item>>> {
+        let Some(items) = self.pages.next_page(need.clamp(1, READ_ALL_BATCH)).await? else { return Ok(None) };
+        Ok(Some(items.into_iter().map(|i| self.def.present(i, self.pages.r.now)).collect()))
+    }
+}
+
+/// The items a link partition points to, in the link index's order, each once.
+struct LinkBatches<'a> {
+    pages: IndexPages<'a>,
+    def: &'static ResourceDef,
+    via: &'static Via,
+    organizations: Option<&'a [String]>,
+    /// The last id returned, so that the links of one id, adjacent in the index, yield it once.
+    last: Option<String>,
+}
+
+impl Batches for LinkBatches<'_> {
+    async fn next(&mut self, need: usize) -> Result<Option<Vec<Item>>> {
+        let Some(links) = self.pages.next_page(need.clamp(1, MAX_ID_BATCH)).await? else { return Ok(None) };
+        let ids = linked_ids(self.via, self.organizations, &links, &mut self.last);
+        Ok(Some(items_in_order(self.pages.r, self.def, &ids).await?))
+    }
 }
 
 /// The index yields the requested order: read only as far as this page (plus one item to
 /// know whether another page follows).
+#[allow(clippy::too_many_arguments)]
 async fn stream_ordered(
     r: Reader<'_>,
     def: &'static ResourceDef,
     q: &ListQuery,
+    mut window: Window,
     index: &'static IndexDef,
     pk: &str,
     sk: &Option<SortCondition>,
     descending: bool,
 ) -> Result<Page> {
-    let (skip, limit, mut start) = match &q.paging {
-        Paging::Offset { offset, limit, .. } => (*offset, *limit, None),
-        Paging::After { cursor, limit } if cursor.is_empty() => (0, *limit, None),
-        Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
-            Cursor::Key(key) => {
-                check_key_cursor(&key, index, pk)?;
-                (0, *limit, Some(key))
-            }
-            Cursor::After(_) => return Err(Cursor::invalid()),
-        },
-    };
-    let want = skip.saturating_add(limit).saturating_add(1);
-    let mut found = Vec::new();
-    loop {
-        let need = want - found.len();
-        let query = Query {
-            table: def.table,
-            index,
-            pk: pk.to_string(),
-            sk: sk.clone(),
-            descending,
-            limit: need.clamp(1, READ_ALL_BATCH),
-            start: start.take(),
-        };
-        let read = r.store.query(query).await?;
-        for item in read.items {
-            let item = def.present(item, r.now);
-            if matches(&q.filter, &item, def) {
-                found.push(item);
-                if found.len() == want {
-                    break;
-                }
-            }
-        }
-        match read.last_key {
-            Some(key) if found.len() < want => start = Some(key),
-            _ => break,
-        }
-    }
-    let has_more = found.len() > skip + limit;
-    let items: Vec<Item> = found.into_iter().skip(skip).take(limit).collect();
-    let next_cursor =
-        has_more.then(|| items.last().map(|last| Cursor::Key(start_key_of(index, last)).encode())).flatten();
-    Ok(Page { items, total: None, next_cursor, has_more })
+    let start = window.start_key(index, pk)?;
+    let query = Query { table: def.table, index, pk: pk.to_string(), sk: sk.clone(), descending, limit: 1, start };
+    let mut source = IndexBatches { pages: IndexPages { r, query, exhausted: false }, def };
+    let found = fill(def, q, window.wanted(), &mut source).await?;
+    Ok(window.page(found, None, |last| Cursor::Key(start_key_of(index, last))))
 }
 
 /// Keeps the link items of the listed organizations (or of none: global role assignments).
@@ -157,79 +267,32 @@ async fn items_in_order(r: Reader<'_>, def: &'static ResourceDef, ids: &[String]
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut by_id: std::collections::HashMap<String, Item> = r
-        .store
-        .batch_get(def.table, ids)
-        .await?
-        .into_iter()
-        .map(|i| (crate::records::id_of(&i).to_string(), i))
-        .collect();
+    let mut by_id: HashMap<String, Item> =
+        r.store.batch_get(def.table, ids).await?.into_iter().map(|i| (id_of(&i).to_string(), i)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).map(|i| def.present(i, r.now)).collect())
 }
 
 /// Streams a link partition in id order: each page reads about as many links and items as it
 /// returns. The cursor is the last id returned, resumed as a key condition on the link index.
+#[allow(clippy::too_many_arguments)]
 async fn stream_via(
     r: Reader<'_>,
     def: &'static ResourceDef,
     q: &ListQuery,
+    mut window: Window,
     via: &'static Via,
     pk: &str,
     organizations: Option<&[String]>,
     descending: bool,
 ) -> Result<Page> {
-    let (skip, limit, after) = match &q.paging {
-        Paging::Offset { offset, limit, .. } => (*offset, *limit, None),
-        Paging::After { cursor, limit } if cursor.is_empty() => (0, *limit, None),
-        Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
-            Cursor::After(position) => match position.get("id").and_then(Value::as_str) {
-                Some(id) if position.len() == 1 => (0, *limit, Some(id.to_string())),
-                _ => return Err(Cursor::invalid()),
-            },
-            Cursor::Key(_) => return Err(Cursor::invalid()),
-        },
-    };
-    let sk = after.clone().map(|id| if descending { SortCondition::Lt(id) } else { SortCondition::Gt(id) });
-    let want = skip.saturating_add(limit).saturating_add(1);
-    let mut found = Vec::new();
-    let (mut start, mut last) = (None, after);
-    loop {
-        let need = want - found.len();
-        let query = Query {
-            table: via.table,
-            index: via.index,
-            pk: pk.to_string(),
-            sk: sk.clone(),
-            descending,
-            limit: need.clamp(1, crate::query::plan::MAX_ID_BATCH),
-            start: start.take(),
-        };
-        let read = r.store.query(query).await?;
-        let ids = linked_ids(via, organizations, &read.items, &mut last);
-        for item in items_in_order(r, def, &ids).await? {
-            if matches(&q.filter, &item, def) {
-                found.push(item);
-                if found.len() == want {
-                    break;
-                }
-            }
-        }
-        match read.last_key {
-            Some(key) if found.len() < want => start = Some(key),
-            _ => break,
-        }
-    }
-    let has_more = found.len() > skip + limit;
-    let items: Vec<Item> = found.into_iter().skip(skip).take(limit).collect();
-    let next_cursor = has_more
-        .then(|| {
-            items.last().map(|last| {
-                let id = Value::String(crate::records::id_of(last).to_string());
-                Cursor::After([("id".to_string(), id)].into_iter().collect()).encode()
-            })
-        })
-        .flatten();
-    Ok(Page { items, total: None, next_cursor, has_more })
+    let last = window.after_id()?;
+    let sk = last.clone().map(|id| if descending { SortCondition::Lt(id) } else { SortCondition::Gt(id) });
+    let query = Query { table: via.table, index: via.index, pk: pk.to_string(), sk, descending, limit: 1, start: None };
+    let pages = IndexPages { r, query, exhausted: false };
+    let found = fill(def, q, window.wanted(), &mut LinkBatches { pages, def, via, organizations, last }).await?;
+    Ok(window.page(found, None, |last| {
+        Cursor::After([("id".to_string(), Value::String(id_of(last).to_string()))].into_iter().collect())
+    }))
 }
 
 /// Every item the plan's access yields that matches the filter.
@@ -251,7 +314,7 @@ async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan:
             let links = query_all(r.store, Query::partition(via.table, via.index, pk)).await?;
             let ids = linked_ids(via, organizations.as_deref(), &links, &mut None);
             let mut items = Vec::new();
-            for chunk in ids.chunks(crate::query::plan::MAX_ID_BATCH) {
+            for chunk in ids.chunks(MAX_ID_BATCH) {
                 items.extend(items_in_order(r, def, chunk).await?);
             }
             return Ok(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect());
@@ -260,161 +323,26 @@ async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan:
     Ok(items.into_iter().map(|i| def.present(i, r.now)).filter(|item| matches(&q.filter, item, def)).collect())
 }
 
-async fn sort_in_memory(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Page> {
+async fn sort_in_memory(
+    r: Reader<'_>,
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    mut window: Window,
+    plan: &Plan,
+) -> Result<Page> {
     let sort = effective_sort(q);
+    let after = window.after_position()?;
     let mut items = read_all(r, def, q, plan).await?;
     items.sort_by(|a, b| compare_items(a, b, &sort, def));
     let total = items.len();
-    let (skip, limit) = match &q.paging {
-        Paging::Offset { offset, limit, .. } => (*offset, *limit),
-        Paging::After { cursor, limit } if cursor.is_empty() => (0, *limit),
-        Paging::After { cursor, limit } => match Cursor::decode(cursor)? {
-            Cursor::After(last) => {
-                let last: Item = last;
-                let skip =
-                    items.partition_point(|i| compare_items(i, &last, &sort, def) != std::cmp::Ordering::Greater);
-                (skip, *limit)
-            }
-            Cursor::Key(_) => return Err(Cursor::invalid()),
-        },
-    };
-    let has_more = total > skip.saturating_add(limit);
-    let page: Vec<Item> = items.into_iter().skip(skip).take(limit).collect();
-    let next_cursor = has_more
-        .then(|| {
-            page.last().map(|last| {
-                let mut position = Map::new();
-                for field in sort.iter().map(|k| k.field).chain(["id"]) {
-                    position.insert(field.into(), last.get(field).cloned().unwrap_or(Value::Null));
-                }
-                Cursor::After(position).encode()
-            })
-        })
-        .flatten();
-    Ok(Page { items: page, total: q.count.then_some(total), next_cursor, has_more })
-}
-
-const QUERY_VALUE: &AsciiSet =
-    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b'[').remove(b']');
-
-fn url(base: &str, pairs: &[(String, String)]) -> String {
-    if pairs.is_empty() {
-        return base.to_string();
+    if let Some(last) = after {
+        window.skip = items.partition_point(|i| compare_items(i, &last, &sort, def) != std::cmp::Ordering::Greater);
     }
-    let query: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY_VALUE), utf8_percent_encode(v, QUERY_VALUE)))
-        .collect();
-    format!("{base}?{}", query.join("&"))
-}
-
-/// The collection document: data, links (self, first, prev, next, last) and meta.
-pub fn document(
-    def: &'static ResourceDef,
-    q: &ListQuery,
-    page: &Page,
-    base_url: &str,
-    request_pairs: &[(String, String)],
-    included: Option<Vec<Value>>,
-) -> Value {
-    let data: Vec<Value> = page
-        .items
-        .iter()
-        .map(|i| resource_object(def, i, q.fields.get(def.type_name).map(Vec::as_slice), base_url))
-        .collect();
-    let collection = format!("{base_url}{}", def.path);
-    let kept: Vec<(String, String)> = request_pairs.iter().filter(|(k, _)| !is_paging_param(k)).cloned().collect();
-    let link = |extra: Vec<(&str, String)>| {
-        let mut pairs = kept.clone();
-        pairs.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
-        Value::String(url(&collection, &pairs))
-    };
-    let limit = q.limit();
-    let total_pages = page.total.map(|t| t.div_ceil(limit).max(1));
-    let mut meta = Map::new();
-    if let Some(total) = page.total {
-        meta.insert("count".into(), json!(total));
-    }
-    let mut links = json!({"self": url(&collection, request_pairs)});
-    match &q.paging {
-        Paging::Offset { offset, limit, by_number: true } => {
-            let number = offset / limit + 1;
-            let at = |n: usize| link(vec![("page[number]", n.to_string()), ("page[size]", limit.to_string())]);
-            links["first"] = at(1);
-            links["prev"] = if number > 1 { at(number - 1) } else { Value::Null };
-            links["next"] = if page.has_more { at(number + 1) } else { Value::Null };
-            let mut pagination = json!({
-                "current_page": number,
-                "next_page": if page.has_more { json!(number + 1) } else { Value::Null },
-                "prev_page": if number > 1 { json!(number - 1) } else { Value::Null },
-            });
-            if let (Some(pages), Some(total)) = (total_pages, page.total) {
-                links["last"] = at(pages);
-                pagination["total_pages"] = json!(pages);
-                pagination["total_count"] = json!(total);
-            }
-            meta.insert("pagination".into(), pagination);
+    Ok(window.page(items, q.count.then_some(total), |last| {
+        let mut position = Map::new();
+        for field in sort.iter().map(|k| k.field).chain(["id"]) {
+            position.insert(field.into(), last.get(field).cloned().unwrap_or(Value::Null));
         }
-        Paging::Offset { offset, limit, by_number: false } => {
-            let at = |o: usize| link(vec![("limit", limit.to_string()), ("offset", o.to_string())]);
-            links["first"] = at(0);
-            links["prev"] = if *offset > 0 { at(offset.saturating_sub(*limit)) } else { Value::Null };
-            links["next"] = if page.has_more { at(offset + limit) } else { Value::Null };
-            if let Some(pages) = total_pages {
-                links["last"] = at((pages - 1) * limit);
-            }
-        }
-        Paging::After { limit, .. } => {
-            links["first"] = link(vec![("page[size]", limit.to_string())]);
-            links["next"] = match &page.next_cursor {
-                Some(c) => link(vec![("page[after]", c.clone()), ("page[size]", limit.to_string())]),
-                None => Value::Null,
-            };
-        }
-    }
-    let mut doc = json!({"data": data, "links": links});
-    if let Some(included) = included {
-        doc["included"] = Value::Array(included);
-    }
-    if !meta.is_empty() {
-        doc["meta"] = Value::Object(meta);
-    }
-    doc
-}
-
-/// The whole collection `GET` on behalf of `principal`: parse the query string, check it with
-/// `check` (rules of one resource, e.g. a required filter), fetch the page within what the
-/// caller may read, render it with the included resources the caller may read, and set
-/// `X-Total-Count` when counted.
-pub async fn respond(
-    state: &crate::AppState,
-    principal: &Principal,
-    def: &'static ResourceDef,
-    raw_query: Option<&str>,
-    check: impl FnOnce(&ListQuery) -> Result<()>,
-) -> Result<axum::response::Response> {
-    use axum::response::IntoResponse;
-    let pairs = crate::query::params::decode_pairs(raw_query);
-    let q = crate::query::params::parse(def, &pairs)?;
-    check(&q)?;
-    let reader = Reader { store: state.store.as_ref(), now: state.clock.now() };
-    let scope = match def.live_filter(reader.now) {
-        crate::query::Expr::True => principal.read_scope(def),
-        live => crate::query::Expr::And(vec![principal.read_scope(def), live]),
-    };
-    let page = fetch(reader, def, &q, scope).await?;
-    let base = state.base_url();
-    let included = if q.include.is_empty() {
-        None
-    } else {
-        Some(crate::include::included(reader, principal, def, &page.items, &q.include, &q.fields, &base).await?)
-    };
-    let doc = document(def, &q, &page, &base, &pairs, included);
-    let mut response = crate::jsonapi::JsonApi(doc).into_response();
-    if let Some(total) = page.total
-        && let Ok(v) = axum::http::HeaderValue::from_str(&total.to_string())
-    {
-        response.headers_mut().insert("x-total-count", v);
-    }
-    Ok(response)
+        Cursor::After(position)
+    }))
 }

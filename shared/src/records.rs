@@ -1,11 +1,11 @@
-//! Writing items together with their uniqueness markers in one transaction, with optimistic
-//! concurrency on `version`, and turning failed conditions into the right 409.
+//! Writing items together with their uniqueness markers in one transaction ([`Change`]), with
+//! optimistic concurrency on `version`, and turning failed conditions into the right 409.
 
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::store::schema::UNIQUES;
-use crate::store::{Condition, Item, Store, StoreError, TableDef, Write};
+use crate::store::{Condition, Item, MAX_TRANSACTION_WRITES, Store, StoreError, TableDef, Write};
 
 /// A value that must be unique, e.g. an organization's name (compared lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,22 +94,127 @@ async fn commit(store: &dyn Store, writes: Vec<Write>, claims: &[&Unique], owner
     }
 }
 
+/// Everything one change writes, committed as one transaction: the item (created; replaced or
+/// deleted if unchanged since read), the uniqueness claims and releases its values call for,
+/// and whatever must commit with it (counters, links, checks that what it names exists,
+/// revoked tokens). Use-cases assemble it; this is the one place that knows DynamoDB's limit on
+/// a transaction, and a change over it is refused before anything is sent.
+#[must_use = "a change is written by commit"]
+pub struct Change {
+    table: &'static TableDef,
+    target: Target,
+    claims: Vec<Unique>,
+    releases: Vec<Unique>,
+    extra: Vec<Write>,
+}
+
+enum Target {
+    Insert(Item),
+    Replace { version: i64, new: Item },
+    Remove { id: String, version: i64 },
+}
+
+/// The code of the 409 a change over the transaction limit gets.
+pub const TOO_MANY_DEPENDENTS: &str = "too_many_dependents";
+
+impl Change {
+    /// Creates `item` (which must not exist), claiming its unique values.
+    pub fn insert(table: &'static TableDef, mut item: Item, uniques: Vec<Unique>) -> Change {
+        item.insert("version".into(), json!(1));
+        Change { table, target: Target::Insert(item), claims: uniques, releases: vec![], extra: vec![] }
+    }
+
+    /// Replaces `old` by `new` if nobody changed `old` meanwhile, moving the claims whose
+    /// values changed.
+    pub fn replace(
+        table: &'static TableDef,
+        old: &Item,
+        new: Item,
+        old_uniques: &[Unique],
+        new_uniques: &[Unique],
+    ) -> Change {
+        Change {
+            table,
+            target: Target::Replace { version: version_of(old), new },
+            claims: new_uniques.iter().filter(|u| !old_uniques.contains(u)).cloned().collect(),
+            releases: old_uniques.iter().filter(|u| !new_uniques.contains(u)).cloned().collect(),
+            extra: vec![],
+        }
+    }
+
+    /// Deletes `item` if unchanged since read, releasing its claims.
+    pub fn remove(table: &'static TableDef, item: &Item, uniques: &[Unique]) -> Change {
+        Change {
+            table,
+            target: Target::Remove { id: id_of(item).to_string(), version: version_of(item) },
+            claims: vec![],
+            releases: uniques.to_vec(),
+            extra: vec![],
+        }
+    }
+
+    /// Adds writes that must commit with the change.
+    pub fn with(mut self, writes: impl IntoIterator<Item = Write>) -> Change {
+        self.extra.extend(writes);
+        self
+    }
+
+    /// How many writes the transaction holds.
+    pub fn writes(&self) -> usize {
+        1 + self.claims.len() + self.releases.len() + self.extra.len()
+    }
+
+    /// Commits the change: the item as written (as it was, for a delete). A claim someone
+    /// else holds is a 409 on its attribute; a change over the transaction limit is a 409
+    /// [`TOO_MANY_DEPENDENTS`] and writes nothing.
+    pub async fn commit(self, store: &dyn Store) -> Result<Item> {
+        if self.writes() > MAX_TRANSACTION_WRITES {
+            return Err(Error::conflict(
+                None,
+                TOO_MANY_DEPENDENTS,
+                format!(
+                    "this change would write {} items at once, over the limit of {MAX_TRANSACTION_WRITES}; \
+                     remove some of what depends on it first",
+                    self.writes()
+                ),
+            ));
+        }
+        let Change { table, target, claims, releases, extra } = self;
+        let (owner, written, main) = match target {
+            Target::Insert(item) => {
+                let write = Write::Put { table, item: item.clone(), condition: Some(Condition::NotExists) };
+                (id_of(&item).to_string(), item, write)
+            }
+            Target::Replace { version, mut new } => {
+                new.insert("version".into(), json!(version + 1));
+                let condition = Some(Condition::AttrEquals("version", json!(version)));
+                (id_of(&new).to_string(), new.clone(), Write::Put { table, item: new, condition })
+            }
+            Target::Remove { id, version } => {
+                let condition = Some(Condition::AttrEquals("version", json!(version)));
+                (id.clone(), Item::new(), Write::Delete { table, id, condition })
+            }
+        };
+        // Claims come first, so that a failed condition's index names the value taken.
+        let mut writes: Vec<Write> = claims.iter().map(|u| u.claim(&owner)).collect();
+        writes.extend(releases.iter().map(|u| u.release(&owner)));
+        writes.push(main);
+        writes.extend(extra);
+        commit(store, writes, &claims.iter().collect::<Vec<_>>(), &owner).await?;
+        Ok(written)
+    }
+}
+
 /// Creates `item` (which must not exist) and claims its unique values; `extra` writes join the
 /// same transaction.
 pub async fn insert(
     store: &dyn Store,
     table: &'static TableDef,
-    mut item: Item,
+    item: Item,
     uniques: &[Unique],
     extra: Vec<Write>,
 ) -> Result<Item> {
-    item.insert("version".into(), json!(1));
-    let owner = id_of(&item).to_string();
-    let mut writes: Vec<Write> = uniques.iter().map(|u| u.claim(&owner)).collect();
-    writes.push(Write::Put { table, item: item.clone(), condition: Some(Condition::NotExists) });
-    writes.extend(extra);
-    commit(store, writes, &uniques.iter().collect::<Vec<_>>(), &owner).await?;
-    Ok(item)
+    Change::insert(table, item, uniques.to_vec()).with(extra).commit(store).await
 }
 
 /// Replaces `old` by `new` if nobody changed it meanwhile, moving the claims whose values changed.
@@ -121,53 +226,7 @@ pub async fn replace(
     old_uniques: &[Unique],
     new_uniques: &[Unique],
 ) -> Result<Item> {
-    replace_with(store, table, old, new, old_uniques, new_uniques, vec![]).await
-}
-
-/// [`replace`], with `extra` writes (checks on related items) in the same transaction.
-pub async fn replace_with(
-    store: &dyn Store,
-    table: &'static TableDef,
-    old: &Item,
-    mut new: Item,
-    old_uniques: &[Unique],
-    new_uniques: &[Unique],
-    extra: Vec<Write>,
-) -> Result<Item> {
-    let owner = id_of(old).to_string();
-    let version = version_of(old);
-    new.insert("version".into(), json!(version + 1));
-    let claims: Vec<&Unique> = new_uniques.iter().filter(|u| !old_uniques.contains(u)).collect();
-    let mut writes: Vec<Write> = claims.iter().map(|u| u.claim(&owner)).collect();
-    writes.extend(old_uniques.iter().filter(|u| !new_uniques.contains(u)).map(|u| u.release(&owner)));
-    writes.push(Write::Put {
-        table,
-        item: new.clone(),
-        condition: Some(Condition::AttrEquals("version", json!(version))),
-    });
-    writes.extend(extra);
-    commit(store, writes, &claims, &owner).await?;
-    Ok(new)
-}
-
-/// Deletes `item` if unchanged since read, releasing its claims; `extra` writes join the
-/// same transaction.
-pub async fn remove(
-    store: &dyn Store,
-    table: &'static TableDef,
-    item: &Item,
-    uniques: &[Unique],
-    extra: Vec<Write>,
-) -> Result<()> {
-    let owner = id_of(item).to_string();
-    let mut writes = vec![Write::Delete {
-        table,
-        id: owner.clone(),
-        condition: Some(Condition::AttrEquals("version", json!(version_of(item)))),
-    }];
-    writes.extend(uniques.iter().map(|u| u.release(&owner)));
-    writes.extend(extra);
-    store.transact(writes).await.map_err(Into::into)
+    Change::replace(table, old, new, old_uniques, new_uniques).commit(store).await
 }
 
 /// The write replacing `old` by `new` unless someone changed `old` meanwhile (`version`

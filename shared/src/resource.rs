@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use crate::auth::Permission;
+use crate::permissions::Permission;
 use crate::store::{IndexDef, Item, TableDef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +215,9 @@ pub struct ResourceDef {
     /// The timestamp attribute after which an item is gone for every read, even while it is
     /// still stored (DynamoDB's TTL deletes late; cleanup runs hourly).
     pub lapses_at: Option<&'static str>,
+    /// Every resource type the API serves (`model::all`), for `fields[TYPE]` and `include`:
+    /// the catalogs are defined above this module, so each carries the way to its siblings.
+    pub catalog: fn() -> &'static [&'static ResourceDef],
 }
 
 impl ResourceDef {
@@ -242,13 +245,9 @@ impl ResourceDef {
         })
     }
 
-    /// The condition a listing is ANDed with so that lapsed items never show.
-    pub fn live_filter(&self, now: OffsetDateTime) -> crate::query::Expr {
-        use crate::query::{Expr, Op, Scalar};
-        match self.lapses_at {
-            Some(attr) => Expr::Cmp { field: attr, op: Op::Gt, values: vec![Scalar::Time(now)] },
-            None => Expr::True,
-        }
+    /// The resource type named `type_name`, this one or another.
+    pub fn sibling(&self, type_name: &str) -> Option<&'static ResourceDef> {
+        (self.catalog)().iter().copied().find(|d| d.type_name == type_name)
     }
 
     /// The item as the API shows it at `now`.
@@ -260,27 +259,9 @@ impl ResourceDef {
     }
 }
 
-/// Every resource type the API serves (for `fields[TYPE]` and `include`).
-pub fn all() -> &'static [&'static ResourceDef] {
-    use crate::model::*;
-    &[
-        &organization::RESOURCE,
-        &account::RESOURCE,
-        &account_session::RESOURCE,
-        &role::RESOURCE,
-        &role_assignment::RESOURCE,
-        &team::RESOURCE,
-        &team_membership::RESOURCE,
-    ]
-}
-
-pub fn by_type(type_name: &str) -> Option<&'static ResourceDef> {
-    all().iter().copied().find(|d| d.type_name == type_name)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::model::all;
 
     #[test]
     fn every_folded_field_is_written_by_its_table() {

@@ -326,7 +326,7 @@ async fn bootstrap_without_a_password_generates_a_strong_one_that_works() {
         panic!("expected a generated password");
     };
     assert_eq!(email, iam_shared::bootstrap::DEFAULT_ADMIN_EMAIL);
-    assert!(iam_shared::auth::password::policy_violations(&password, Some(&email)).is_empty());
+    assert!(iam_shared::model::password::policy_violations(&password, Some(&email)).is_empty());
     assert!(password.len() >= 40);
     let router = iam_cli::gateway(state.clone());
     let request = Request::post("/api/v3/iam/auth/token")

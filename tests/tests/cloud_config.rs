@@ -81,17 +81,21 @@ async fn a_missing_or_malformed_parameter_stops_the_cold_start_without_showing_t
     assert!(!shown.contains(value), "the value must not appear: {shown}");
 }
 
+fn new_key() -> iam_shared::config::Secret {
+    iam_shared::config::Secret::new(iam_shared::auth::jwt::TokenKeys::generate_pem().unwrap())
+}
+
 #[tokio::test]
 async fn a_key_created_into_a_parameter_serves_a_cold_start_and_is_never_replaced() {
     let Some(endpoint) = endpoint() else { return };
     let prefix = moto::unique_prefix();
     let name = format!("/{prefix}/signing-key");
     let sdk = moto::sdk_config(endpoint);
-    iam_shared::aws::create_signing_key_parameter(&sdk, &name).await.expect("created");
+    iam_shared::aws::create_signing_key_parameter(&sdk, &name, &new_key()).await.expect("created");
     let aws = Aws::from_config(sdk.clone());
     let state = AppState::from_config_with(cloud_config(&prefix, &name), &aws).await.expect("cold start");
     let jwks = state.keys.jwks();
-    let e = iam_shared::aws::create_signing_key_parameter(&sdk, &name).await.expect_err("exists");
+    let e = iam_shared::aws::create_signing_key_parameter(&sdk, &name, &new_key()).await.expect_err("exists");
     assert!(format!("{e:#}").contains(&name), "{e:#}");
     let again = AppState::from_config_with(cloud_config(&prefix, &name), &aws).await.expect("cold start");
     assert_eq!(again.keys.jwks(), jwks, "the key did not change");

@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use iam_shared::routes::ROUTES;
 use iam_shared::store::schema::TABLES;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 fn template() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// `organizations` → `OrganizationsFunction`; `role_assignments` → `RoleAssignmentsTable`.
@@ -132,7 +132,7 @@ fn the_signing_key_is_read_from_its_parameter_by_the_http_functions_only() {
     let statement = &t["Resources"]["ReadSigningKeyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
     assert_eq!(
         format!("{:?}", statement["Action"]),
-        format!("{:?}", serde_yaml::from_str::<Value>("[ssm:GetParameter]").unwrap())
+        format!("{:?}", serde_norway::from_str::<Value>("[ssm:GetParameter]").unwrap())
     );
     assert!(format!("{:?}", statement["Resource"]).contains(":parameter${SigningKeyParameter}"));
     for function in iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::SCHEDULED) {

@@ -4,13 +4,14 @@
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use iam_shared::auth::{Principal, session};
-use iam_shared::http::{ResourceId, show_readable};
+use iam_shared::auth::Principal;
+use iam_shared::http::{ResourceId, list as list_of, show_readable};
 use iam_shared::model::account_session::RESOURCE;
-use iam_shared::{AppState, Result, listing};
+use iam_shared::usecase::sessions;
+use iam_shared::{AppState, Result};
 
 pub async fn list(State(state): State<AppState>, principal: Principal, RawQuery(raw): RawQuery) -> Result<Response> {
-    listing::respond(&state, &principal, &RESOURCE, raw.as_deref(), |_| Ok(())).await
+    list_of(&state, &principal, &RESOURCE, raw.as_deref(), |_| Ok(())).await
 }
 
 pub async fn show(
@@ -28,9 +29,6 @@ pub async fn remove(
     principal: Principal,
     ResourceId(id): ResourceId,
 ) -> Result<StatusCode> {
-    let item = principal.load_readable(state.store.as_ref(), &RESOURCE, &id, state.now()).await?;
-    principal.check_end_session(state.store.as_ref(), &item).await?;
-    session::end(&state, &id).await?;
-    tracing::info!(session_id = %id, by = %principal.account_id, "session ended by request");
+    sessions::end(&state, &principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

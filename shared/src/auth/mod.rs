@@ -3,7 +3,6 @@
 
 pub mod jwt;
 pub mod password;
-pub mod permissions;
 pub mod policy;
 pub mod principal;
 pub mod session;
@@ -11,5 +10,7 @@ pub mod single_use;
 pub mod throttle;
 pub mod tokens;
 
-pub use permissions::Permission;
+// The vocabulary lives below the models (their guards name permissions); it is re-exported here
+// because callers think of it as part of auth.
+pub use crate::permissions::{self, Permission};
 pub use principal::Principal;

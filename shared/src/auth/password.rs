@@ -1,4 +1,4 @@
-//! Passwords: the policy of API.md, and argon2id hashing off the async threads, verifying
+//! Password hashing: argon2id off the async threads, verifying
 //! against a dummy hash when the account is unknown so that both cost the same time.
 //!
 //! Memory is bounded by construction: at most `concurrency` hashes run at once (a request
@@ -17,50 +17,6 @@ use tokio::sync::Semaphore;
 
 use crate::config::{HashCost, HashSlots};
 use crate::error::{Error, Result};
-
-/// The rules a new password must satisfy; every broken rule is returned.
-pub fn policy_violations(password: &str, email: Option<&str>) -> Vec<(&'static str, &'static str)> {
-    let mut broken = Vec::new();
-    let n = password.chars().count();
-    if n < 8 {
-        broken.push(("too_short", "password must be at least 8 characters"));
-    }
-    if n > 128 {
-        broken.push(("too_long", "password must be at most 128 characters"));
-    }
-    if !password.chars().any(char::is_uppercase) {
-        broken.push(("missing_uppercase", "password must contain an uppercase letter"));
-    }
-    if !password.chars().any(char::is_lowercase) {
-        broken.push(("missing_lowercase", "password must contain a lowercase letter"));
-    }
-    if !password.chars().any(|c| c.is_ascii_digit()) {
-        broken.push(("missing_digit", "password must contain a digit"));
-    }
-    if !password.chars().any(|c| !c.is_alphanumeric() && !c.is_whitespace()) {
-        broken.push(("missing_special", "password must contain a special character"));
-    }
-    if email.is_some_and(|e| e.trim().eq_ignore_ascii_case(password.trim())) {
-        broken.push(("equals_email", "password must not be the account's email"));
-    }
-    broken
-}
-
-/// The problems with a new password sent in an action body (missing, or every broken rule),
-/// each pointing at `pointer`.
-pub fn new_password_problems(
-    password: std::result::Result<&str, crate::error::Problem>,
-    email: Option<&str>,
-    pointer: &str,
-) -> Vec<crate::error::Problem> {
-    match password {
-        Err(problem) => vec![problem],
-        Ok(p) => policy_violations(p, email)
-            .into_iter()
-            .map(|(code, detail)| crate::error::Problem::pointer(pointer, code, detail))
-            .collect(),
-    }
-}
 
 pub struct PasswordHasher {
     params: Params,
@@ -250,17 +206,6 @@ mod tests {
         assert!(fewest_free < SLOTS.concurrency, "the slots were used");
         let areas = h.memory.lock().unwrap().len();
         assert!((1..=SLOTS.concurrency).contains(&areas), "{areas} memory areas for {} slots", SLOTS.concurrency);
-    }
-
-    #[test]
-    fn every_broken_rule_is_listed() {
-        let codes: Vec<_> = policy_violations("abc", None).into_iter().map(|(c, _)| c).collect();
-        assert_eq!(codes, ["too_short", "missing_uppercase", "missing_digit", "missing_special"]);
-        assert!(policy_violations("Str0ng!Passw0rd", None).is_empty());
-        let codes: Vec<_> =
-            policy_violations("Ann@Example.c0m", Some("ann@example.c0m")).into_iter().map(|(c, _)| c).collect();
-        assert_eq!(codes, ["equals_email"]);
-        assert_eq!(policy_violations(&format!("Aa1!{}", "x".repeat(125)), None)[0].0, "too_long");
     }
 
     #[test]

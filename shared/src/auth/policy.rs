@@ -5,9 +5,10 @@
 
 use serde_json::Value;
 
-use super::permissions::{Permission, Scope};
 use super::principal::Principal;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
+use crate::model::organization::unknown_organization;
+use crate::permissions::{Permission, Scope};
 use crate::query::{Expr, Op, Scalar};
 use crate::resource::ResourceDef;
 use crate::store::{Item, Store};
@@ -244,12 +245,4 @@ fn one_of(field: &'static str, values: &[String]) -> Expr {
 /// A filter nothing matches, which the planner serves without reading anything.
 fn nothing() -> Expr {
     Expr::Cmp { field: "id", op: Op::In, values: vec![] }
-}
-
-pub fn unknown_organization() -> Error {
-    Error::Validation(vec![Problem::attribute(
-        "organization_id",
-        "unknown_organization",
-        "organization_id names no organization you can see",
-    )])
 }

@@ -1,14 +1,13 @@
 //! The principal of a request: who the bearer token says, checked against a live session on
 //! every request, with the grants read fresh so that role changes apply at once.
 
-use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
 use serde_json::Value;
+use time::OffsetDateTime;
 
-use super::permissions::{self, Grant, Scope, ScopeKind};
-use crate::app::AppState;
+use super::jwt::TokenKeys;
 use crate::error::{Error, Result};
 use crate::links;
+use crate::permissions::{self, Grant, Scope, ScopeKind};
 use crate::store::schema::{ACCOUNTS, ROLES, SESSIONS};
 use crate::store::{Item, Store};
 
@@ -24,26 +23,29 @@ pub struct Principal {
 
 impl Principal {
     /// Authenticates an `Authorization: Bearer` header value.
-    pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Principal> {
+    pub async fn authenticate(
+        store: &dyn Store,
+        keys: &TokenKeys,
+        authorization: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Principal> {
         let token = authorization
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Error::Unauthorized("a bearer token is required"))?;
-        let now = state.clock.now();
-        let claims = state.keys.verify(token, now)?;
+        let claims = keys.verify(token, now)?;
         let dead = Error::Unauthorized("the session has ended");
-        let session = state.store.get(&SESSIONS, &claims.sid).await?.ok_or(dead)?;
+        let session = store.get(&SESSIONS, &claims.sid).await?.ok_or(dead)?;
         if !super::session::is_live(&session, &claims.sub, now) {
             return Err(Error::Unauthorized("the session has ended"));
         }
-        let account =
-            state.store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
+        let account = store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
         if !crate::model::account::is_usable(&account, now) {
             return Err(Error::Unauthorized("the account is disabled or expired"));
         }
         let organization_id = account.get("organization_id").and_then(Value::as_str).map(str::to_string);
-        let grants = grants_of(state.store.as_ref(), &account, organization_id.as_deref()).await?;
+        let grants = grants_of(store, &account, organization_id.as_deref()).await?;
         let teams = links::entries(&account, &links::TEAMS)
             .filter_map(|e| e.get("team_id").and_then(Value::as_str).map(str::to_string))
             .collect();
@@ -89,13 +91,4 @@ pub async fn grants_of(store: &dyn Store, account: &Item, organization: Option<&
         grants.push(Grant { role: name, scope, permissions });
     }
     Ok(grants)
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        Principal::authenticate(state, header).await
-    }
 }

@@ -6,10 +6,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::tokens::{constant_time_eq, hash_token, random_token};
-use crate::app::AppState;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::model::{is_id, new_id};
+use crate::ids::{is_id, new_id};
 use crate::records;
 use crate::store::schema::{SESSIONS, SESSIONS_BY_ACCOUNT};
 use crate::store::{Item, MAX_TRANSACTION_WRITES, Query, Store, Write, query_all};
@@ -36,12 +35,17 @@ fn refresh_token(session_id: &str) -> anyhow::Result<String> {
 }
 
 /// Starts a session for `account`; returns the session and its first refresh token.
-pub async fn start(state: &AppState, account: &Item, origin: Origin) -> Result<(Item, String)> {
+pub async fn start(
+    store: &dyn Store,
+    account: &Item,
+    origin: Origin,
+    ttl: std::time::Duration,
+    now: OffsetDateTime,
+) -> Result<(Item, String)> {
     let account_id = records::id_of(account);
-    let now = state.clock.now();
     let id = new_id();
     let token = refresh_token(&id)?;
-    let ttl = time::Duration::try_from(state.config.session_ttl).map_err(Error::unexpected)?;
+    let ttl = time::Duration::try_from(ttl).map_err(Error::unexpected)?;
     let session = json!({
         "id": id,
         "account_id": account_id,
@@ -62,20 +66,19 @@ pub async fn start(state: &AppState, account: &Item, origin: Origin) -> Result<(
     if let Some(org) = account.get("organization_id").filter(|o| o.is_string()) {
         session.insert("organization_id".into(), org.clone());
     }
-    let session = records::insert(state.store.as_ref(), &SESSIONS, session, &[], vec![]).await?;
+    let session = records::insert(store, &SESSIONS, session, &[], vec![]).await?;
     Ok((session, token))
 }
 
 /// Rotates a refresh token: returns the session and the next refresh token.
-pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(Item, String)> {
-    let now = state.clock.now();
+pub async fn refresh(store: &dyn Store, token: &str, origin: Origin, now: OffsetDateTime) -> Result<(Item, String)> {
     // A token of ours is `<session id>.<secret>`; anything else is refused before the store
     // sees its key.
     let (session_id, _) = token
         .split_once('.')
         .filter(|(id, secret)| is_id(id) && !secret.is_empty())
         .ok_or_else(Error::invalid_grant)?;
-    let session = state.store.get(&SESSIONS, session_id).await?.ok_or_else(Error::invalid_grant)?;
+    let session = store.get(&SESSIONS, session_id).await?.ok_or_else(Error::invalid_grant)?;
     let account_id = session.get("account_id").and_then(Value::as_str).unwrap_or_default().to_string();
     if !is_live(&session, &account_id, now) {
         return Err(Error::invalid_grant());
@@ -83,7 +86,7 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
     let presented = hash_token(token);
     let current = session.get("refresh_hash").and_then(Value::as_str).unwrap_or_default();
     if !constant_time_eq(&presented, current) {
-        end_if_reused(state, &session, &presented).await?;
+        end_if_reused(store, &session, &presented).await?;
         return Err(Error::invalid_grant());
     }
     let next = refresh_token(session_id)?;
@@ -108,11 +111,11 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
     // was rotated under it, which is reuse like any other (RFC 9700 §4.14.2): whoever holds the
     // other copy may be an attacker, so the session ends for both. Deciding on a fresh read
     // makes the outcome the same whichever request the store let through first.
-    match records::replace(state.store.as_ref(), &SESSIONS, &session, updated, &[], &[]).await {
+    match records::replace(store, &SESSIONS, &session, updated, &[], &[]).await {
         Ok(updated) => Ok((updated, next)),
         Err(Error::Conflict(_)) => {
-            if let Some(now_stored) = state.store.get(&SESSIONS, session_id).await? {
-                end_if_reused(state, &now_stored, &presented).await?;
+            if let Some(now_stored) = store.get(&SESSIONS, session_id).await? {
+                end_if_reused(store, &now_stored, &presented).await?;
             }
             Err(Error::invalid_grant())
         }
@@ -121,22 +124,22 @@ pub async fn refresh(state: &AppState, token: &str, origin: Origin) -> Result<(I
 }
 
 /// Ends the session when `presented` (a token hash) is one it already rotated away from.
-async fn end_if_reused(state: &AppState, session: &Item, presented: &str) -> Result<()> {
+async fn end_if_reused(store: &dyn Store, session: &Item, presented: &str) -> Result<()> {
     let retired = session.get("retired_hashes").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     // Every remembered hash is compared, so the time does not say which one matched.
     let reused = retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(presented, h));
     if reused {
         let session_id = records::id_of(session);
         tracing::warn!(session_id, "refresh token reuse: revoking the session");
-        end(state, session_id).await?;
+        end(store, session_id).await?;
     }
     Ok(())
 }
 
 /// Ends a session at once: its access and refresh tokens stop working.
-pub async fn end(state: &AppState, session_id: &str) -> Result<()> {
+pub async fn end(store: &dyn Store, session_id: &str) -> Result<()> {
     let write = Write::Delete { table: &SESSIONS, id: session_id.into(), condition: None };
-    state.store.transact(vec![write]).await?;
+    store.transact(vec![write]).await?;
     Ok(())
 }
 

@@ -5,10 +5,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::attributes::{Attributes, Given, Text};
-use crate::auth::Permission;
+use super::password::{NewPassword, PasswordHash};
 use crate::clock;
 use crate::error::Result;
 use crate::links;
+use crate::permissions::Permission;
 use crate::records::Unique;
 use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
 use crate::store::{Item, schema};
@@ -92,6 +93,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: Some(derive),
     lapses_at: None,
+    catalog: super::all,
 };
 
 /// The attributes computed at read time: `status`, and the lists the role and team filters
@@ -119,16 +121,144 @@ pub fn derive(item: &mut Item, now: OffsetDateTime) {
 /// when a pending invitation lapsed, else the stored lifecycle (`pending` until joined, then
 /// `active`). Computed at read time, so that an expiry needs no write to take effect.
 pub fn derive_status(item: &mut Item, now: OffsetDateTime) {
-    let past = |attr: &str| item.get(attr).and_then(Value::as_str).and_then(clock::parse).is_some_and(|t| t <= now);
-    let stored = item.get("status").and_then(Value::as_str).unwrap_or("pending");
+    let account = Account::parse(item);
+    let past = |at: Option<OffsetDateTime>| at.is_some_and(|t| t <= now);
+    // Only an explicit `false` disables: that is what an account's creation writes.
     let status = if item.get("enabled").and_then(Value::as_bool) == Some(false) {
-        "disabled"
-    } else if past("expires_at") || (stored == "pending" && past("invitation_expired_at")) {
-        "expired"
+        AccountStatus::Disabled
+    } else if past(account.expires_at)
+        || (account.status == AccountStatus::Pending && past(account.invitation_expires_at))
+    {
+        AccountStatus::Expired
     } else {
-        stored
+        account.status
     };
-    item.insert("status".into(), json!(status));
+    item.insert("status".into(), json!(status.name()));
+}
+
+/// An account's lifecycle: what is stored (`pending` until it joins, then `active`; `expired`
+/// once an invitation lapsed unused) and, when shown, `disabled` or `expired` as the clock and
+/// the enabled flag make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Pending,
+    Active,
+    Expired,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "pending",
+            AccountStatus::Active => "active",
+            AccountStatus::Expired => "expired",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+
+    /// A stored status; an item without one (or with one we never write) is pending.
+    pub fn parse(name: Option<&str>) -> AccountStatus {
+        match name {
+            Some("active") => AccountStatus::Active,
+            Some("expired") => AccountStatus::Expired,
+            Some("disabled") => AccountStatus::Disabled,
+            _ => AccountStatus::Pending,
+        }
+    }
+}
+
+/// What the account logic branches on, parsed once from the stored item. The item stays what
+/// is rendered, filtered and written (its catalog describes it); this is how code reads it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    /// As stored; every account has one, so absent only on a corrupt item.
+    pub email: Option<Email>,
+    pub name: Option<String>,
+    /// The stored lifecycle (not the derived one).
+    pub status: AccountStatus,
+    pub enabled: bool,
+    /// Signs in through single sign-on (`auth_type = sso`): it has no password to set.
+    pub sso: bool,
+    pub organization_id: Option<String>,
+    pub password_hash: Option<PasswordHash>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub invitation_expires_at: Option<OffsetDateTime>,
+}
+
+impl Account {
+    pub fn parse(item: &Item) -> Account {
+        let text = |name: &str| item.get(name).and_then(Value::as_str);
+        let time = |name: &str| text(name).and_then(clock::parse);
+        Account {
+            id: text("id").unwrap_or_default().to_string(),
+            email: text("email").and_then(Email::parse),
+            name: text("name").map(str::to_string),
+            status: AccountStatus::parse(text("status")),
+            enabled: item.get("enabled").and_then(Value::as_bool).unwrap_or(false),
+            sso: text("auth_type") == Some("sso"),
+            organization_id: text("organization_id").map(str::to_string),
+            password_hash: text("password_hash").map(|h| PasswordHash::new(h.to_string())),
+            expires_at: time("expires_at"),
+            invitation_expires_at: time("invitation_expired_at"),
+        }
+    }
+
+    /// The address as every comparison sees it (lower-cased, as its index and marker fold it).
+    pub fn folded_email(&self) -> Option<String> {
+        self.email.as_ref().map(|e| e.as_str().to_lowercase())
+    }
+
+    /// May the account use the service now? (enabled, active, not past `expires_at`) Checked
+    /// on every authenticated request, so that disabling or expiring an account stops its
+    /// tokens.
+    pub fn is_usable(&self, now: OffsetDateTime) -> bool {
+        self.enabled && self.status == AccountStatus::Active && self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// May the account obtain tokens with a password now?
+    pub fn may_log_in(&self, now: OffsetDateTime) -> bool {
+        self.is_usable(now) && self.password_hash.is_some()
+    }
+
+    /// May the account accept an invitation now: pending, enabled, and signing in with a
+    /// password (an SSO account has none to set).
+    pub fn may_join(&self) -> bool {
+        self.status == AccountStatus::Pending && self.enabled && !self.sso
+    }
+}
+
+/// Writes a lifecycle change on the stored item: the one place `status` and the invitation
+/// fields are set.
+pub fn set_status(item: &mut Item, status: AccountStatus) {
+    item.insert("status".into(), json!(status.name()));
+}
+
+/// The account waits for its invitation, mailed now and valid until `expires_at` (also the
+/// key of the sparse index that the cleanup sweep reads to expire it).
+pub fn invite(item: &mut Item, expires_at: &str) {
+    set_status(item, AccountStatus::Pending);
+    item.insert("invitation_expired_at".into(), json!(expires_at));
+    item.insert(schema::INVITATION_DUE.into(), json!(expires_at));
+}
+
+/// The account accepted its invitation at `now`.
+pub fn join(item: &mut Item, now: &str) {
+    set_status(item, AccountStatus::Active);
+    item.insert("joined_at".into(), json!(now));
+    item.remove(schema::INVITATION_DUE);
+}
+
+/// The account's invitation lapsed unused.
+pub fn lapse(item: &mut Item) {
+    set_status(item, AccountStatus::Expired);
+    item.remove(schema::INVITATION_DUE);
+}
+
+/// When the account's unused invitation lapses (the sweep's index key), if it waits for one.
+pub fn invitation_due(item: &Item) -> Option<OffsetDateTime> {
+    item.get(schema::INVITATION_DUE).and_then(Value::as_str).and_then(clock::parse)
 }
 
 const NAME: Text = Text { min: 0, max: 200, single_line: true };
@@ -165,7 +295,7 @@ pub struct NewAccount {
     /// The item to store (without a password hash yet).
     pub item: Item,
     /// The initial password, checked against the policy; hash it before storing.
-    pub password: Option<String>,
+    pub password: Option<NewPassword>,
 }
 
 /// Applies the attributes every create and update share; `creating` makes `email` required.
@@ -253,10 +383,13 @@ pub fn create(
         }
         Some(Value::String(p)) => {
             let email = item.get("email").and_then(Value::as_str);
-            for (code, detail) in crate::auth::password::policy_violations(&p, email) {
-                a.problem("password", code, detail);
+            match NewPassword::parse(&p, email, "/data/attributes/password") {
+                Ok(password) => Some(password),
+                Err(problems) => {
+                    a.extend(problems);
+                    None
+                }
             }
-            Some(p)
         }
         Some(_) => {
             a.problem("password", "invalid_type", "password must be a string");
@@ -265,7 +398,7 @@ pub fn create(
     };
     a.finish()?;
     let active = password.is_some() || sso;
-    item.insert("status".into(), json!(if active { "active" } else { "pending" }));
+    set_status(&mut item, if active { AccountStatus::Active } else { AccountStatus::Pending });
     if active {
         item.insert("joined_at".into(), json!(now));
     }
@@ -323,7 +456,7 @@ impl Email {
 /// The account's email as every comparison sees it: lower-cased, as its index key (`email_lc`)
 /// and its uniqueness marker fold it.
 pub fn folded_email(item: &Item) -> Option<String> {
-    item.get("email").and_then(Value::as_str).map(str::to_lowercase)
+    Account::parse(item).folded_email()
 }
 
 /// The values that must be unique across accounts (email always; username and external id
@@ -360,18 +493,14 @@ pub fn new_active(id: String, email: &Email, password_hash: String, organization
     item.as_object().cloned().unwrap_or_default()
 }
 
-/// May this account use the service now? (enabled, active, not past `expires_at`) Checked on
-/// every authenticated request, so that disabling or expiring an account stops its tokens.
+/// May this account use the service now? (see [`Account::is_usable`])
 pub fn is_usable(item: &Item, now: OffsetDateTime) -> bool {
-    let enabled = item.get("enabled").and_then(Value::as_bool).unwrap_or(false);
-    let active = item.get("status").and_then(Value::as_str) == Some("active");
-    let expired = item.get("expires_at").and_then(Value::as_str).and_then(clock::parse).is_some_and(|at| at <= now);
-    enabled && active && !expired
+    Account::parse(item).is_usable(now)
 }
 
 /// May this account obtain tokens with a password now?
 pub fn may_log_in(item: &Item, now: OffsetDateTime) -> bool {
-    is_usable(item, now) && item.get("password_hash").is_some_and(Value::is_string)
+    Account::parse(item).may_log_in(now)
 }
 
 /// The account holding this email (case-insensitively), through its uniqueness marker: a

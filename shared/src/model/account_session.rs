@@ -1,7 +1,7 @@
 //! Account sessions as the admin API shows them: who is logged in, from where, since when.
 //! Sessions are created by the token endpoint (`auth::session`); this is their catalog.
 
-use crate::auth::Permission;
+use crate::permissions::Permission;
 use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef};
 use crate::store::schema::SESSIONS;
 
@@ -36,4 +36,5 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: Some("expires_at"),
+    catalog: super::all,
 };

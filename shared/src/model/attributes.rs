@@ -82,6 +82,11 @@ impl<'a> Attributes<'a> {
         self.problems.push(Problem::attribute(name, code, detail));
     }
 
+    /// Problems found by a value's own parser (a new password's policy, say).
+    pub fn extend(&mut self, problems: Vec<Problem>) {
+        self.problems.extend(problems);
+    }
+
     /// A text attribute; `required` makes absence and null problems. Single-line text refuses
     /// control characters, bidirectional embedding, override and isolate controls among them.
     pub fn text(&mut self, name: &str, limits: Text, required: bool) -> Given<String> {

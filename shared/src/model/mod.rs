@@ -4,34 +4,26 @@ pub mod account;
 pub mod account_session;
 pub mod attributes;
 pub mod organization;
+pub mod password;
 pub mod role;
 pub mod role_assignment;
 pub mod team;
 pub mod team_membership;
 
-/// A new time-ordered id (UUIDv7): ids sort in creation order, which is the default order.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
+// Ids are below the query engine, which checks filter values against them; models use them
+// most, so they are at hand here too.
+pub use crate::ids::{is_id, new_id};
+use crate::resource::ResourceDef;
 
-/// Could `s` be an id of ours (a UUID in its hyphenated form, as `new_id` and the built-in
-/// roles write them)? Checked before any store call, so that a value no item can have is
-/// answered as absent on every store (DynamoDB refuses an empty or oversized key with an error
-/// where SQLite finds nothing).
-pub fn is_id(s: &str) -> bool {
-    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_hyphenated_uuids_are_ids() {
-        assert!(is_id(&new_id()));
-        assert!(is_id("00000000-0000-7000-8000-000000000001"));
-        for not in ["", "x", "00000000000070008000000000000001", "{00000000-0000-7000-8000-000000000001}", "é"] {
-            assert!(!is_id(not), "{not}");
-        }
-    }
+/// Every resource type the API serves (for `fields[TYPE]` and `include`).
+pub fn all() -> &'static [&'static ResourceDef] {
+    &[
+        &organization::RESOURCE,
+        &account::RESOURCE,
+        &account_session::RESOURCE,
+        &role::RESOURCE,
+        &role_assignment::RESOURCE,
+        &team::RESOURCE,
+        &team_membership::RESOURCE,
+    ]
 }

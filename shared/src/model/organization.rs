@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::auth::Permission;
-use crate::error::Result;
+use crate::error::{Error, Problem, Result};
+use crate::permissions::Permission;
 use crate::records::Unique;
 use crate::resource::{Field, FieldType as T, Guard, ResourceDef};
 use crate::store::{Condition, Item, Store, Write, schema};
@@ -32,6 +32,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    catalog: super::all,
 };
 
 const NAME: Text = Text { min: 1, max: 200, single_line: true };
@@ -41,9 +42,19 @@ const DESCRIPTION: Text = Text { min: 0, max: 2000, single_line: false };
 /// that keeps it existing until the write commits.
 pub async fn must_exist(store: &dyn Store, id: &str) -> Result<Write> {
     if store.get(&schema::ORGANIZATIONS, id).await?.is_none() {
-        return Err(crate::auth::policy::unknown_organization());
+        return Err(unknown_organization());
     }
     Ok(Write::Check { table: &schema::ORGANIZATIONS, id: id.to_string(), condition: Condition::Exists })
+}
+
+/// 422 on `organization_id`: it names no organization the caller can see (whether it exists
+/// or is hidden is not told).
+pub fn unknown_organization() -> Error {
+    Error::Validation(vec![Problem::attribute(
+        "organization_id",
+        "unknown_organization",
+        "organization_id names no organization you can see",
+    )])
 }
 
 /// The values that must be unique across organizations.

@@ -5,9 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::auth::Permission;
-use crate::auth::permissions::{BUILT_IN_ROLES, ScopeKind};
 use crate::error::Result;
+use crate::permissions::Permission;
+use crate::permissions::{BUILT_IN_ROLES, ScopeKind};
 use crate::records::{self, Unique};
 use crate::resource::{Field, FieldType as T, Guard, ResourceDef};
 use crate::store::{Item, Store, schema};
@@ -38,6 +38,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    catalog: super::all,
 };
 
 const NAME: Text = Text { min: 1, max: 64, single_line: true };
@@ -69,7 +70,7 @@ pub fn scope_of(item: &Item) -> Option<ScopeKind> {
 }
 
 pub fn permissions_of(item: &Item) -> Vec<Permission> {
-    crate::auth::permissions::parse_all(item.get("permissions").unwrap_or(&Value::Null))
+    crate::permissions::parse_all(item.get("permissions").unwrap_or(&Value::Null))
 }
 
 /// Reads `permissions` as a list of known permission names the scope allows (deduplicated).

@@ -5,10 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::auth::Permission;
-use crate::auth::permissions::{BuiltInRole, ScopeKind};
 use crate::error::{Error, Result};
 use crate::links;
+use crate::permissions::Permission;
+use crate::permissions::{BuiltInRole, Scope, ScopeKind};
 use crate::records;
 use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef};
 use crate::store::schema::{ROLE_ASSIGNMENTS, ROLE_ASSIGNMENTS_BY_ROLE};
@@ -41,6 +41,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    catalog: super::all,
 };
 
 fn is_global(item: &Item) -> bool {
@@ -137,6 +138,35 @@ impl Assignment {
             (links::ROLES.unique)(&self.account_id, &self.entry()).claim(&self.id),
             Write::Put { table: &ROLE_ASSIGNMENTS, item, condition: Some(Condition::NotExists) },
         ]
+    }
+}
+
+/// A stored assignment as the code reads it: who holds which role, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub id: String,
+    pub account_id: String,
+    pub role_id: String,
+    pub role_name: String,
+    pub scope: Scope,
+}
+
+impl Held {
+    pub fn parse(item: &Item) -> Held {
+        let text = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let scope_id = item.get("scope_id").and_then(Value::as_str).map(str::to_string);
+        let scope = match (ScopeKind::parse(&text("scope")), scope_id) {
+            (Some(ScopeKind::Organization), Some(org)) => Scope::Organization(org),
+            (Some(ScopeKind::Team), Some(team)) => Scope::Team(team, text("organization_id")),
+            _ => Scope::Global,
+        };
+        Held {
+            id: text("id"),
+            account_id: text("account_id"),
+            role_id: text("role_id"),
+            role_name: text("role_name"),
+            scope,
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::auth::Permission;
 use crate::error::Result;
+use crate::permissions::Permission;
 use crate::records::Unique;
 use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef, Source};
 use crate::store::Item;
@@ -42,6 +42,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    catalog: super::all,
 };
 
 const NAME: Text = Text { min: 1, max: 200, single_line: true };

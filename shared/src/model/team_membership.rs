@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::auth::Permission;
 use crate::error::Result;
+use crate::permissions::Permission;
 use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef};
 use crate::store::Item;
 use crate::store::schema::TEAM_MEMBERSHIPS;
@@ -36,6 +36,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    catalog: super::all,
 };
 
 /// The team and account a create request names.

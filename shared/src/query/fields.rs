@@ -55,7 +55,7 @@ fn normalise(field: &Field, op: Op, value: Scalar) -> Result<Scalar, Refusal> {
         Scalar::Str(s) if s.len() > MAX_VALUE_BYTES => {
             Err(("value_too_long", format!("{} is compared with at most {MAX_VALUE_BYTES} bytes", field.name)))
         }
-        Scalar::Str(s) if field.ids && matches!(op, Op::Eq | Op::In) && !crate::model::is_id(&s) => {
+        Scalar::Str(s) if field.ids && matches!(op, Op::Eq | Op::In) && !crate::ids::is_id(&s) => {
             Err(("invalid_value", format!("{} must be an id, not {s:?}", field.name)))
         }
         Scalar::Str(s) if field.ids && s.is_empty() => {
@@ -128,7 +128,7 @@ mod tests {
     fn values_no_item_can_hold_are_refused_in_both_dialects() {
         let org = RESOURCE.field("organization_id").copied().unwrap();
         let email = RESOURCE.field("email").copied().unwrap();
-        let id = crate::model::new_id();
+        let id = crate::ids::new_id();
         assert_eq!(from_text(&org, Op::Eq, &id).unwrap(), Scalar::Str(id.clone()));
         assert_eq!(from_text(&org, Op::Eq, "null").unwrap(), Scalar::Null);
         for not_an_id in ["", "x", ".x"] {

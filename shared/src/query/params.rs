@@ -10,7 +10,7 @@ use percent_encoding::percent_decode_str;
 use super::ast::{DEFAULT_PAGE_SIZE, Expr, ListQuery, MAX_PAGE_SIZE, Op, Paging, Scalar, SortKey};
 use super::{expression, fields};
 use crate::error::{Error, Problem};
-use crate::resource::{self, ResourceDef};
+use crate::resource::ResourceDef;
 
 /// Most values an `in`/`nin` list may hold.
 pub const MAX_LIST_VALUES: usize = 100;
@@ -130,7 +130,7 @@ impl<'a> Parser<'a> {
     }
 
     fn fieldset(&mut self, param: &str, type_name: &str, raw: &str) -> Option<Vec<String>> {
-        let Some(def) = resource::by_type(type_name) else {
+        let Some(def) = self.def.sibling(type_name) else {
             self.problem(param, "unknown_type", format!("there is no resource type {type_name:?}"));
             return None;
         };

@@ -1,0 +1,63 @@
+//! The single mapping of an [`Error`] to its response: a JSON:API error document (or an OAuth
+//! error body at the token endpoint), the status, and the headers the status calls for. The
+//! cause of an unexpected error goes to the log, never to the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::JsonApi;
+use crate::error::Error;
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let request_id = crate::request_id::current();
+        let mut response = match &self {
+            Error::Unexpected(cause) => {
+                // The cause goes to the log only; the body is opaque (API.md §1).
+                tracing::error!(request_id = %request_id, error = ?cause, "unexpected error");
+                let body = json!({"errors": [{"status": "500", "code": "internal", "id": request_id}]});
+                (status, JsonApi(body)).into_response()
+            }
+            Error::OAuth { error, description, .. } => {
+                let mut body = json!({ "error": error });
+                if let Some(d) = description {
+                    body["error_description"] = json!(d);
+                }
+                let mut r = (status, axum::Json(body)).into_response();
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            _ => {
+                let errors: Vec<_> = self
+                    .problems()
+                    .into_iter()
+                    .map(|p| {
+                        let mut e = json!({
+                            "status": status.as_u16().to_string(),
+                            "code": p.code,
+                            "title": p.title,
+                            "detail": p.detail,
+                        });
+                        if let Some(source) = p.source {
+                            e["source"] = serde_json::to_value(source).unwrap_or_default();
+                        }
+                        e
+                    })
+                    .collect();
+                (status, JsonApi(json!({ "errors": errors }))).into_response()
+            }
+        };
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Error::TooManyRequests { retry_after_secs } | Error::Unavailable { retry_after_secs } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}

@@ -1,0 +1,69 @@
+//! Organizations: only a global role creates or deletes one; its admin may change it. A delete
+//! is refused while accounts or teams are in it, including ones created while it runs.
+
+use serde_json::Value;
+
+use super::dependents;
+use super::load::{IfMatch, for_global_write, for_write};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::counters::Dependents;
+use crate::error::{Error, Result};
+use crate::jsonapi::request_attributes;
+use crate::model::{new_id, organization};
+use crate::records::Change;
+use crate::store::Item;
+use crate::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, TEAMS, TEAMS_BY_ORGANIZATION};
+
+const DEF: &crate::resource::ResourceDef = &organization::RESOURCE;
+
+pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Result<Item> {
+    principal.require_global(Permission::OrganizationsWrite)?;
+    let attributes = request_attributes(body, DEF, None)?;
+    let item = organization::create(attributes, new_id(), &state.timestamp())?;
+    let uniques = organization::uniques(&item);
+    Change::insert(&ORGANIZATIONS, item, uniques).commit(state.store.as_ref()).await
+}
+
+pub async fn update(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    if_match: &IfMatch,
+    body: &Value,
+) -> Result<Item> {
+    let old = for_write(state.store.as_ref(), principal, DEF, id, if_match, state.now()).await?;
+    let attributes = request_attributes(body, DEF, Some(id))?;
+    let new = organization::update(&old, attributes, &state.timestamp())?;
+    let (old_uniques, new_uniques) = (organization::uniques(&old), organization::uniques(&new));
+    Change::replace(&ORGANIZATIONS, &old, new, &old_uniques, &new_uniques).commit(state.store.as_ref()).await
+}
+
+fn has_accounts() -> Error {
+    Error::conflict(None, "has_accounts", "the organization still has accounts; delete or move them first")
+}
+
+fn has_teams() -> Error {
+    Error::conflict(None, "has_teams", "the organization still has teams; delete them first")
+}
+
+pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match: &IfMatch) -> Result<()> {
+    let store = state.store.as_ref();
+    let permission = Permission::OrganizationsWrite;
+    let item = for_global_write(store, principal, DEF, id, if_match, permission, state.now()).await?;
+    if dependents::any(store, &ACCOUNTS, &ACCOUNTS_BY_ORGANIZATION, id).await? {
+        return Err(has_accounts());
+    }
+    if dependents::any(store, &TEAMS, &TEAMS_BY_ORGANIZATION, id).await? {
+        return Err(has_teams());
+    }
+    // The queries above find what was written before counters existed; the counters' zero
+    // conditions catch an account or team created while this delete is under way.
+    let retire = [Dependents::OrganizationAccounts.retire(id), Dependents::OrganizationTeams.retire(id)];
+    let change = Change::remove(&ORGANIZATIONS, &item, &organization::uniques(&item)).with(retire);
+    match change.commit(store).await {
+        Err(Error::Conflict(_)) if Dependents::OrganizationAccounts.count(store, id).await? > 0 => Err(has_accounts()),
+        Err(Error::Conflict(_)) if Dependents::OrganizationTeams.count(store, id).await? > 0 => Err(has_teams()),
+        other => other.map(drop),
+    }
+}

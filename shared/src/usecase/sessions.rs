@@ -1,0 +1,131 @@
+//! Sessions: the OAuth 2.0 token endpoint's grants (password, refresh token), revocation, and
+//! an account session ended by request.
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::credentials;
+use crate::app::AppState;
+use crate::auth::session::{self, Origin};
+use crate::auth::{Principal, jwt};
+use crate::error::{Error, Result};
+use crate::model::account::{self, Email};
+use crate::model::account_session;
+use crate::records::{self, Change};
+use crate::store::Item;
+use crate::store::schema::ACCOUNTS;
+
+/// What a successful token request answers (RFC 6749 §5.1).
+#[derive(Debug)]
+pub struct Granted {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub session_id: String,
+    pub expires_in: i64,
+}
+
+fn string_param<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Result<&'a str> {
+    names
+        .iter()
+        .find_map(|n| body.get(*n))
+        .and_then(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::invalid_request(format!("{} is required", names[0])))
+}
+
+/// `POST /auth/token` (RFC 6749 §4.3 and §6): the grant `body` names, from `origin`.
+pub async fn grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<Granted> {
+    check_client(body)?;
+    let (account_id, session, refresh_token) = match string_param(body, &["grant_type"])? {
+        "password" => password_grant(state, body, origin).await?,
+        "refresh_token" => refresh_grant(state, body, origin).await?,
+        _ => {
+            return Err(Error::OAuth {
+                status: StatusCode::BAD_REQUEST,
+                error: "unsupported_grant_type",
+                description: Some("grant_type must be password or refresh_token".into()),
+            });
+        }
+    };
+    let session_id = records::id_of(&session).to_string();
+    let access_token = state.keys.issue(&account_id, &session_id, state.now())?;
+    Ok(Granted { access_token, refresh_token, session_id, expires_in: state.keys.ttl.whole_seconds() })
+}
+
+/// A public client may name itself (RFC 6749 §3.2.1); we serve one, and refuse any other name
+/// rather than mint tokens whose `client_id` says what the caller wished.
+fn check_client(body: &Map<String, Value>) -> Result<()> {
+    match body.get("client_id") {
+        None => Ok(()),
+        Some(id) if id.as_str() == Some(jwt::CLIENT_ID) => Ok(()),
+        Some(_) => Err(Error::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: Some("client_id names no client of this service".into()),
+        }),
+    }
+}
+
+/// Wrong password, unknown email, disabled, pending or expired account: one answer, after one
+/// argon2 verification either way (`credentials::verify`, which counts the attempt first:
+/// past either limit, 429 comes first, whatever the password).
+async fn password_grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<(String, Item, String)> {
+    let email = string_param(body, &["email", "username"])?;
+    let password = string_param(body, &["password"])?;
+    let now = state.now();
+    let find = async move {
+        match Email::parse(email) {
+            Some(email) => {
+                Ok(account::find_by_email(state.store.as_ref(), &email).await?.filter(|a| account::may_log_in(a, now)))
+            }
+            None => Ok(None),
+        }
+    };
+    let opened = credentials::check(state, email, origin.ip.as_deref(), password, find).await?;
+    let account = opened.ok_or_else(Error::invalid_grant)?;
+    let account_id = records::id_of(&account).to_string();
+    record_login(state, &account).await;
+    let (session, refresh) =
+        session::start(state.store.as_ref(), &account, origin, state.config.session_ttl, now).await?;
+    Ok((account_id, session, refresh))
+}
+
+/// Keeps `last_login_at` true; losing a race with an admin's edit must not fail the login.
+async fn record_login(state: &AppState, account: &Item) {
+    let mut updated = account.clone();
+    updated.insert("last_login_at".into(), json!(state.timestamp()));
+    let uniques = account::uniques(account);
+    if let Err(e) = Change::replace(&ACCOUNTS, account, updated, &uniques, &uniques).commit(state.store.as_ref()).await
+    {
+        tracing::warn!(error = %e, "could not record last_login_at");
+    }
+}
+
+async fn refresh_grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<(String, Item, String)> {
+    let presented = string_param(body, &["refresh_token"])?;
+    let store = state.store.as_ref();
+    let (session, refresh) = session::refresh(store, presented, origin, state.now()).await?;
+    let account_id = session.get("account_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let account = store.get(&ACCOUNTS, &account_id).await?;
+    if !account.as_ref().is_some_and(|a| account::may_log_in(a, state.now())) {
+        session::end(store, records::id_of(&session)).await?;
+        return Err(Error::invalid_grant());
+    }
+    Ok((account_id, session, refresh))
+}
+
+/// `POST /auth/revoke`: ends the caller's session.
+pub async fn revoke(state: &AppState, principal: &Principal) -> Result<()> {
+    session::end(state.store.as_ref(), &principal.session_id).await
+}
+
+/// Ends session `id` at once (its access and refresh tokens stop working on their next use),
+/// if the caller may: its own, or with `sessions:write` where the account is.
+pub async fn end(state: &AppState, principal: &Principal, id: &str) -> Result<()> {
+    let store = state.store.as_ref();
+    let item = principal.load_readable(store, &account_session::RESOURCE, id, state.now()).await?;
+    principal.check_end_session(store, &item).await?;
+    session::end(store, id).await?;
+    tracing::info!(session_id = %id, by = %principal.account_id, "session ended by request");
+    Ok(())
+}
