@@ -69,30 +69,33 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     let matches = settings_as_options(Cli::command()).get_matches();
     let cli = Cli::from_arg_matches(&matches)?;
-    let config = config_of(&matches)?;
+    // The route table needs no configuration; every other command reads it first.
+    let config = || config_of(&matches);
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Routes => {
+            for r in ROUTES {
+                println!("{:<7} {:<45} {}{}", r.method, r.path, r.function, if r.public { " (public)" } else { "" });
+            }
+            Ok(())
+        }
+        Command::Serve => serve(config()?).await,
         Command::Bootstrap => {
+            let config = config()?;
             let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
             bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost, config.hash_slots)?, &config).await
         }
         Command::SigningKey { parameter } => {
-            let aws = Aws::new(config.tls_roots);
+            let aws = Aws::new(config()?.tls_roots);
             let pem = Secret::new(TokenKeys::generate_pem()?);
             iam_shared::aws::create_signing_key_parameter(aws.config().await, &parameter, &pem).await?;
             println!("Stored a new signing key in the SecureString {parameter}.");
             Ok(())
         }
         Command::Cleanup => {
+            let config = config()?;
             let cleanup = iam_cleanup::Cleanup::from_config(&config, &Aws::new(config.tls_roots)).await?;
             let swept = cleanup.handle(serde_json::Value::Null).await?;
             println!("{}", serde_json::to_string_pretty(&swept)?);
-            Ok(())
-        }
-        Command::Routes => {
-            for r in ROUTES {
-                println!("{:<7} {:<45} {}{}", r.method, r.path, r.function, if r.public { " (public)" } else { "" });
-            }
             Ok(())
         }
     }

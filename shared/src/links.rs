@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::counters::{Counter, Dependents};
 use crate::error::{Error, Result};
-use crate::permissions::built_in;
+use crate::permissions::{ScopeKind, built_in};
 use crate::records::{self, Unique};
 use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
 use crate::store::{Condition, Item, Store, StoreError, TableDef, Write};
@@ -68,6 +68,44 @@ pub const TEAMS: LinkKind = LinkKind {
     unique: team_unique,
     counted_in: |_| None,
 };
+
+/// A role an account holds, as its entry says: which role, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleEntry {
+    /// The role assignment's id.
+    pub id: String,
+    pub role_id: String,
+    pub role_name: String,
+    pub scope: Option<ScopeKind>,
+    /// The organization or team the role is held at (none for a global role).
+    pub scope_id: Option<String>,
+}
+
+impl RoleEntry {
+    fn parse(entry: &Map<String, Value>) -> RoleEntry {
+        RoleEntry {
+            id: str_at(entry, "id").to_string(),
+            role_id: str_at(entry, "role_id").to_string(),
+            role_name: str_at(entry, "role_name").to_string(),
+            scope: ScopeKind::parse(str_at(entry, "scope")),
+            scope_id: entry.get("scope_id").and_then(Value::as_str).map(str::to_string),
+        }
+    }
+
+    pub fn is_global(&self) -> bool {
+        self.scope == Some(ScopeKind::Global)
+    }
+}
+
+/// The roles an account holds.
+pub fn roles_of(account: &Item) -> Vec<RoleEntry> {
+    entries(account, &ROLES).map(RoleEntry::parse).collect()
+}
+
+/// The teams an account is in.
+pub fn teams_of(account: &Item) -> Vec<String> {
+    entries(account, &TEAMS).map(|e| str_at(e, "team_id").to_string()).filter(|t| !t.is_empty()).collect()
+}
 
 /// The entries an account embeds for `kind`.
 pub fn entries<'a>(account: &'a Item, kind: &LinkKind) -> impl Iterator<Item = &'a Map<String, Value>> {

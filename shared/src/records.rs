@@ -142,6 +142,12 @@ impl Change {
         }
     }
 
+    /// [`Change::replace`] with the unique values `uniques` finds in each version.
+    pub fn revise(table: &'static TableDef, old: &Item, new: Item, uniques: fn(&Item) -> Vec<Unique>) -> Change {
+        let (before, after) = (uniques(old), uniques(&new));
+        Change::replace(table, old, new, &before, &after)
+    }
+
     /// Deletes `item` if unchanged since read, releasing its claims.
     pub fn remove(table: &'static TableDef, item: &Item, uniques: &[Unique]) -> Change {
         Change {
@@ -240,4 +246,58 @@ pub fn put_if_unchanged(table: &'static TableDef, old: &Item, mut new: Item) -> 
 /// The item with this id, or 404.
 pub async fn load(store: &dyn Store, table: &'static TableDef, id: &str) -> Result<Item> {
     store.get(table, id).await?.ok_or(Error::NotFound)
+}
+
+#[cfg(all(test, feature = "embedded"))]
+mod tests {
+    use super::*;
+    use crate::store::Update;
+    use crate::store::embedded::EmbeddedStore;
+    use crate::store::schema::{COUNTERS, ORGANIZATIONS};
+
+    fn organization(id: &str, name: &str) -> Item {
+        json!({"id": id, "name": name}).as_object().cloned().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_change_over_the_transaction_limit_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("db")).unwrap();
+        let counters =
+            |n: usize| (0..n).map(|i| Write::Update(Update::new(&COUNTERS, format!("c{i}")).add("count", 1)));
+        let unique = vec![Unique::new("organizations.name", "name", "Acme")];
+        let change = Change::insert(&ORGANIZATIONS, organization("1", "Acme"), unique.clone()).with(counters(99));
+        assert_eq!(change.writes(), 101, "the item, its claim and 99 more");
+        match change.commit(&store).await {
+            Err(Error::Conflict(p)) => assert_eq!(p.code, TOO_MANY_DEPENDENTS),
+            other => panic!("expected 409, got {other:?}"),
+        }
+        assert!(store.get(&ORGANIZATIONS, "1").await.unwrap().is_none());
+        assert!(store.get(&COUNTERS, "c0").await.unwrap().is_none());
+        assert!(owner_of(&store, &unique[0]).await.unwrap().is_none(), "no claim was left behind");
+
+        let change = Change::insert(&ORGANIZATIONS, organization("1", "Acme"), unique.clone()).with(counters(98));
+        assert_eq!(change.writes(), 100);
+        let written = change.commit(&store).await.expect("exactly at the limit");
+        assert_eq!(written["version"], 1);
+        assert_eq!(owner_of(&store, &unique[0]).await.unwrap().as_deref(), Some("1"));
+    }
+
+    #[tokio::test]
+    async fn a_revision_moves_only_the_unique_values_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(&dir.path().join("db")).unwrap();
+        let uniques = |i: &Item| vec![Unique::new("organizations.name", "name", i["name"].as_str().unwrap())];
+        let old = insert(&store, &ORGANIZATIONS, organization("1", "Old"), &uniques(&organization("1", "Old")), vec![])
+            .await
+            .unwrap();
+        let change = Change::revise(&ORGANIZATIONS, &old, organization("1", "New"), |i| {
+            vec![Unique::new("organizations.name", "name", i["name"].as_str().unwrap())]
+        });
+        assert_eq!(change.writes(), 3, "claim the new name, release the old one, write the item");
+        let new = change.commit(&store).await.unwrap();
+        assert_eq!(new["version"], 2);
+        let stale = Change::revise(&ORGANIZATIONS, &old, organization("1", "Other"), |_| vec![]).commit(&store).await;
+        assert!(matches!(stale, Err(Error::Conflict(_))), "a change to a version no longer stored fails");
+    }
 }

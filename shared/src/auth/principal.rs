@@ -1,13 +1,15 @@
 //! The principal of a request: who the bearer token says, checked against a live session on
 //! every request, with the grants read fresh so that role changes apply at once.
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::jwt::TokenKeys;
 use crate::error::{Error, Result};
 use crate::links;
+use crate::model::account::Account;
+use crate::model::role::Role;
 use crate::permissions::{self, Grant, Scope, ScopeKind};
+use crate::records;
 use crate::store::schema::{ACCOUNTS, ROLES, SESSIONS};
 use crate::store::{Item, Store};
 
@@ -41,14 +43,12 @@ impl Principal {
             return Err(Error::Unauthorized("the session has ended"));
         }
         let account = store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
-        if !crate::model::account::is_usable(&account, now) {
+        if !Account::parse(&account).is_usable(now) {
             return Err(Error::Unauthorized("the account is disabled or expired"));
         }
-        let organization_id = account.get("organization_id").and_then(Value::as_str).map(str::to_string);
+        let organization_id = Account::parse(&account).organization_id;
         let grants = grants_of(store, &account, organization_id.as_deref()).await?;
-        let teams = links::entries(&account, &links::TEAMS)
-            .filter_map(|e| e.get("team_id").and_then(Value::as_str).map(str::to_string))
-            .collect();
+        let teams = links::teams_of(&account);
         Ok(Principal { account_id: claims.sub, session_id: claims.sid, organization_id, grants, teams })
     }
 }
@@ -56,39 +56,34 @@ impl Principal {
 /// The grants of an account's embedded role assignments. Built-in roles are known by name;
 /// custom roles are read (one batch), so that a change to their permissions applies at once.
 pub async fn grants_of(store: &dyn Store, account: &Item, organization: Option<&str>) -> Result<Vec<Grant>> {
-    let entries: Vec<_> = links::entries(account, &links::ROLES).collect();
-    let text = |e: &serde_json::Map<String, Value>, k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
-    let custom: Vec<String> = entries
+    let held = links::roles_of(account);
+    let custom: Vec<String> = held
         .iter()
-        .filter(|e| permissions::built_in(&text(e, "role_name").unwrap_or_default()).is_none())
-        .filter_map(|e| text(e, "role_id"))
+        .filter(|e| permissions::built_in(&e.role_name).is_none() && !e.role_id.is_empty())
+        .map(|e| e.role_id.clone())
         .collect();
     let roles = if custom.is_empty() { vec![] } else { store.batch_get(&ROLES, &custom).await? };
     let mut grants = Vec::new();
-    for e in entries {
-        let name = text(e, "role_name").unwrap_or_default();
-        let (kind, permissions) = match permissions::built_in(&name) {
+    for e in held {
+        let (kind, permissions) = match permissions::built_in(&e.role_name) {
             Some(role) => (role.scope, role.permissions.to_vec()),
             None => {
-                let Some(role) =
-                    roles.iter().find(|r| r.get("id").and_then(Value::as_str) == text(e, "role_id").as_deref())
-                else {
+                let Some(role) = roles.iter().find(|r| !e.role_id.is_empty() && records::id_of(r) == e.role_id) else {
                     continue;
                 };
-                let kind = role.get("scope").and_then(Value::as_str).and_then(ScopeKind::parse);
-                let Some(kind) = kind else { continue };
-                let perms = permissions::parse_all(role.get("permissions").unwrap_or(&Value::Null));
-                (kind, perms.into_iter().filter(|p| kind.allows(*p)).collect())
+                let role = Role::parse(role);
+                let Some(kind) = role.scope else { continue };
+                (kind, role.permissions.into_iter().filter(|p| kind.allows(*p)).collect())
             }
         };
-        let scope = match (kind, text(e, "scope_id"), organization) {
+        let scope = match (kind, e.scope_id, organization) {
             (ScopeKind::Global, None, _) => Scope::Global,
             (ScopeKind::Organization, Some(org), _) => Scope::Organization(org),
             (ScopeKind::Team, Some(team), Some(org)) => Scope::Team(team, org.to_string()),
             // A misplaced assignment grants nothing.
             _ => continue,
         };
-        grants.push(Grant { role: name, scope, permissions });
+        grants.push(Grant { role: e.role_name, scope, permissions });
     }
     Ok(grants)
 }

@@ -2,13 +2,14 @@
 //! rotates the token; presenting a token that was already rotated revokes the whole session
 //! (reuse detection, as OAuth 2.0 Security BCP §4.14 recommends).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::tokens::{constant_time_eq, hash_token, random_token};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{is_id, new_id};
+use crate::model::account_session::Session;
 use crate::records;
 use crate::store::schema::{SESSIONS, SESSIONS_BY_ACCOUNT};
 use crate::store::{Item, MAX_TRANSACTION_WRITES, Query, Store, Write, query_all};
@@ -26,8 +27,7 @@ pub struct Origin {
 
 /// A session that may be used now by `account_id`.
 pub fn is_live(session: &Item, account_id: &str, now: OffsetDateTime) -> bool {
-    session.get("account_id").and_then(Value::as_str) == Some(account_id)
-        && session.get("expires_at").and_then(Value::as_str).and_then(clock::parse).is_some_and(|at| at > now)
+    Session::parse(session).is_live(account_id, now)
 }
 
 fn refresh_token(session_id: &str) -> anyhow::Result<String> {
@@ -79,27 +79,25 @@ pub async fn refresh(store: &dyn Store, token: &str, origin: Origin, now: Offset
         .filter(|(id, secret)| is_id(id) && !secret.is_empty())
         .ok_or_else(Error::invalid_grant)?;
     let session = store.get(&SESSIONS, session_id).await?.ok_or_else(Error::invalid_grant)?;
-    let account_id = session.get("account_id").and_then(Value::as_str).unwrap_or_default().to_string();
-    if !is_live(&session, &account_id, now) {
+    let known = Session::parse(&session);
+    if !known.is_live(&known.account_id, now) {
         return Err(Error::invalid_grant());
     }
     let presented = hash_token(token);
-    let current = session.get("refresh_hash").and_then(Value::as_str).unwrap_or_default();
-    if !constant_time_eq(&presented, current) {
-        end_if_reused(store, &session, &presented).await?;
+    if !constant_time_eq(&presented, &known.refresh_hash) {
+        end_if_reused(store, &known, &presented).await?;
         return Err(Error::invalid_grant());
     }
     let next = refresh_token(session_id)?;
-    let mut retired = session.get("retired_hashes").and_then(Value::as_array).cloned().unwrap_or_default();
-    retired.push(json!(current));
+    let mut retired = known.retired_hashes;
+    retired.push(known.refresh_hash);
     if retired.len() > REMEMBERED_ROTATIONS {
         retired.drain(..retired.len() - REMEMBERED_ROTATIONS);
     }
     let mut updated = session.clone();
-    let seq = session.get("refresh_seq").and_then(Value::as_i64).unwrap_or(0) + 1;
     updated.insert("refresh_hash".into(), json!(hash_token(&next)));
-    updated.insert("retired_hashes".into(), Value::Array(retired));
-    updated.insert("refresh_seq".into(), json!(seq));
+    updated.insert("retired_hashes".into(), json!(retired));
+    updated.insert("refresh_seq".into(), json!(known.refresh_seq + 1));
     updated.insert("last_used_at".into(), json!(clock::format(now)));
     if let Some(ua) = origin.user_agent {
         updated.insert("user_agent".into(), json!(ua));
@@ -115,7 +113,7 @@ pub async fn refresh(store: &dyn Store, token: &str, origin: Origin, now: Offset
         Ok(updated) => Ok((updated, next)),
         Err(Error::Conflict(_)) => {
             if let Some(now_stored) = store.get(&SESSIONS, session_id).await? {
-                end_if_reused(store, &now_stored, &presented).await?;
+                end_if_reused(store, &Session::parse(&now_stored), &presented).await?;
             }
             Err(Error::invalid_grant())
         }
@@ -124,14 +122,12 @@ pub async fn refresh(store: &dyn Store, token: &str, origin: Origin, now: Offset
 }
 
 /// Ends the session when `presented` (a token hash) is one it already rotated away from.
-async fn end_if_reused(store: &dyn Store, session: &Item, presented: &str) -> Result<()> {
-    let retired = session.get("retired_hashes").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+async fn end_if_reused(store: &dyn Store, session: &Session, presented: &str) -> Result<()> {
     // Every remembered hash is compared, so the time does not say which one matched.
-    let reused = retired.iter().filter_map(Value::as_str).fold(false, |hit, h| hit | constant_time_eq(presented, h));
+    let reused = session.retired_hashes.iter().fold(false, |hit, h| hit | constant_time_eq(presented, h));
     if reused {
-        let session_id = records::id_of(session);
-        tracing::warn!(session_id, "refresh token reuse: revoking the session");
-        end(store, session_id).await?;
+        tracing::warn!(session_id = %session.id, "refresh token reuse: revoking the session");
+        end(store, &session.id).await?;
     }
     Ok(())
 }

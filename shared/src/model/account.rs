@@ -561,4 +561,52 @@ mod tests {
         item.insert("status".into(), json!("pending"));
         assert!(!may_log_in(&item, now));
     }
+
+    #[test]
+    fn the_status_shown_is_derived_from_the_stored_one_and_the_clock() {
+        let now = clock::parse("2026-11-23T10:00:00Z").unwrap();
+        let shown = |v: Value| {
+            let mut item = v.as_object().cloned().unwrap();
+            derive_status(&mut item, now);
+            item["status"].clone()
+        };
+        assert_eq!(shown(json!({"status": "active", "enabled": true})), "active");
+        assert_eq!(shown(json!({"status": "active", "enabled": false})), "disabled");
+        assert_eq!(shown(json!({"status": "active", "expires_at": "2026-11-23T10:00:00Z"})), "expired");
+        assert_eq!(shown(json!({"status": "pending", "invitation_expired_at": "2026-11-23T09:00:00Z"})), "expired");
+        assert_eq!(shown(json!({"status": "active", "invitation_expired_at": "2026-11-23T09:00:00Z"})), "active");
+        assert_eq!(shown(json!({})), "pending", "no stored status, no enabled flag: pending, as before");
+    }
+
+    #[test]
+    fn only_an_enabled_pending_password_account_may_join() {
+        let account = |v: Value| Account::parse(v.as_object().unwrap());
+        assert!(account(json!({"status": "pending", "enabled": true})).may_join());
+        assert!(!account(json!({"status": "active", "enabled": true})).may_join());
+        assert!(!account(json!({"status": "pending", "enabled": false})).may_join());
+        assert!(!account(json!({"status": "pending", "enabled": true, "auth_type": "sso"})).may_join());
+    }
+
+    #[test]
+    fn lifecycle_changes_write_the_status_and_the_invitation_fields_together() {
+        let mut item = json!({"id": "1", "status": "active"}).as_object().cloned().unwrap();
+        invite(&mut item, "2026-11-30T10:00:00Z");
+        assert_eq!(
+            (item["status"].as_str(), invitation_due(&item)),
+            (Some("pending"), clock::parse("2026-11-30T10:00:00Z"))
+        );
+        join(&mut item, "2026-11-24T10:00:00Z");
+        assert_eq!(item["status"], "active");
+        assert_eq!(item["joined_at"], "2026-11-24T10:00:00Z");
+        assert!(invitation_due(&item).is_none(), "a joined account leaves the sweep's index");
+        invite(&mut item, "2026-11-30T10:00:00Z");
+        lapse(&mut item);
+        assert_eq!(item["status"], "expired");
+        assert!(invitation_due(&item).is_none());
+        let printed = format!(
+            "{:?}",
+            Account::parse(&json!({"password_hash": "$argon2id$secret"}).as_object().cloned().unwrap())
+        );
+        assert!(!printed.contains("argon2id"), "{printed}");
+    }
 }

@@ -78,22 +78,6 @@ pub fn policy_violations(password: &str, email: Option<&str>) -> Vec<(&'static s
     broken
 }
 
-/// The problems with a new password sent in an action body (missing, or every broken rule),
-/// each pointing at `pointer`.
-pub fn new_password_problems(
-    password: std::result::Result<&str, Problem>,
-    email: Option<&str>,
-    pointer: &str,
-) -> Vec<Problem> {
-    match password {
-        Err(problem) => vec![problem],
-        Ok(p) => policy_violations(p, email)
-            .into_iter()
-            .map(|(code, detail)| Problem::pointer(pointer, code, detail))
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

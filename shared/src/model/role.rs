@@ -57,20 +57,29 @@ pub fn uniques(item: &Item) -> Vec<Unique> {
     item.get("name").and_then(Value::as_str).map(|n| vec![unique_name(n)]).unwrap_or_default()
 }
 
-pub fn is_built_in(item: &Item) -> bool {
-    item.get("built_in").and_then(Value::as_bool) == Some(true)
+/// A stored role as the code reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    /// Where it may be held; `None` only on a corrupt item.
+    pub scope: Option<ScopeKind>,
+    /// The known permissions it lists (names we no longer know are skipped).
+    pub permissions: Vec<Permission>,
+    /// One of API.md's built-in roles, which never change.
+    pub built_in: bool,
 }
 
-pub fn name_of(item: &Item) -> &str {
-    item.get("name").and_then(Value::as_str).unwrap_or_default()
-}
-
-pub fn scope_of(item: &Item) -> Option<ScopeKind> {
-    item.get("scope").and_then(Value::as_str).and_then(ScopeKind::parse)
-}
-
-pub fn permissions_of(item: &Item) -> Vec<Permission> {
-    crate::permissions::parse_all(item.get("permissions").unwrap_or(&Value::Null))
+impl Role {
+    pub fn parse(item: &Item) -> Role {
+        Role {
+            id: records::id_of(item).to_string(),
+            name: item.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            scope: item.get("scope").and_then(Value::as_str).and_then(ScopeKind::parse),
+            permissions: crate::permissions::parse_all(item.get("permissions").unwrap_or(&Value::Null)),
+            built_in: item.get("built_in").and_then(Value::as_bool) == Some(true),
+        }
+    }
 }
 
 /// Reads `permissions` as a list of known permission names the scope allows (deduplicated).
@@ -154,12 +163,12 @@ pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<I
     }
     let kind = match &scope {
         Given::Value(s) => ScopeKind::parse(s),
-        _ => scope_of(old),
+        _ => Role::parse(old).scope,
     };
     let mut permissions = permissions(&mut a, &map, kind, false);
     if permissions == Given::Absent && matches!(scope, Given::Value(_)) {
         // A new scope must still allow every permission the role carries.
-        let current = json!(permissions_of(old).iter().map(|p| p.name()).collect::<Vec<_>>());
+        let current = json!(Role::parse(old).permissions.iter().map(|p| p.name()).collect::<Vec<_>>());
         let mut check = map.clone();
         check.insert("permissions".into(), current);
         permissions = self::permissions(&mut a, &check, kind, false);

@@ -181,36 +181,30 @@ pub async fn anyone_holds(store: &dyn Store, role_name: &str) -> Result<bool> {
     Ok(!holders(store, role_name, 1).await?.is_empty())
 }
 
-fn is_global_root(role_name: Option<&str>, scope: Option<&str>) -> bool {
-    role_name == Some("root_admin") && scope == Some("global")
-}
+/// The role whose last global holder may not go.
+pub const ROOT_ADMIN: &str = "root_admin";
 
 /// Does the account (as stored) hold `root_admin` globally?
 pub fn is_root_admin(account: &Item) -> bool {
-    links::entries(account, &links::ROLES)
-        .any(|e| is_global_root(e.get("role_name").and_then(Value::as_str), e.get("scope").and_then(Value::as_str)))
+    links::roles_of(account).iter().any(|e| e.role_name == ROOT_ADMIN && e.is_global())
 }
 
 /// Does the account hold any global role?
 pub fn holds_global_role(account: &Item) -> bool {
-    links::entries(account, &links::ROLES).any(|e| e.get("scope").and_then(Value::as_str) == Some("global"))
+    links::roles_of(account).iter().any(links::RoleEntry::is_global)
 }
 
 /// Removing `account_id`'s global `root_admin` is allowed only while another account holds it:
 /// returns the check that keeps that true when the removal commits (two admins removing each
 /// other cannot both succeed), or a 409.
 pub async fn another_root_admin_remains(store: &dyn Store, account_id: &str) -> Result<Write> {
-    let holders = holders(store, "root_admin", 100).await?;
-    let other = holders.iter().find(|a| {
-        is_global_root(a.get("role_name").and_then(Value::as_str), a.get("scope").and_then(Value::as_str))
-            && a.get("account_id").and_then(Value::as_str) != Some(account_id)
-    });
+    let holders = holders(store, ROOT_ADMIN, 100).await?;
+    let other = holders
+        .iter()
+        .map(Held::parse)
+        .find(|held| held.role_name == ROOT_ADMIN && held.scope == Scope::Global && held.account_id != account_id);
     match other {
-        Some(a) => Ok(Write::Check {
-            table: &ROLE_ASSIGNMENTS,
-            id: records::id_of(a).to_string(),
-            condition: Condition::Exists,
-        }),
+        Some(held) => Ok(Write::Check { table: &ROLE_ASSIGNMENTS, id: held.id, condition: Condition::Exists }),
         None => Err(Error::conflict(None, "last_root_admin", "the last root administrator cannot be removed")),
     }
 }

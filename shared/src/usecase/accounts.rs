@@ -141,8 +141,7 @@ pub async fn update(
             invitation = Some(message);
         }
     }
-    let (old_uniques, new_uniques) = (account::uniques(&old), account::uniques(&new));
-    let change = Change::replace(&ACCOUNTS, &old, new, &old_uniques, &new_uniques).with(writes);
+    let change = Change::revise(&ACCOUNTS, &old, new, account::uniques).with(writes);
     let item = change.commit(state.store.as_ref()).await?;
     if let Some(message) = invitation {
         // The change stands either way; a lost email is fixed by resending the invitation.

@@ -35,8 +35,7 @@ pub async fn update(
     let old = for_write(state.store.as_ref(), principal, DEF, id, if_match, state.now()).await?;
     let attributes = request_attributes(body, DEF, Some(id))?;
     let new = organization::update(&old, attributes, &state.timestamp())?;
-    let (old_uniques, new_uniques) = (organization::uniques(&old), organization::uniques(&new));
-    Change::replace(&ORGANIZATIONS, &old, new, &old_uniques, &new_uniques).commit(state.store.as_ref()).await
+    Change::revise(&ORGANIZATIONS, &old, new, organization::uniques).commit(state.store.as_ref()).await
 }
 
 fn has_accounts() -> Error {

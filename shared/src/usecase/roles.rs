@@ -12,8 +12,9 @@ use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::links;
 use crate::model::account::{self, Account};
+use crate::model::role::{self, Role};
 use crate::model::role_assignment::{self, Assignment};
-use crate::model::{new_id, role, team};
+use crate::model::{new_id, team};
 use crate::permissions::{Scope, ScopeKind, built_in};
 use crate::records::{self, Change};
 use crate::resource::ResourceDef;
@@ -34,7 +35,7 @@ pub async fn load(state: &AppState, principal: &Principal, id: &str) -> Result<I
 async fn load_custom(state: &AppState, principal: &Principal, id: &str, if_match: &IfMatch) -> Result<Item> {
     let item = load(state, principal, id).await?;
     principal.check_write(ROLE, &item)?;
-    if role::is_built_in(&item) {
+    if Role::parse(&item).built_in {
         return Err(Error::Forbidden("built-in roles cannot be changed".into()));
     }
     if_match.check(&item)?;
@@ -74,21 +75,21 @@ pub async fn update(
     let attributes = request_attributes(body, ROLE, Some(id))?;
     let new = role::update(&old, attributes, &state.timestamp())?;
     // Assignments name the role and were checked against its scope: both stay while assigned.
-    let renamed = role::name_of(&old) != role::name_of(&new) || role::scope_of(&old) != role::scope_of(&new);
-    if renamed && role_assignment::anyone_holds(store, role::name_of(&old)).await? {
+    let (before, after) = (Role::parse(&old), Role::parse(&new));
+    let renamed = before.name != after.name || before.scope != after.scope;
+    if renamed && role_assignment::anyone_holds(store, &before.name).await? {
         return Err(role_assigned());
     }
-    let (old_uniques, new_uniques) = (role::uniques(&old), role::uniques(&new));
     // An assignment created while the rename is under way makes the rename fail.
     let unassigned = renamed.then(|| Dependents::RoleHolders.none(id));
-    let change = Change::replace(&ROLES, &old, new, &old_uniques, &new_uniques).with(unassigned);
+    let change = Change::revise(&ROLES, &old, new, role::uniques).with(unassigned);
     assigned_meanwhile(store, id, change.commit(store).await).await
 }
 
 pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match: &IfMatch) -> Result<()> {
     let store = state.store.as_ref();
     let item = load_custom(state, principal, id, if_match).await?;
-    if role_assignment::anyone_holds(store, role::name_of(&item)).await? {
+    if role_assignment::anyone_holds(store, &Role::parse(&item).name).await? {
         return Err(role_assigned());
     }
     let change = Change::remove(&ROLES, &item, &role::uniques(&item)).with([Dependents::RoleHolders.retire(id)]);
@@ -154,17 +155,18 @@ pub async fn assign(state: &AppState, principal: &Principal, body: &Value) -> Re
         .filter(|a| principal.may_read(&account::RESOURCE, a))
         .ok_or_else(|| invalid("account_id", "unknown_account", "account_id names no account you can see"))?;
     let holder = Account::parse(&account);
-    let kind = role::scope_of(&role).ok_or_else(|| Error::unexpected(anyhow::anyhow!("role without a scope")))?;
+    let role = Role::parse(&role);
+    let kind = role.scope.ok_or_else(|| Error::unexpected(anyhow::anyhow!("role without a scope")))?;
     let (scope, mut checks) = resolve_scope(state, principal, kind, request.scope_id, &holder).await?;
-    principal.check_grant(&role::permissions_of(&role), &scope)?;
+    principal.check_grant(&role.permissions, &scope)?;
     if role_assignment::holds_global_role(&account) && !principal.is_global(Permission::AccountsWrite) {
         return Err(Error::Forbidden("only a global administrator changes an account with a global role".into()));
     }
     let assignment = Assignment {
         id: new_id(),
         account_id: request.account_id,
-        role_id: records::id_of(&role).to_string(),
-        role_name: role::name_of(&role).to_string(),
+        role_id: role.id,
+        role_name: role.name,
         scope: kind,
         scope_id: match &scope {
             Scope::Global => None,
@@ -185,11 +187,11 @@ pub async fn revoke(state: &AppState, principal: &Principal, id: &str) -> Result
     let held = role_assignment::Held::parse(&item);
     let permissions = match built_in(&held.role_name) {
         Some(r) => r.permissions.to_vec(),
-        None => store.get(&ROLES, &held.role_id).await?.map_or_else(Vec::new, |r| role::permissions_of(&r)),
+        None => store.get(&ROLES, &held.role_id).await?.map_or_else(Vec::new, |r| Role::parse(&r).permissions),
     };
     principal.check_grant(&permissions, &held.scope)?;
     let mut extra = Vec::new();
-    if held.role_name == "root_admin" && held.scope == Scope::Global {
+    if held.role_name == role_assignment::ROOT_ADMIN && held.scope == Scope::Global {
         extra.push(role_assignment::another_root_admin_remains(store, &held.account_id).await?);
     }
     links::delete(store, &links::ROLES, &item, extra).await

@@ -45,8 +45,7 @@ pub async fn update(
     let old = for_write(state.store.as_ref(), principal, TEAM, id, if_match, state.now()).await?;
     let attributes = request_attributes(body, TEAM, Some(id))?;
     let new = team::update(&old, attributes, &state.timestamp())?;
-    let (old_uniques, new_uniques) = (team::uniques(&old), team::uniques(&new));
-    Change::replace(&TEAMS, &old, new, &old_uniques, &new_uniques).commit(state.store.as_ref()).await
+    Change::revise(&TEAMS, &old, new, team::uniques).commit(state.store.as_ref()).await
 }
 
 /// Removes the team's memberships and the role assignments scoped to it, each with its
