@@ -3,12 +3,17 @@
 //! kind is found through an index in expiry order, so a sweep reads only what it removes.
 //! The scheduled cleanup function and `iam cleanup` both run it.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::clock;
-use crate::error::Result;
+use crate::app::open_store;
+use crate::aws::Aws;
+use crate::clock::{self, Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{Error, Result};
 use crate::model::account::{self, Account, AccountStatus};
 use crate::records;
 use crate::store::schema::{
@@ -72,11 +77,31 @@ async fn expire_invitations(store: &dyn Store, now: OffsetDateTime) -> Result<us
         match records::replace(store, &ACCOUNTS, &old, new, &uniques, &uniques).await {
             Ok(_) => expired += 1,
             // Changed meanwhile (a resend, an edit): the next sweep looks again.
-            Err(crate::Error::Conflict(_)) => {}
+            Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(expired)
+}
+
+/// What a sweep needs, built once per cold start: the store and the clock (no signing key,
+/// no mailer).
+pub struct Cleanup {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Cleanup {
+    /// The store the configuration names, on the system clock.
+    pub async fn from_config(config: &Config, aws: &Aws) -> anyhow::Result<Cleanup> {
+        let store = open_store(config, aws).await?;
+        Ok(Cleanup { store, clock: Arc::new(SystemClock) })
+    }
+
+    /// Handles one scheduled event (its content is ignored: the clock says what has expired).
+    pub async fn handle(&self, _event: Value) -> Result<Swept> {
+        sweep(self.store.as_ref(), self.clock.now()).await
+    }
 }
 
 /// One sweep at `now`.

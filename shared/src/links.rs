@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use crate::counters::{Counter, Dependents};
 use crate::error::{Error, Result};
 use crate::permissions::{ScopeKind, built_in};
-use crate::records::{self, Unique};
+use crate::records::{self, Change, Unique};
 use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS};
-use crate::store::{Condition, Item, Store, StoreError, TableDef, Write};
+use crate::store::{Item, MAX_TRANSACTION_WRITES, Store, TableDef, Write};
 
 /// One kind of link.
 pub struct LinkKind {
@@ -132,7 +132,7 @@ fn account_of(link: &Item) -> &str {
 // Each link: its delete and its marker's release; each role: its holders' counter; then the
 // account, its three markers (email, username, external id), the last-root-admin check and
 // the counters of the organization it leaves and joins.
-const _: () = assert!(2 * (ROLES.max + TEAMS.max) + ROLES.max + 7 <= crate::store::MAX_TRANSACTION_WRITES);
+const _: () = assert!(2 * (ROLES.max + TEAMS.max) + ROLES.max + 7 <= MAX_TRANSACTION_WRITES);
 
 /// Creates `link` (whose entry is `entry`) for `account` as read, claiming its uniqueness;
 /// `extra` writes (checks that what it points to exists) join the transaction. 409 when the
@@ -198,26 +198,21 @@ pub async fn delete(store: &dyn Store, kind: &LinkKind, link: &Item, extra: Vec<
             return Err(Error::NotFound);
         };
         let mine = |e: &Map<String, Value>| str_at(e, "id") == link_id;
-        let mut writes = vec![Write::Delete {
-            table: kind.table,
-            id: link_id.clone(),
-            condition: Some(Condition::AttrEquals("version", records::version_of(link).into())),
-        }];
         let entry = entries(&account, kind).find(|e| mine(e)).cloned();
-        if let Some(entry) = &entry {
-            writes.push((kind.unique)(account_of(link), entry).release(&link_id));
-        }
-        writes.push(records::put_if_unchanged(&ACCOUNTS, &account, without(&account, kind, mine)));
-        writes.extend((kind.counted_in)(link).map(|(counter, id)| counter.change(&id, -1)));
-        writes.extend(extra.iter().cloned());
-        match store.transact(writes).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::ConditionFailed(_)) => {
+        let releases: Vec<Unique> = entry.iter().map(|e| (kind.unique)(account_of(link), e)).collect();
+        let change = Change::remove(kind.table, link, &releases)
+            .with([records::put_if_unchanged(&ACCOUNTS, &account, without(&account, kind, mine))])
+            .with((kind.counted_in)(link).map(|(counter, id)| counter.change(&id, -1)))
+            .with(extra.iter().cloned());
+        match change.commit(store).await {
+            Ok(_) => return Ok(()),
+            // The link or its account changed meanwhile: gone, or read again and retried.
+            Err(Error::Conflict(p)) if p.code != records::TOO_MANY_DEPENDENTS => {
                 if store.get(kind.table, &link_id).await?.is_none() {
                     return Err(Error::NotFound);
                 }
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     Err(Error::conflict(None, "concurrent_modification", "the account changed while the request was processed; retry"))

@@ -4,6 +4,7 @@
 
 use time::OffsetDateTime;
 
+use crate::clock;
 use crate::permissions::Permission;
 use crate::store::{IndexDef, Item, TableDef};
 
@@ -241,7 +242,7 @@ impl ResourceDef {
     /// Does the item still exist for readers at `now`?
     pub fn is_live(&self, item: &Item, now: OffsetDateTime) -> bool {
         self.lapses_at.is_none_or(|attr| {
-            item.get(attr).and_then(serde_json::Value::as_str).and_then(crate::clock::parse).is_some_and(|at| at > now)
+            item.get(attr).and_then(serde_json::Value::as_str).and_then(clock::parse).is_some_and(|at| at > now)
         })
     }
 

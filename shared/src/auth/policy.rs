@@ -8,9 +8,12 @@ use serde_json::Value;
 use super::principal::Principal;
 use crate::error::{Error, Result};
 use crate::model::organization::unknown_organization;
+use crate::model::{account_session, role_assignment};
 use crate::permissions::{Permission, Scope};
 use crate::query::{Expr, Op, Scalar};
+use crate::records;
 use crate::resource::ResourceDef;
+use crate::store::schema::ACCOUNTS;
 use crate::store::{Item, Store};
 
 fn attr<'a>(item: &'a Item, name: Option<&str>) -> Option<&'a str> {
@@ -126,7 +129,7 @@ impl Principal {
         id: &str,
         now: time::OffsetDateTime,
     ) -> Result<Item> {
-        let item = crate::records::load(store, def.table, id).await?;
+        let item = records::load(store, def.table, id).await?;
         if !def.is_live(&item, now) {
             return Err(Error::NotFound);
         }
@@ -153,14 +156,14 @@ impl Principal {
     /// (a root admin, say) is changed only by a caller with a global grant, and so are its
     /// sessions, which an organization admin may see but not end. 404/403 as `check_write`.
     pub async fn check_end_session(&self, store: &dyn Store, session: &Item) -> Result<()> {
-        let def = &crate::model::account_session::RESOURCE;
+        let def = &account_session::RESOURCE;
         self.check_write(def, session)?;
         let owner = attr(session, Some("account_id")).unwrap_or_default();
         if owner == self.account_id || self.is_global(def.guard.write) {
             return Ok(());
         }
-        let account = store.get(&crate::store::schema::ACCOUNTS, owner).await?;
-        if account.as_ref().is_some_and(crate::model::role_assignment::holds_global_role) {
+        let account = store.get(&ACCOUNTS, owner).await?;
+        if account.as_ref().is_some_and(role_assignment::holds_global_role) {
             return Err(Error::Forbidden("only a global administrator may end the sessions of this account".into()));
         }
         Ok(())

@@ -11,9 +11,10 @@ use time::{Duration, OffsetDateTime};
 use super::tokens::{constant_time_eq, hash_token, random_token};
 use crate::clock;
 use crate::error::{Error, Problem, Result};
+use crate::model::account;
 use crate::records;
 use crate::store::schema::{ACCOUNTS, TOKENS, TOKENS_BY_ACCOUNT, TTL};
-use crate::store::{Condition, Item, Query, Store, Write, query_all};
+use crate::store::{Condition, Item, MAX_TRANSACTION_WRITES, Query, Store, Write, query_all};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -53,7 +54,7 @@ fn binding_of(account: &Item) -> String {
     let text = |name: &str| account.get(name).and_then(Value::as_str).unwrap_or_default();
     let auth_type = account.get("auth_type").and_then(Value::as_str).unwrap_or("password");
     let enabled = account.get("enabled").and_then(Value::as_bool).unwrap_or(false);
-    let email = crate::model::account::folded_email(account).unwrap_or_default();
+    let email = account::folded_email(account).unwrap_or_default();
     hash_token(&format!("{email}\n{}\n{auth_type}\n{enabled}", text("password_hash")))
 }
 
@@ -170,7 +171,7 @@ pub async fn revoke_every(store: &dyn Store, account_id: &str) -> Result<Vec<Wri
 /// Deletes every token of the account, whatever its purpose (the account is gone).
 pub async fn delete_all(store: &dyn Store, account_id: &str) -> Result<usize> {
     let writes = revoke_every(store, account_id).await?;
-    for chunk in writes.chunks(crate::store::MAX_TRANSACTION_WRITES) {
+    for chunk in writes.chunks(MAX_TRANSACTION_WRITES) {
         store.transact(chunk.to_vec()).await?;
     }
     Ok(writes.len())

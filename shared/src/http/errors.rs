@@ -8,11 +8,12 @@ use serde_json::json;
 
 use super::JsonApi;
 use crate::error::Error;
+use crate::request_id;
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let request_id = crate::request_id::current();
+        let request_id = request_id::current();
         let mut response = match &self {
             Error::Unexpected(cause) => {
                 // The cause goes to the log only; the body is opaque (API.md §1).

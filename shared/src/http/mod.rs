@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::jsonapi::MEDIA_TYPE;
+use crate::request_id;
 
 pub use crate::jsonapi::ActionBody;
 pub use extract::{ClientIp, FlatBody, JsonBody, ResourceId};
@@ -38,7 +39,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 async fn with_request_id(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::now_v7().to_string();
-    let mut response = crate::request_id::scope(id.clone(), next.run(request)).await;
+    let mut response = request_id::scope(id.clone(), next.run(request)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }

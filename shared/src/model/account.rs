@@ -10,9 +10,9 @@ use crate::clock;
 use crate::error::Result;
 use crate::links;
 use crate::permissions::Permission;
-use crate::records::Unique;
+use crate::records::{self, Unique};
 use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
-use crate::store::{Item, schema};
+use crate::store::{Item, Query, SortCondition, Store, schema};
 
 /// The holders of a role, in account order.
 const BY_ROLE: Via = Via {
@@ -505,8 +505,8 @@ pub fn may_log_in(item: &Item, now: OffsetDateTime) -> bool {
 
 /// The account holding this email (case-insensitively), through its uniqueness marker: a
 /// strongly consistent read, unlike an index.
-pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> crate::Result<Option<Item>> {
-    match crate::records::owner_of(store, &email.unique()).await? {
+pub async fn find_by_email(store: &dyn Store, email: &Email) -> Result<Option<Item>> {
+    match records::owner_of(store, &email.unique()).await? {
         Some(id) => Ok(store.get(&schema::ACCOUNTS, &id).await?),
         None => Ok(None),
     }
@@ -514,15 +514,15 @@ pub async fn find_by_email(store: &dyn crate::store::Store, email: &Email) -> cr
 
 /// The account with this external id, through its index (one key lookup; eventually
 /// consistent, so callers re-read the item by id before trusting it).
-pub async fn find_by_external_id(store: &dyn crate::store::Store, external_id: &str) -> crate::Result<Option<Item>> {
+pub async fn find_by_external_id(store: &dyn Store, external_id: &str) -> Result<Option<Item>> {
     // No account holds a value outside the attribute's limits; the store never sees one.
     if !(EXTERNAL_ID.min..=EXTERNAL_ID.max).contains(&external_id.chars().count()) {
         return Ok(None);
     }
     let index = &schema::ACCOUNTS_BY_EXTERNAL_ID;
     let all = index.pk_of(&Item::new()).unwrap_or_default();
-    let query = crate::store::Query::partition(&schema::ACCOUNTS, index, all)
-        .with_sk(Some(crate::store::SortCondition::Eq(external_id.into())))
+    let query = Query::partition(&schema::ACCOUNTS, index, all)
+        .with_sk(Some(SortCondition::Eq(external_id.into())))
         .with_limit(1);
     Ok(store.query(query).await?.items.into_iter().next())
 }

@@ -3,8 +3,10 @@
 
 use serde_json::{Map, Value};
 
+use crate::clock;
 use crate::error::{Error, Problem};
 use crate::resource::ResourceDef;
+use crate::store::Item;
 
 /// An attribute as the request gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +29,7 @@ impl<T> Given<T> {
 impl<T: Into<Value>> Given<T> {
     /// Applies the attribute to an item as a partial update does: a value is set, null
     /// removes the attribute, absence leaves it as it was.
-    pub fn write_to(self, item: &mut crate::store::Item, name: &str) {
+    pub fn write_to(self, item: &mut Item, name: &str) {
         match self {
             Given::Value(v) => {
                 item.insert(name.into(), v.into());
@@ -158,8 +160,8 @@ impl<'a> Attributes<'a> {
     /// An RFC 3339 timestamp, returned in the stored form (UTC, whole seconds).
     pub fn timestamp(&mut self, name: &str) -> Given<String> {
         match self.typed(name, "an RFC 3339 timestamp", |v| v.as_str().map(str::to_string)) {
-            Given::Value(raw) => match crate::clock::parse(&raw) {
-                Some(t) => Given::Value(crate::clock::format(t)),
+            Given::Value(raw) => match clock::parse(&raw) {
+                Some(t) => Given::Value(clock::format(t)),
                 None => {
                     self.problem(name, "invalid_timestamp", format!("{name} must be an RFC 3339 timestamp"));
                     Given::Absent

@@ -5,9 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::permissions::Permission;
-use crate::permissions::{BUILT_IN_ROLES, ScopeKind};
+use crate::permissions::{BUILT_IN_ROLES, ScopeKind, parse_all};
 use crate::records::{self, Unique};
 use crate::resource::{Field, FieldType as T, Guard, ResourceDef};
 use crate::store::{Item, Store, schema};
@@ -76,7 +76,7 @@ impl Role {
             id: records::id_of(item).to_string(),
             name: item.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
             scope: item.get("scope").and_then(Value::as_str).and_then(ScopeKind::parse),
-            permissions: crate::permissions::parse_all(item.get("permissions").unwrap_or(&Value::Null)),
+            permissions: parse_all(item.get("permissions").unwrap_or(&Value::Null)),
             built_in: item.get("built_in").and_then(Value::as_bool) == Some(true),
         }
     }
@@ -207,7 +207,7 @@ pub async fn ensure_built_in(store: &dyn Store, now: &str) -> Result<usize> {
         match records::insert(store, &schema::ROLES, item, &[unique_name(role.name)], vec![]).await {
             Ok(_) => written += 1,
             // Another process wrote it meanwhile.
-            Err(crate::Error::Conflict(_)) => {}
+            Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
     }

@@ -57,8 +57,20 @@ pub fn uniques(item: &Item) -> Vec<Unique> {
     }
 }
 
-pub fn organization_of(item: &Item) -> Option<&str> {
-    item.get("organization_id").and_then(Value::as_str)
+/// A stored team as the code reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    /// Every team has one (a create requires it); `None` only on a corrupt item.
+    pub organization_id: Option<String>,
+}
+
+impl Team {
+    pub fn parse(item: &Item) -> Team {
+        let text = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let organization_id = item.get("organization_id").and_then(Value::as_str).map(str::to_string);
+        Team { id: text("id"), organization_id }
+    }
 }
 
 /// A new team; `organization_id` defaults to the caller's organization.
@@ -83,7 +95,8 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org
 
 /// The team after a partial update; a team stays in its organization.
 pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<Item> {
-    let moving = attributes.get("organization_id").is_some_and(|v| v.as_str() != organization_of(old));
+    let current = Team::parse(old).organization_id;
+    let moving = attributes.get("organization_id").is_some_and(|v| v.as_str() != current.as_deref());
     let mut a = Attributes::new(&RESOURCE, attributes);
     if moving {
         a.problem("organization_id", "not_updatable", "a team cannot move to another organization");

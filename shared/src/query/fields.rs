@@ -4,6 +4,7 @@
 
 use super::ast::{Op, Scalar};
 use crate::clock;
+use crate::ids::is_id;
 use crate::resource::{Field, FieldType, ResourceDef};
 
 /// A problem with one comparison: an error code and a sentence for `detail`.
@@ -55,7 +56,7 @@ fn normalise(field: &Field, op: Op, value: Scalar) -> Result<Scalar, Refusal> {
         Scalar::Str(s) if s.len() > MAX_VALUE_BYTES => {
             Err(("value_too_long", format!("{} is compared with at most {MAX_VALUE_BYTES} bytes", field.name)))
         }
-        Scalar::Str(s) if field.ids && matches!(op, Op::Eq | Op::In) && !crate::ids::is_id(&s) => {
+        Scalar::Str(s) if field.ids && matches!(op, Op::Eq | Op::In) && !is_id(&s) => {
             Err(("invalid_value", format!("{} must be an id, not {s:?}", field.name)))
         }
         Scalar::Str(s) if field.ids && s.is_empty() => {

@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod metered;
 pub mod schema;
 
+use crate::error::Error;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
@@ -28,15 +29,15 @@ pub enum StoreError {
     Backend(#[from] anyhow::Error),
 }
 
-impl From<StoreError> for crate::Error {
+impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ConditionFailed(_) => crate::Error::conflict(
+            StoreError::ConditionFailed(_) => Error::conflict(
                 None,
                 "concurrent_modification",
                 "the resource changed while the request was processed; retry",
             ),
-            StoreError::Backend(e) => crate::Error::Unexpected(e),
+            StoreError::Backend(e) => Error::Unexpected(e),
         }
     }
 }

@@ -18,10 +18,11 @@ use crate::mail;
 use crate::model::account::{self, Account};
 use crate::model::{new_id, organization, role_assignment};
 use crate::records::{self, Change, TOO_MANY_DEPENDENTS, put_if_unchanged};
+use crate::resource::ResourceDef;
 use crate::store::schema::{ACCOUNTS, ROLE_ASSIGNMENTS};
 use crate::store::{Item, Write};
 
-const DEF: &crate::resource::ResourceDef = &account::RESOURCE;
+const DEF: &ResourceDef = &account::RESOURCE;
 
 /// The caller's own account.
 pub async fn me(state: &AppState, principal: &Principal) -> Result<Item> {

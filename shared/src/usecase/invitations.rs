@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::jsonapi::ActionBody;
 use crate::mail::{self, Message, templates};
 use crate::model::account::{self, Account, AccountStatus};
-use crate::records::put_if_unchanged;
+use crate::records::Change;
 use crate::store::schema::ACCOUNTS;
 use crate::store::{Item, Write};
 
@@ -98,9 +98,8 @@ pub async fn resend(state: &AppState, principal: &Principal, id: &str) -> Result
     let mut new = old.clone();
     new.insert("updated_at".into(), json!(state.timestamp()));
     let (token, message) = prepare(state, &mut new)?;
-    let mut writes = single_use::revoke_all(store, Purpose::Invitation, id, None).await?;
-    writes.extend([token, put_if_unchanged(&ACCOUNTS, &old, new)]);
-    store.transact(writes).await?;
+    let others = single_use::revoke_all(store, Purpose::Invitation, id, None).await?;
+    Change::replace(&ACCOUNTS, &old, new, &[], &[]).with([token]).with(others).commit(store).await?;
     if !mail::deliver(state.mailer.as_ref(), &message, "invitation").await {
         return Err(Error::unexpected(std::io::Error::other("the invitation email could not be sent")));
     }

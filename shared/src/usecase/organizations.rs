@@ -12,10 +12,11 @@ use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::model::{new_id, organization};
 use crate::records::Change;
+use crate::resource::ResourceDef;
 use crate::store::Item;
 use crate::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, TEAMS, TEAMS_BY_ORGANIZATION};
 
-const DEF: &crate::resource::ResourceDef = &organization::RESOURCE;
+const DEF: &ResourceDef = &organization::RESOURCE;
 
 pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Result<Item> {
     principal.require_global(Permission::OrganizationsWrite)?;

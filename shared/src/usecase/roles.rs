@@ -12,9 +12,10 @@ use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::links;
 use crate::model::account::{self, Account};
+use crate::model::new_id;
 use crate::model::role::{self, Role};
 use crate::model::role_assignment::{self, Assignment};
-use crate::model::{new_id, team};
+use crate::model::team::{self, Team};
 use crate::permissions::{Scope, ScopeKind, built_in};
 use crate::records::{self, Change};
 use crate::resource::ResourceDef;
@@ -129,7 +130,7 @@ async fn resolve_scope(
             let team = team
                 .filter(|t| principal.may_read(&team::RESOURCE, t))
                 .ok_or_else(|| invalid("scope_id", "unknown_team", "scope_id names no team you can see"))?;
-            let team_org = team::organization_of(&team).unwrap_or_default().to_string();
+            let team_org = Team::parse(&team).organization_id.unwrap_or_default();
             if Some(team_org.as_str()) != org {
                 return Err(mismatch());
             }

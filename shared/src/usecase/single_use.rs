@@ -4,7 +4,7 @@
 
 use crate::auth::single_use::{self, Purpose};
 use crate::error::Result;
-use crate::records::{self, put_if_unchanged};
+use crate::records::{self, Change};
 use crate::store::schema::ACCOUNTS;
 use crate::store::{Item, Store};
 
@@ -12,9 +12,8 @@ use crate::store::{Item, Store};
 /// must still exist at commit, so that of two requests racing with one link, one wins; the
 /// other, like any failed condition here, gets `invalid_token`.
 pub async fn redeem(store: &dyn Store, purpose: Purpose, found: &Item, old: &Item, new: Item) -> Result<()> {
-    let mut writes = vec![single_use::consume(found)];
-    writes.extend(single_use::revoke_all(store, purpose, records::id_of(old), Some(records::id_of(found))).await?);
-    writes.push(put_if_unchanged(&ACCOUNTS, old, new));
-    store.transact(writes).await.map_err(|_| single_use::invalid_token(purpose))?;
+    let others = single_use::revoke_all(store, purpose, records::id_of(old), Some(records::id_of(found))).await?;
+    let change = Change::replace(&ACCOUNTS, old, new, &[], &[]).with([single_use::consume(found)]).with(others);
+    change.commit(store).await.map_err(|_| single_use::invalid_token(purpose))?;
     Ok(())
 }

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::links;
 use crate::model::account::{self, Account};
-use crate::model::{new_id, organization, team, team_membership};
+use crate::model::team::{self, Team};
+use crate::model::{new_id, organization, team_membership};
 use crate::query::{Expr, ListQuery, Op};
 use crate::records::Change;
 use crate::resource::ResourceDef;
@@ -29,8 +30,8 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     let item = team::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
     principal.check_create(TEAM, &item)?;
     let store = state.store.as_ref();
-    let org = team::organization_of(&item).unwrap_or_default();
-    let checks = [organization::must_exist(store, org).await?, Dependents::OrganizationTeams.change(org, 1)];
+    let org = Team::parse(&item).organization_id.unwrap_or_default();
+    let checks = [organization::must_exist(store, &org).await?, Dependents::OrganizationTeams.change(&org, 1)];
     let uniques = team::uniques(&item);
     Change::insert(&TEAMS, item, uniques).with(checks).commit(store).await
 }
@@ -61,7 +62,7 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
     for assignment in &roles {
         unlink_if_present(links::delete(store, &links::ROLES, assignment, vec![]).await)?;
     }
-    let leaving = team::organization_of(&item).map(|org| Dependents::OrganizationTeams.change(org, -1));
+    let leaving = Team::parse(&item).organization_id.map(|org| Dependents::OrganizationTeams.change(&org, -1));
     Change::remove(&TEAMS, &item, &team::uniques(&item)).with(leaving).commit(store).await?;
     tracing::info!(team_id = %id, memberships = members.len(), role_assignments = roles.len(), "team deleted");
     Ok(())
@@ -99,8 +100,8 @@ pub async fn add_member(state: &AppState, principal: &Principal, body: &Value) -
     let team = team.ok_or_else(|| unknown("team_id", "team"))?;
     let account = store.get(&ACCOUNTS, &account_id).await?.filter(|a| principal.may_read(&account::RESOURCE, a));
     let account = account.ok_or_else(|| unknown("account_id", "account"))?;
-    let org = team::organization_of(&team).unwrap_or_default();
-    if Account::parse(&account).organization_id.as_deref() != Some(org) {
+    let org = Team::parse(&team).organization_id.unwrap_or_default();
+    if Account::parse(&account).organization_id.as_deref() != Some(org.as_str()) {
         return Err(Error::invalid_attribute(
             "account_id",
             "organization_mismatch",
@@ -108,7 +109,7 @@ pub async fn add_member(state: &AppState, principal: &Principal, body: &Value) -
         ));
     }
     let id = new_id();
-    let item = team_membership::item(&id, &team_id, &account_id, org, &state.timestamp());
+    let item = team_membership::item(&id, &team_id, &account_id, &org, &state.timestamp());
     principal.check_create(MEMBERSHIP, &item)?;
     let check = Write::Check { table: &TEAMS, id: team_id.clone(), condition: Condition::Exists };
     let entry = team_membership::entry(&id, &team_id);
