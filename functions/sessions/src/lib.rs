@@ -24,8 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(openid_configuration))
         .route("/health", get(health))
-        .route("/api/v3/iam/account_sessions", get(account_sessions::list))
-        .route("/api/v3/iam/account_sessions/{id}", get(account_sessions::show).delete(account_sessions::remove))
+        .merge(account_sessions::routes())
 }
 
 fn origin(headers: &HeaderMap, ip: Option<Extension<ClientIp>>) -> Origin {

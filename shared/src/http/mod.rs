@@ -5,6 +5,7 @@
 
 mod errors;
 pub mod extract;
+pub mod handlers;
 pub mod render;
 
 use axum::Router;
@@ -21,7 +22,7 @@ use crate::request_id;
 
 pub use crate::jsonapi::ActionBody;
 pub use extract::{ClientIp, FlatBody, JsonBody, ResourceId};
-pub use render::{list, resource_response, show_readable, show_response};
+pub use render::{list, resource_response, show_response};
 
 /// A JSON body answered as `application/vnd.api+json`.
 pub struct JsonApi(pub Value);

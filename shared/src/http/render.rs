@@ -68,19 +68,6 @@ pub async fn show_response(
     Ok(finish(StatusCode::OK, item, doc))
 }
 
-/// `GET /TYPE/{id}`: the item if the caller may read it (404 otherwise, a lapsed one
-/// included), as [`show_response`] renders it.
-pub async fn show_readable(
-    def: &ResourceDef,
-    id: &str,
-    state: &AppState,
-    principal: &Principal,
-    raw_query: Option<&str>,
-) -> Result<Response> {
-    let item = principal.load_readable(state.store.as_ref(), def, id, state.now()).await?;
-    show_response(def, &item, state, principal, raw_query).await
-}
-
 /// Adds `links.self`, the ETag and (for 201) `Location` to a single-resource document.
 fn finish(status: StatusCode, item: &Item, mut doc: Value) -> Response {
     let location = doc["data"]["links"]["self"].as_str().unwrap_or_default().to_string();

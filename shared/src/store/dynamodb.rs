@@ -237,6 +237,18 @@ fn update_expr(u: &Update) -> RenderedUpdate {
     RenderedUpdate { expression, condition, values: e.values(), names: e.names() }
 }
 
+/// Puts a condition on any of the SDK's transaction write builders (`Put`, `Delete`,
+/// `ConditionCheck`), which share these methods but no trait.
+macro_rules! conditioned {
+    ($builder:expr, $condition:expr) => {{
+        let (expression, values, names) = condition_expr($condition);
+        $builder
+            .condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+    }};
+}
+
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
@@ -330,37 +342,24 @@ impl Store for DynamoStore {
                 Write::Put { table, item, condition } => {
                     let mut item = item.clone();
                     table.prepare(&mut item);
-                    let mut put = Put::builder().table_name(self.table_name(table)).set_item(Some(to_attrs(&item)));
-                    if let Some(c) = condition {
-                        let (e, v, n) = condition_expr(c);
-                        put = put
-                            .condition_expression(e)
-                            .set_expression_attribute_names(n)
-                            .set_expression_attribute_values(v);
-                    }
+                    let put = Put::builder().table_name(self.table_name(table)).set_item(Some(to_attrs(&item)));
+                    let put = match condition {
+                        Some(c) => conditioned!(put, c),
+                        None => put,
+                    };
                     TransactWriteItem::builder().put(put.build().map_err(|e| StoreError::Backend(e.into()))?)
                 }
                 Write::Delete { table, id, condition } => {
-                    let mut del = Delete::builder().table_name(self.table_name(table)).set_key(Some(id_key(id)));
-                    if let Some(c) = condition {
-                        let (e, v, n) = condition_expr(c);
-                        del = del
-                            .condition_expression(e)
-                            .set_expression_attribute_names(n)
-                            .set_expression_attribute_values(v);
-                    }
+                    let del = Delete::builder().table_name(self.table_name(table)).set_key(Some(id_key(id)));
+                    let del = match condition {
+                        Some(c) => conditioned!(del, c),
+                        None => del,
+                    };
                     TransactWriteItem::builder().delete(del.build().map_err(|e| StoreError::Backend(e.into()))?)
                 }
                 Write::Check { table, id, condition } => {
-                    let (e, v, n) = condition_expr(condition);
-                    let check = ConditionCheck::builder()
-                        .table_name(self.table_name(table))
-                        .set_key(Some(id_key(id)))
-                        .condition_expression(e)
-                        .set_expression_attribute_names(n)
-                        .set_expression_attribute_values(v)
-                        .build()
-                        .map_err(|e| StoreError::Backend(e.into()))?;
+                    let check = ConditionCheck::builder().table_name(self.table_name(table)).set_key(Some(id_key(id)));
+                    let check = conditioned!(check, condition).build().map_err(|e| StoreError::Backend(e.into()))?;
                     TransactWriteItem::builder().condition_check(check)
                 }
                 Write::Update(u) => {

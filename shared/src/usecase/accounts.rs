@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::invitations;
-use super::load::{IfMatch, for_write};
+use super::load::{Edit, IfMatch, for_write};
 use super::passwords::with_password;
 use crate::app::AppState;
 use crate::auth::single_use;
@@ -113,15 +113,9 @@ async fn move_writes(state: &AppState, new: Item) -> Result<(Item, Vec<Write>)> 
 /// Changes account `id` as the request document says. A move, a disable, another address or a switch
 /// to SSO end what they must in the same transaction (links elsewhere, mailed links); a pending
 /// account at a new address is invited there; a disabled or moved account's sessions end.
-pub async fn update(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    if_match: &IfMatch,
-    body: &Value,
-) -> Result<Item> {
-    let old = for_write(state.store.as_ref(), principal, DEF, id, if_match, state.now()).await?;
-    let attributes = request_attributes(body, DEF, Some(id))?;
+pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> Result<Item> {
+    let id = edit.id;
+    let (old, attributes) = edit.load(state, principal, DEF).await?;
     let mut new = account::update(&old, attributes, &state.timestamp())?;
     let mut writes = Vec::new();
     let moved = organization_of(&old) != organization_of(&new);

@@ -2,10 +2,13 @@
 //! change it (else 403), and the client's `If-Match`, when sent, must name its current version
 //! (else 412). Every update and delete starts here.
 
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
+use crate::jsonapi::request_attributes;
 use crate::records::version_of;
 use crate::resource::ResourceDef;
 use crate::store::{Item, Store};
@@ -44,6 +47,31 @@ impl IfMatch {
         if matched { Ok(()) } else { Err(Error::PreconditionFailed) }
     }
 }
+
+/// A request to change item `id`: the client's `If-Match` and the request document.
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<'a> {
+    pub id: &'a str,
+    pub if_match: &'a IfMatch,
+    pub body: &'a Value,
+}
+
+impl Edit<'_> {
+    /// The item of `def` to change (404, 403 and 412 as [`for_write`]) and the attributes the
+    /// document sets (checked once the caller is known to see the item).
+    pub async fn load(&self, state: &AppState, principal: &Principal, def: &ResourceDef) -> Result<(Item, Attributes)> {
+        let item = for_write(state.store.as_ref(), principal, def, self.id, self.if_match, state.now()).await?;
+        Ok((item, self.attributes(def)?))
+    }
+
+    /// The attributes the document sets for item `id` of `def`.
+    pub fn attributes(&self, def: &ResourceDef) -> Result<Attributes> {
+        request_attributes(self.body, def, Some(self.id))
+    }
+}
+
+/// The attributes of a request document.
+pub type Attributes = Map<String, Value>;
 
 /// The item of `def` with this id, for a change by `principal`: 404 unless readable, 403
 /// unless writable, 412 unless `if_match` holds.

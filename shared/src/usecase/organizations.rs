@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::dependents;
-use super::load::{IfMatch, for_global_write, for_write};
+use super::load::{Edit, IfMatch, for_global_write};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::counters::Dependents;
@@ -26,15 +26,8 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     Change::insert(&ORGANIZATIONS, item, uniques).commit(state.store.as_ref()).await
 }
 
-pub async fn update(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    if_match: &IfMatch,
-    body: &Value,
-) -> Result<Item> {
-    let old = for_write(state.store.as_ref(), principal, DEF, id, if_match, state.now()).await?;
-    let attributes = request_attributes(body, DEF, Some(id))?;
+pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> Result<Item> {
+    let (old, attributes) = edit.load(state, principal, DEF).await?;
     let new = organization::update(&old, attributes, &state.timestamp())?;
     Change::revise(&ORGANIZATIONS, &old, new, organization::uniques).commit(state.store.as_ref()).await
 }

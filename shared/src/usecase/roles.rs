@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::load::IfMatch;
+use super::load::{Edit, IfMatch};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::counters::Dependents;
@@ -64,16 +64,10 @@ async fn assigned_meanwhile<T>(store: &dyn Store, role_id: &str, written: Result
     }
 }
 
-pub async fn update(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    if_match: &IfMatch,
-    body: &Value,
-) -> Result<Item> {
-    let store = state.store.as_ref();
-    let old = load_custom(state, principal, id, if_match).await?;
-    let attributes = request_attributes(body, ROLE, Some(id))?;
+pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> Result<Item> {
+    let (store, id) = (state.store.as_ref(), edit.id);
+    let old = load_custom(state, principal, id, edit.if_match).await?;
+    let attributes = edit.attributes(ROLE)?;
     let new = role::update(&old, attributes, &state.timestamp())?;
     // Assignments name the role and were checked against its scope: both stay while assigned.
     let (before, after) = (Role::parse(&old), Role::parse(&new));

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::load::{IfMatch, for_write};
+use super::load::{Edit, IfMatch, for_write};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::counters::Dependents;
@@ -36,15 +36,8 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     Change::insert(&TEAMS, item, uniques).with(checks).commit(store).await
 }
 
-pub async fn update(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    if_match: &IfMatch,
-    body: &Value,
-) -> Result<Item> {
-    let old = for_write(state.store.as_ref(), principal, TEAM, id, if_match, state.now()).await?;
-    let attributes = request_attributes(body, TEAM, Some(id))?;
+pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> Result<Item> {
+    let (old, attributes) = edit.load(state, principal, TEAM).await?;
     let new = team::update(&old, attributes, &state.timestamp())?;
     Change::revise(&TEAMS, &old, new, team::uniques).commit(state.store.as_ref()).await
 }
