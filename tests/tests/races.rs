@@ -353,3 +353,38 @@ async fn joins_with_an_old_link_racing_the_address_change_never_both_win() {
         }
     }
 }
+
+/// Twenty resets with one reset link at once: the link works once, and the account ends with
+/// the winner's password, no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_resets_with_one_link_succeed_once() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let org = app.create_org("Acme").await;
+    for trial in 0..5 {
+        let email = format!("reset{trial}@acme.test");
+        app.create("accounts", json!({"email": email, "organization_id": org, "password": PASSWORD})).await;
+        let path = "/api/v3/iam/account/passwords/request_reset";
+        assert_eq!(app.action(Method::POST, path, None, json!({"email": email})).await.status, StatusCode::NO_CONTENT);
+        let link = app.mailed_token(&email, "reset-password").expect("a reset link");
+        let chosen = |i: usize| format!("N3w!Passw0rd-{i}");
+        let requests = (0..20)
+            .map(|i| {
+                Request::post("/api/v3/iam/account/passwords/reset")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(json!({"token": link, "password": chosen(i)}).to_string()))
+                    .expect("request")
+            })
+            .collect();
+        let replies = all_at_once(&app, requests).await;
+        assert_eq!(statuses(&replies), BTreeMap::from([(204, 1), (422, 19)]), "trial {trial}");
+        let winner = replies.iter().position(|r| r.status == StatusCode::NO_CONTENT).expect("one reset won");
+        let login = |password: String| json!({"grant_type": "password", "email": email, "password": password});
+        assert_eq!(app.token(login(chosen(winner))).await.status, StatusCode::OK, "trial {trial}: the winner's");
+        let loser = (winner + 1) % 20;
+        assert_eq!(
+            app.token(login(chosen(loser))).await.status,
+            StatusCode::UNAUTHORIZED,
+            "trial {trial}: not a loser's"
+        );
+    }
+}
