@@ -13,7 +13,7 @@ use crate::auth::{Permission, Principal, session};
 use crate::counters::Dependents;
 use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
-use crate::links;
+use crate::links::{self, RoleEntry};
 use crate::mail;
 use crate::model::account::{self, Account};
 use crate::model::{new_id, organization, role_assignment};
@@ -91,10 +91,7 @@ async fn move_writes(state: &AppState, new: Item) -> Result<(Item, Vec<Write>)> 
     let scoped = |e: &Map<String, Value>| e.get("scope").and_then(Value::as_str) != Some("global");
     let mut writes = links::removals(&new, &links::ROLES, scoped);
     writes.extend(links::removals(&new, &links::TEAMS, |_| true));
-    let global: Vec<String> = links::entries(&new, &links::ROLES)
-        .filter(|e| !scoped(e))
-        .filter_map(|e| e.get("id").and_then(Value::as_str).map(str::to_string))
-        .collect();
+    let global: Vec<String> = links::roles_of(&new).into_iter().filter(RoleEntry::is_global).map(|e| e.id).collect();
     let assignments =
         if global.is_empty() { vec![] } else { state.store.batch_get(&ROLE_ASSIGNMENTS, &global).await? };
     let org = organization_of(&new);

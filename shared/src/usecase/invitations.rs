@@ -40,7 +40,6 @@ pub fn reinvites(old: &Item, new: &Item) -> bool {
 /// A new invitation for `account`: its invitation fields are set on the item, and the token
 /// write and the email are returned (the email goes out once the writes commit).
 pub fn prepare(state: &AppState, account: &mut Item) -> Result<(Write, Message)> {
-    account::set_status(account, AccountStatus::Pending);
     let issued = single_use::issue(Purpose::Invitation, account, state.now())?;
     let expires_at = clock::format(issued.expires_at);
     account::invite(account, &expires_at);
