@@ -43,10 +43,11 @@ impl Principal {
             return Err(Error::Unauthorized("the session has ended"));
         }
         let account = store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
-        if !Account::parse(&account).is_usable(now) {
+        let known = Account::parse(&account);
+        if !known.is_usable(now) {
             return Err(Error::Unauthorized("the account is disabled or expired"));
         }
-        let organization_id = Account::parse(&account).organization_id;
+        let organization_id = known.organization_id;
         let grants = grants_of(store, &account, organization_id.as_deref()).await?;
         let teams = links::teams_of(&account);
         Ok(Principal { account_id: claims.sub, session_id: claims.sid, organization_id, grants, teams })
