@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::random_token;
+use crate::counters::ALL_ACCOUNTS;
 use crate::error::Error;
 use crate::model::account::{self, Email};
 use crate::model::password::policy_violations;
@@ -59,8 +60,9 @@ pub async fn ensure_root_admin(
     let account_id = new_id();
     let mut item = account::new_active(account_id, &email, passwords.hash(&password).await?, None, now);
     let root = built_in("root_admin").context("root_admin is built in")?;
-    let grant = Assignment::of_built_in(new_id(), &item, root, None).on_new_account(&mut item, now);
-    match records::insert(store, &ACCOUNTS, item, &[email.unique()], grant).await {
+    let mut writes = Assignment::of_built_in(new_id(), &item, root, None).on_new_account(&mut item, now);
+    writes.push(ALL_ACCOUNTS.change(records::id_of(&item), 1));
+    match records::insert(store, &ACCOUNTS, item, &[email.unique()], writes).await {
         Ok(_) => {}
         // Another process bootstrapped the same admin at the same moment.
         Err(Error::Conflict(_)) if role_assignment::anyone_holds(store, "root_admin").await? => {

@@ -8,6 +8,10 @@
 //! Counters are items of their own table, not attributes of the organization or role: the
 //! parent item is already checked or rewritten whole in these transactions, and DynamoDB
 //! refuses two operations on one item in a transaction.
+//!
+//! The same counters answer `count=true` without reading what they count: an organization's
+//! accounts, and every account ([`Tally`], spread over shards so that no single item takes
+//! every create and delete of the service).
 
 use serde_json::{Value, json};
 
@@ -62,6 +66,53 @@ impl Dependents {
     pub async fn count(self, store: &dyn Store, parent_id: &str) -> Result<i64> {
         let item = store.get(&COUNTERS, &self.key(parent_id)).await?;
         Ok(item.and_then(|i| i.get("count").and_then(Value::as_i64)).unwrap_or(0))
+    }
+}
+
+/// A count of a whole table, kept over `shards` counter items: each create or delete changes
+/// the shard its id falls in (in the same transaction), and the count is their sum (one batch
+/// read). One item would take every write of the service: DynamoDB caps an item near 1,000
+/// writes a second, and bulk loads would throttle on it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tally {
+    pub name: &'static str,
+    pub shards: u32,
+}
+
+/// Every account.
+pub const ALL_ACCOUNTS: Tally = Tally { name: "all-accounts", shards: 16 };
+
+impl Tally {
+    fn shard_key(&self, shard: u32) -> String {
+        format!("{}#{shard}", self.name)
+    }
+
+    /// The shard an id counts in: a hash of the id, so that writes spread evenly.
+    fn shard_of(&self, id: &str) -> u32 {
+        let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        hash % self.shards
+    }
+
+    /// The write that counts item `id` in (`by` = 1) or out (`by` = -1).
+    pub fn change(&self, id: &str, by: i64) -> Write {
+        Write::Update(Update::new(&COUNTERS, self.shard_key(self.shard_of(id))).add("count", by))
+    }
+
+    /// The changes that count these items in at once (bulk loads), one per shard touched.
+    pub fn changes<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<Update> {
+        let mut per_shard = vec![0_i64; self.shards as usize];
+        for id in ids {
+            per_shard[self.shard_of(id) as usize] += 1;
+        }
+        let shards = per_shard.into_iter().enumerate().filter(|(_, n)| *n != 0);
+        shards.map(|(shard, n)| Update::new(&COUNTERS, self.shard_key(shard as u32)).add("count", n)).collect()
+    }
+
+    /// The count: the sum of the shards.
+    pub async fn count(&self, store: &dyn Store) -> Result<i64> {
+        let keys: Vec<String> = (0..self.shards).map(|s| self.shard_key(s)).collect();
+        let shards = store.batch_get(&COUNTERS, &keys).await?;
+        Ok(shards.iter().filter_map(|i| i.get("count").and_then(Value::as_i64)).sum())
     }
 }
 

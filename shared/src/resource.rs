@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::clock;
+use crate::counters::{Dependents, Tally};
 use crate::permissions::Permission;
 use crate::store::{IndexDef, Item, TableDef};
 
@@ -50,6 +51,9 @@ pub struct Field {
     /// Holds ids of ours (`model::is_id`): a filter value that cannot be one is a 400, never
     /// a key sent to the store.
     pub ids: bool,
+    /// Its order is the id's: the creation time of an item whose id is time-ordered
+    /// (`ids::new_id`, taken at the same moment), so that an index in id order lists by it.
+    pub id_order: bool,
 }
 
 /// A link table's index partitioned by a value and sorted by the linked resource's id.
@@ -82,6 +86,7 @@ impl Field {
             many: false,
             via: None,
             ids: false,
+            id_order: false,
         }
     }
 
@@ -95,6 +100,12 @@ impl Field {
         let mut f = Field::new("id", FieldType::String).filter().sort().required().unique().holds_ids();
         f.attribute = false;
         f
+    }
+
+    /// The creation time of an item with a time-ordered id (see [`Field::id_order`]).
+    pub const fn in_id_order(mut self) -> Self {
+        self.id_order = true;
+        self
     }
 
     pub const fn holds_ids(mut self) -> Self {
@@ -200,6 +211,13 @@ pub struct Guard {
     pub owner_writes: bool,
 }
 
+/// The counters of a resource (see `counters`).
+#[derive(Debug)]
+pub struct Counts {
+    pub all: &'static Tally,
+    pub organization: Dependents,
+}
+
 #[derive(Debug)]
 pub struct ResourceDef {
     /// The JSON:API type, e.g. `organizations`.
@@ -216,6 +234,9 @@ pub struct ResourceDef {
     /// The timestamp attribute after which an item is gone for every read, even while it is
     /// still stored (DynamoDB's TTL deletes late; cleanup runs hourly).
     pub lapses_at: Option<&'static str>,
+    /// Counters kept with every create, move and delete that answer `count=true` for the whole
+    /// collection and for one organization without reading the items.
+    pub counts: Option<Counts>,
     /// Every resource type the API serves (`model::all`), for `fields[TYPE]` and `include`:
     /// the catalogs are defined above this module, so each carries the way to its siblings.
     pub catalog: fn() -> &'static [&'static ResourceDef],

@@ -41,6 +41,7 @@ cases!(
     sort_key_conditions_narrow_a_query,
     query_pages_resume_exactly_where_they_stopped,
     items_without_an_index_key_are_not_in_that_index,
+    a_listing_order_holds_keys_by_value_then_id_with_absent_values_last,
     batch_get_returns_every_found_item_across_chunks,
     unique_values_are_claimed_transactionally,
     renaming_moves_the_claim_and_frees_the_old_value,
@@ -336,6 +337,8 @@ async fn sort_key_conditions_narrow_a_query(store: Arc<dyn Store>) {
         (SortCondition::Le("bob".into()), vec!["ann", "anna", "bob"]),
         (SortCondition::Gt("bob".into()), vec!["bobby", "carl"]),
         (SortCondition::Ge("bobby".into()), vec!["bobby", "carl"]),
+        (SortCondition::Between("anna".into(), "bobby".into()), vec!["anna", "bob", "bobby"]),
+        (SortCondition::Between("b".into(), "bz".into()), vec!["bob", "bobby"]),
     ];
     for (condition, want) in cases {
         let q = Query { sk: Some(condition.clone()), ..query(&ORGANIZATIONS_BY_NAME, &ORGANIZATIONS, "organizations") };
@@ -377,6 +380,32 @@ async fn items_without_an_index_key_are_not_in_that_index(store: Arc<dyn Store>)
     assert_eq!(ids(&page.items), ["in"]);
     let all = store.query(query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
     assert_eq!(ids(&all.items), ["in", "other", "out"], "the whole-table index holds every item");
+}
+
+async fn a_listing_order_holds_keys_by_value_then_id_with_absent_values_last(store: Arc<dyn Store>) {
+    let index = ACCOUNTS.index("sort_name").expect("accounts in name order");
+    let accounts = [("a1", Some("Bo")), ("a2", None), ("a3", Some("Ann")), ("a4", Some("Bo")), ("a5", Some("Anna"))];
+    let writes = accounts
+        .iter()
+        .map(|(id, name)| {
+            let mut item = json!({"id": id});
+            if let Some(name) = name {
+                item["name"] = json!(name);
+            }
+            put(&ACCOUNTS, item, None)
+        })
+        .collect();
+    store.transact(writes).await.unwrap();
+    let mut q = query(index, &ACCOUNTS, "accounts");
+    let page = store.query(q.clone()).await.unwrap();
+    assert_eq!(ids(&page.items), ["a3", "a5", "a1", "a4", "a2"]);
+    // Keys only, as DynamoDB projects them: the items are read by id afterwards.
+    assert!(page.items.iter().all(|k| k.get("name").is_none() && k.contains_key("_s_name")), "{:?}", page.items);
+    q.descending = true;
+    assert_eq!(ids(&store.query(q.clone()).await.unwrap().items), ["a2", "a4", "a1", "a5", "a3"]);
+    q.descending = false;
+    q.sk = Some(SortCondition::BeginsWith(iam_shared::store::sort_key::exact("Bo")));
+    assert_eq!(ids(&store.query(q).await.unwrap().items), ["a1", "a4"]);
 }
 
 async fn batch_get_returns_every_found_item_across_chunks(store: Arc<dyn Store>) {

@@ -47,6 +47,15 @@ fn timestamp(rng: &mut Rng) -> String {
     iam_shared::clock::format(at)
 }
 
+/// When account `n` was created: in id order (as `ids::new_id` makes ids), three a minute, so
+/// that a second holds several creations now and then. The generator still draws a timestamp,
+/// so that the other random attributes stay what they were.
+fn created_at(rng: &mut Rng, n: usize) -> String {
+    let _ = timestamp(rng);
+    let start = iam_shared::clock::parse("2026-01-01T00:00:00Z").expect("time");
+    iam_shared::clock::format(start + time::Duration::seconds((n / 3) as i64 * 61))
+}
+
 /// An account item as the service stores it, with varied (often absent) attributes. Ids are
 /// UUID-shaped (as every id of ours) and zero-padded, so that id order is the seeding order.
 pub fn random_account(rng: &mut Rng, n: usize, organizations: &[String]) -> Item {
@@ -60,7 +69,7 @@ pub fn random_account(rng: &mut Rng, n: usize, organizations: &[String]) -> Item
         "auth_type": rng.pick(&["password", "password", "sso"]),
         "language": "en",
         "status": rng.pick(&["active", "active", "pending"]),
-        "created_at": timestamp(rng),
+        "created_at": created_at(rng, n),
         "updated_at": timestamp(rng),
         "version": 1,
     });
@@ -89,4 +98,7 @@ pub fn random_account(rng: &mut Rng, n: usize, organizations: &[String]) -> Item
 /// items through transactions would take quadratic time there).
 pub async fn put_all(store: &dyn Store, items: &[Item]) {
     store.put_many(&ACCOUNTS, items.to_vec()).await.expect("seed accounts");
+    for update in iam_shared::model::account::counted_in(items) {
+        store.update(update).await.expect("count the seeded accounts in");
+    }
 }

@@ -116,7 +116,8 @@ fn holds(f: &Filter, row: &Row) -> bool {
     }
 }
 
-/// Sort: the keys in turn (nulls last ascending, first descending), then id ascending.
+/// Sort: the keys in turn (nulls last ascending, first descending), then id in the direction
+/// of the first key.
 fn oracle_sort(rows: &mut [Row], keys: &[(&str, bool)]) {
     rows.sort_by(|a, b| {
         for (field, descending) in keys {
@@ -132,7 +133,8 @@ fn oracle_sort(rows: &mut [Row], keys: &[(&str, bool)]) {
                 return o;
             }
         }
-        a["id"].as_str().cmp(&b["id"].as_str())
+        let ties = a["id"].as_str().cmp(&b["id"].as_str());
+        if keys.first().is_some_and(|(_, descending)| *descending) { ties.reverse() } else { ties }
     });
 }
 

@@ -7,12 +7,13 @@ use time::OffsetDateTime;
 use super::attributes::{Attributes, Given, Text};
 use super::password::{NewPassword, PasswordHash};
 use crate::clock;
+use crate::counters::{ALL_ACCOUNTS, Dependents};
 use crate::error::Result;
 use crate::links;
 use crate::permissions::Permission;
 use crate::records::{self, Unique};
-use crate::resource::{Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
-use crate::store::{Item, Query, SortCondition, Store, schema};
+use crate::resource::{Counts, Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
+use crate::store::{Item, Query, SortCondition, Store, Update, Write, schema};
 
 /// The holders of a role, in account order.
 const BY_ROLE: Via = Via {
@@ -55,7 +56,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("joined_at", T::Timestamp).filter().sort().read_only(),
         Field::new("invitation_expired_at", T::Timestamp).filter().read_only(),
         Field::new("last_login_at", T::Timestamp).filter().sort().read_only(),
-        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
         // What the account's embedded links say, derived at read time (see `derive`).
         Field::new("role_name", T::String).filter().many().via(&BY_ROLE),
@@ -93,6 +94,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: Some(derive),
     lapses_at: None,
+    counts: Some(Counts { all: &ALL_ACCOUNTS, organization: Dependents::OrganizationAccounts }),
     catalog: super::all,
 };
 
@@ -470,6 +472,22 @@ pub fn uniques(item: &Item) -> Vec<Unique> {
         }
     }
     all
+}
+
+/// The counter changes that count accounts loaded in bulk (`Store::put_many` writes items
+/// alone): the whole-table tally and each organization's count, one update per counter.
+pub fn counted_in(items: &[Item]) -> Vec<Update> {
+    let mut updates = ALL_ACCOUNTS.changes(items.iter().map(records::id_of));
+    let mut per_organization: std::collections::BTreeMap<&str, i64> = Default::default();
+    for org in items.iter().filter_map(|i| i.get("organization_id").and_then(Value::as_str)) {
+        *per_organization.entry(org).or_default() += 1;
+    }
+    for (org, n) in per_organization {
+        if let Write::Update(update) = Dependents::OrganizationAccounts.change(org, n) {
+            updates.push(update);
+        }
+    }
+    updates
 }
 
 /// A new active account with a password already hashed.

@@ -22,7 +22,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("user_agent", T::String).filter().read_only(),
         Field::new("ip", T::String).filter().read_only(),
         Field::new("refresh_seq", T::Integer).filter().sort().read_only(),
-        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
         Field::new("last_used_at", T::Timestamp).filter().sort().read_only(),
         Field::new("expires_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("refresh_hash", T::String).secret(),
@@ -41,6 +41,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: Some("expires_at"),
+    counts: None,
     catalog: super::all,
 };
 

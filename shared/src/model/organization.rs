@@ -32,6 +32,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    counts: None,
     catalog: super::all,
 };
 

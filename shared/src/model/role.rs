@@ -38,6 +38,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    counts: None,
     catalog: super::all,
 };
 

@@ -24,7 +24,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("role_name", T::String).filter().required(),
         Field::new("scope_id", T::String).filter().holds_ids(),
         Field::new("organization_id", T::String).filter().holds_ids().read_only(),
-        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
     ],
     relationships: &[
         Relationship::to_one("account", "accounts", "account_id"),
@@ -41,6 +41,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    counts: None,
     catalog: super::all,
 };
 

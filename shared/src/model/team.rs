@@ -42,6 +42,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    counts: None,
     catalog: super::all,
 };
 

@@ -19,7 +19,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("team_id", T::String).filter().holds_ids().required(),
         Field::new("account_id", T::String).filter().holds_ids().required(),
         Field::new("organization_id", T::String).filter().holds_ids().read_only(),
-        Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
+        Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
     ],
     relationships: &[
         Relationship::to_one("team", "teams", "team_id"),
@@ -36,6 +36,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     },
     derive: None,
     lapses_at: None,
+    counts: None,
     catalog: super::all,
 };
 

@@ -1,5 +1,6 @@
 //! Opaque `page[after]` cursors: base64url JSON of where the previous page ended — an index
-//! position (`k`) when the index yields the order, or the last item's sort values (`a`).
+//! position (`k`) when the index yields the order, the last item's sort values (`a`), or both
+//! (`r`) when the index yields the first sort key's order and ties are sorted in memory.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +17,10 @@ pub enum Cursor {
     /// Resume a sorted-in-memory listing after the item with these sort values and id.
     #[serde(rename = "a")]
     After(Map<String, Value>),
+    /// Resume an index query where the run of the last item's first sort key began (after
+    /// `start`, or from the beginning), skipping what sorts up to `after`.
+    #[serde(rename = "r")]
+    Run { start: Option<Map<String, Value>>, after: Map<String, Value> },
 }
 
 impl Cursor {
@@ -28,8 +33,12 @@ impl Cursor {
             .decode(raw.as_bytes())
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-            .filter(|c| match c {
-                Cursor::Key(m) | Cursor::After(m) => m.values().all(|v| !v.is_object() && !v.is_array()),
+            .filter(|c| {
+                let flat = |m: &Map<String, Value>| m.values().all(|v| !v.is_object() && !v.is_array());
+                match c {
+                    Cursor::Key(m) | Cursor::After(m) => flat(m),
+                    Cursor::Run { start, after } => start.as_ref().is_none_or(flat) && flat(after),
+                }
             })
             .ok_or_else(Self::invalid)
     }

@@ -108,8 +108,10 @@ pub fn matches(expr: &Expr, item: &Item, def: &ResourceDef) -> bool {
     }
 }
 
-/// The sort order of a listing: the requested keys, then `id` ascending so that the order is
-/// total and pages never overlap. Nulls sort last ascending and first descending.
+/// The sort order of a listing: the requested keys, then `id` in the direction of the first
+/// key, so that the order is total (pages never overlap), `sort=-f` is exactly the reverse of
+/// `sort=f`, and an index of a field's own sort keys (value, then id) yields it directly.
+/// Nulls sort last ascending and first descending.
 pub fn compare_items(a: &Item, b: &Item, sort: &[SortKey], def: &ResourceDef) -> Ordering {
     for key in sort {
         let Some(f) = def.field(key.field) else { continue };
@@ -126,7 +128,8 @@ pub fn compare_items(a: &Item, b: &Item, sort: &[SortKey], def: &ResourceDef) ->
         }
     }
     let id = |i: &Item| i.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    id(a).cmp(&id(b))
+    let ties = id(a).cmp(&id(b));
+    if sort.first().is_some_and(|k| k.descending) { ties.reverse() } else { ties }
 }
 
 #[cfg(test)]
@@ -193,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn sorting_breaks_ties_by_id_and_puts_nulls_last() {
+    fn sorting_breaks_ties_by_id_in_the_first_keys_direction_and_puts_nulls_last() {
         let mut items = [
             item(json!({"id": "3", "name": "b"})),
             item(json!({"id": "1", "name": "b", "description": "x"})),
@@ -206,6 +209,6 @@ mod tests {
         let sort = [SortKey { field: "name", descending: true }];
         items.sort_by(|a, b| compare_items(a, b, &sort, &RESOURCE));
         let ids: Vec<_> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, ["1", "3", "2"]);
+        assert_eq!(ids, ["3", "1", "2"], "descending: the reverse of ascending, ties included");
     }
 }

@@ -28,9 +28,18 @@ pub enum Access {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub access: Access,
-    /// `Some(descending)` when the access yields items in exactly the requested order, so that
-    /// a page costs about what it returns; `None` when matches are sorted in memory.
+    /// `Some(descending)` when the access yields items in the requested order, so that a page
+    /// costs about what it returns; `None` when matches are sorted in memory.
     pub ordered: Option<bool>,
+    /// The access yields the order of the first sort key alone: each run of items equal in it
+    /// is sorted by the other keys in memory (only with `ordered`).
+    pub runs: bool,
+}
+
+impl Plan {
+    fn unordered(access: Access) -> Plan {
+        Plan { access, ordered: None, runs: false }
+    }
 }
 
 /// The requested order, `id` ascending when none is given.
@@ -52,25 +61,107 @@ fn field_keyed_by<'a>(def: &'a ResourceDef, attr: &str) -> Option<&'a Field> {
     def.fields.iter().find(|f| f.alias_of.is_none() && f.key() == attr)
 }
 
-/// A key condition on `attr` from the top-level conjuncts, and whether it selects at most one
-/// item (equality on a unique field).
-fn sort_condition(def: &ResourceDef, conjuncts: &[&Expr], attr: &str) -> Option<(SortCondition, bool)> {
-    let field = field_keyed_by(def, attr)?;
-    conjuncts.iter().find_map(|c| match c {
-        Expr::Cmp { field: name, op, values } if *name == field.name => {
-            let v = key_string(values.first()?)?;
-            Some(match op {
-                Op::Eq => (SortCondition::Eq(v), field.unique),
-                Op::Gt => (SortCondition::Gt(v), false),
-                Op::Gte => (SortCondition::Ge(v), false),
-                Op::Lt => (SortCondition::Lt(v), false),
-                Op::Lte => (SortCondition::Le(v), false),
-                Op::Sw => (SortCondition::BeginsWith(v), false),
-                _ => return None,
-            })
+/// What an index's sort key holds: a field's value as stored, or a sort key of its own for a
+/// field (`store::sort_key`: every item present, absent values last, ties in id order).
+#[derive(Clone, Copy)]
+enum SortAttr<'a> {
+    Value(&'a Field),
+    Sorted(&'a Field),
+}
+
+impl<'a> SortAttr<'a> {
+    fn of(def: &'a ResourceDef, attr: &str) -> Option<SortAttr<'a>> {
+        match def.table.sorted_by(attr) {
+            Some(sorted) => def.field(sorted.source).map(SortAttr::Sorted),
+            None => field_keyed_by(def, attr).map(SortAttr::Value),
         }
-        _ => None,
-    })
+    }
+
+    fn field(self) -> &'a Field {
+        match self {
+            SortAttr::Value(f) | SortAttr::Sorted(f) => f,
+        }
+    }
+
+    /// Does every item of the partition appear in the index?
+    fn complete(self) -> bool {
+        match self {
+            SortAttr::Value(f) => f.required,
+            SortAttr::Sorted(_) => true,
+        }
+    }
+
+    /// A key condition from the top-level conjuncts, with how narrow it is (see `narrowness`).
+    fn condition(self, conjuncts: &[&Expr]) -> Option<(SortCondition, u32)> {
+        let field = self.field();
+        conjuncts.iter().find_map(|c| match c {
+            Expr::Cmp { field: name, op, values } if *name == field.name => match self {
+                SortAttr::Value(_) => value_condition(*op, values.first()?, field.unique),
+                SortAttr::Sorted(_) => sorted_condition(*op, values.first()?, field.unique),
+            },
+            _ => None,
+        })
+    }
+
+    /// Whether the index yields the requested order, and whether it yields only the first
+    /// key's (ties then need sorting by the others: `Plan::runs`).
+    fn serves(self, def: &ResourceDef, sort: &[SortKey]) -> Option<(bool, bool)> {
+        let first = sort.first()?;
+        let wanted = def.field(first.field)?;
+        let more = sort.len() > 1;
+        match self {
+            // A unique value present on every item orders completely.
+            SortAttr::Value(f) if f.name == wanted.name && f.required && f.unique => Some((first.descending, false)),
+            // Creation times in id order: ties (one second) are in id order too.
+            SortAttr::Value(f) if f.name == "id" && wanted.id_order => Some((first.descending, more)),
+            SortAttr::Sorted(f) if f.name == wanted.name => Some((first.descending, more)),
+            _ => None,
+        }
+    }
+}
+
+/// How much a key condition narrows a partition: to one item (equality on a unique field),
+/// to the items of one value, or to a range.
+fn narrowness(op: Op, unique: bool) -> u32 {
+    match op {
+        Op::Eq if unique => 100,
+        Op::Eq => 30,
+        _ => 20,
+    }
+}
+
+fn value_condition(op: Op, value: &Scalar, unique: bool) -> Option<(SortCondition, u32)> {
+    let v = key_string(value)?;
+    let condition = match op {
+        Op::Eq => SortCondition::Eq(v),
+        Op::Gt => SortCondition::Gt(v),
+        Op::Gte => SortCondition::Ge(v),
+        Op::Lt => SortCondition::Lt(v),
+        Op::Lte => SortCondition::Le(v),
+        Op::Sw => SortCondition::BeginsWith(v),
+        _ => return None,
+    };
+    Some((condition, narrowness(op, unique)))
+}
+
+/// A comparison as a range of sort keys of their own (`store::sort_key`).
+fn sorted_condition(op: Op, value: &Scalar, unique: bool) -> Option<(SortCondition, u32)> {
+    use crate::store::sort_key::{PRESENT_END, absent, after, exact, value_prefix};
+    if *value == Scalar::Null {
+        return (op == Op::Eq).then(|| (SortCondition::BeginsWith(absent()), narrowness(op, false)));
+    }
+    let v = key_string(value)?;
+    let present = value_prefix("");
+    let condition = match op {
+        Op::Eq => SortCondition::BeginsWith(exact(&v)),
+        Op::Sw => SortCondition::BeginsWith(value_prefix(&v)),
+        Op::Gt => SortCondition::Between(after(&v), PRESENT_END.into()),
+        Op::Gte => SortCondition::Between(value_prefix(&v), PRESENT_END.into()),
+        Op::Lt => SortCondition::Between(present, value_prefix(&v)),
+        Op::Lte => SortCondition::Between(present, after(&v)),
+        _ => return None,
+    };
+    Some((condition, narrowness(op, unique)))
 }
 
 /// The partitions an equality or `in` on the index's partition attribute selects.
@@ -105,15 +196,8 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
     let conjuncts = q.filter.conjuncts();
     let sort = effective_sort(q);
     if let Some(ids) = id_list(&conjuncts) {
-        return Plan { access: Access::Ids(ids), ordered: None };
+        return Plan::unordered(Access::Ids(ids));
     }
-    // The order an index yields is the requested one when the sort is its sort key alone and
-    // that key is present on every item and never repeats (so ties cannot reorder pages).
-    let ordered_by = |index: &IndexDef| -> Option<bool> {
-        let [key] = sort.as_slice() else { return None };
-        let f = def.field(key.field)?;
-        (index.sk == Some(f.key()) && f.required && f.unique).then_some(key.descending)
-    };
     let mut best: Option<(u32, Plan)> = None;
     // A link partition costs two reads per item (link, then item): it ranks below a partition
     // of the table itself, above any whole-table access.
@@ -129,15 +213,21 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
                 _ => None,
             };
             if best.as_ref().is_none_or(|(s, _)| *s < 45) {
-                best = Some((45, Plan { access: Access::Via { via, pk, organizations }, ordered }));
+                best = Some((45, Plan { access: Access::Via { via, pk, organizations }, ordered, runs: false }));
             }
         }
     }
-    for index in def.table.indexes.iter().filter(|i| !i.keys_only) {
-        let sk = index.sk.and_then(|attr| sort_condition(def, &conjuncts, attr));
+    for index in def.table.indexes {
+        let key = index.sk.and_then(|attr| SortAttr::of(def, attr));
+        // A keys-only index serves listings only when it is a listing order (`sort_key`);
+        // the others find ids for maintenance.
+        if index.keys_only && !matches!(key, Some(SortAttr::Sorted(_))) {
+            continue;
+        }
+        let sk = key.and_then(|k| k.condition(&conjuncts));
         // Items without the sort key are not in the index: without a condition on the key
         // (which such items fail anyway) a sparse index would silently miss matches.
-        let complete = index.sk.is_none_or(|attr| field_keyed_by(def, attr).is_some_and(|f| f.required));
+        let complete = index.sk.is_none() || key.is_some_and(SortAttr::complete);
         if sk.is_none() && !complete {
             continue;
         }
@@ -149,25 +239,19 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
                 None => continue,
             },
         };
-        let ordered = if pks.len() == 1 { ordered_by(index) } else { None };
-        let score = score
-            + match &sk {
-                Some((_, true)) => 100,
-                Some((SortCondition::Eq(_), false)) => 30,
-                Some(_) => 20,
-                None => 0,
-            }
-            + if ordered.is_some() { 5 } else { 0 };
+        let served = if pks.len() == 1 { key.and_then(|k| k.serves(def, &sort)) } else { None };
+        let score = score + sk.as_ref().map_or(0, |(_, narrow)| *narrow) + if served.is_some() { 5 } else { 0 };
         let sk = sk.map(|(c, _)| c);
         let access = match <[String; 1]>::try_from(pks) {
             Ok([pk]) => Access::Index { index, pk, sk },
             Err(pks) => Access::Partitions { index, pks, sk },
         };
+        let plan = Plan { access, ordered: served.map(|(d, _)| d), runs: served.is_some_and(|(_, r)| r) };
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, Plan { access, ordered }));
+            best = Some((score, plan));
         }
     }
-    best.map(|(_, p)| p).unwrap_or(Plan { access: Access::Ids(vec![]), ordered: None })
+    best.map(|(_, p)| p).unwrap_or(Plan::unordered(Access::Ids(vec![])))
 }
 
 #[cfg(test)]
@@ -292,14 +376,65 @@ mod tests {
     #[test]
     fn a_sparse_index_serves_only_conditions_on_its_key() {
         assert_eq!(
-            index_of(&account_plan("filter[username__sw]=an")),
-            ("by_username", Some(SortCondition::BeginsWith("an".into())))
-        );
-        assert_eq!(
             index_of(&account_plan("filter[external_id]=E-1")),
             ("by_external_id", Some(SortCondition::Eq("E-1".into())))
         );
-        // Sorting by username must list accounts without one too: not from the sparse index.
-        assert_eq!(index_of(&account_plan("sort=username")).0, "by_id");
+        // An unconditioned listing must include accounts without one: not from the sparse index.
+        assert_eq!(index_of(&account_plan("filter[external_id__ne]=E-1")).0, "by_id");
+    }
+
+    #[test]
+    fn conditions_on_a_sorted_field_are_ranges_of_its_own_sort_keys() {
+        use crate::store::sort_key::{PRESENT_END, absent, after, exact, value_prefix};
+        let cases = [
+            ("filter[username__sw]=An", SortCondition::BeginsWith(value_prefix("an"))),
+            ("filter[username]=Ann", SortCondition::BeginsWith(exact("ann"))),
+            ("filter[name]=null", SortCondition::BeginsWith(absent())),
+            ("filter[name__gt]=M", SortCondition::Between(after("M"), PRESENT_END.into())),
+            ("filter[name__gte]=M", SortCondition::Between(value_prefix("M"), PRESENT_END.into())),
+            ("filter[name__lt]=M", SortCondition::Between(value_prefix(""), value_prefix("M"))),
+            ("filter[name__lte]=M", SortCondition::Between(value_prefix(""), after("M"))),
+        ];
+        for (q, condition) in cases {
+            let p = account_plan(q);
+            let index = if q.contains("username") { "sort_username" } else { "sort_name" };
+            assert_eq!(index_of(&p), (index, Some(condition)), "{q}");
+        }
+    }
+
+    #[test]
+    fn every_sortable_account_column_is_an_index_order_in_both_scopes() {
+        const ORG: &str = "00000000-0000-7000-8000-0000000000a1";
+        for field in ["name", "username", "updated_at", "last_login_at", "joined_at", "expires_at"] {
+            for descending in [false, true] {
+                let sort = format!("{}{field}", if descending { "-" } else { "" });
+                let p = account_plan(&format!("sort={sort}"));
+                assert_eq!(index_of(&p), (format!("sort_{field}").leak() as &str, None), "{sort}");
+                assert_eq!((p.ordered, p.runs), (Some(descending), false), "{sort}");
+                let p = account_plan(&format!("filter[organization_id]={ORG}&sort={sort}"));
+                assert_eq!(index_of(&p).0, format!("organization_sort_{field}"), "{sort} in an organization");
+                assert_eq!((p.ordered, p.runs), (Some(descending), false), "{sort} in an organization");
+            }
+        }
+        for (q, index) in [
+            ("sort=-created_at", "by_id"),
+            (&format!("filter[organization_id]={ORG}&sort=-created_at"), "by_organization"),
+        ] {
+            let p = account_plan(q);
+            assert_eq!((index_of(&p).0, p.ordered, p.runs), (index, Some(true), false), "{q}");
+        }
+        assert_eq!(index_of(&account_plan("sort=-email")).0, "by_email");
+        assert_eq!(account_plan("sort=status").ordered, None, "derived at read time: sorted in memory");
+    }
+
+    #[test]
+    fn a_multi_key_sort_reads_the_first_key_from_its_index_and_sorts_runs() {
+        let p = account_plan("sort=name,-updated_at");
+        assert_eq!((index_of(&p).0, p.ordered, p.runs), ("sort_name", Some(false), true));
+        let p = account_plan("sort=-created_at,name");
+        assert_eq!((index_of(&p).0, p.ordered, p.runs), ("by_id", Some(true), true));
+        // A unique first key leaves no ties to sort.
+        let p = account_plan("sort=email,name");
+        assert_eq!((index_of(&p).0, p.ordered, p.runs), ("by_email", Some(false), false));
     }
 }

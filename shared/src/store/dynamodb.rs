@@ -303,7 +303,11 @@ impl Store for DynamoStore {
         let mut expr = "#pk = :pk".to_string();
         if let (Some(cond), Some(sk)) = (&q.sk, q.index.sk) {
             names.insert("#sk".into(), sk.into());
+            if let SortCondition::Between(_, high) = cond {
+                values.insert(":high".into(), AttributeValue::S(high.clone()));
+            }
             let (clause, v) = match cond {
+                SortCondition::Between(low, _) => ("#sk BETWEEN :sk AND :high", low),
                 SortCondition::Eq(v) => ("#sk = :sk", v),
                 SortCondition::Lt(v) => ("#sk < :sk", v),
                 SortCondition::Le(v) => ("#sk <= :sk", v),

@@ -160,6 +160,10 @@ fn run_query(conn: &Connection, q: &Query) -> Result<QueryPage, StoreError> {
             SortCondition::Le(v) => format!("{sk} <= {}", arg(v, &mut args)),
             SortCondition::Gt(v) => format!("{sk} > {}", arg(v, &mut args)),
             SortCondition::Ge(v) => format!("{sk} >= {}", arg(v, &mut args)),
+            SortCondition::Between(low, high) => {
+                let (low, high) = (arg(low, &mut args), arg(high, &mut args));
+                format!("{sk} >= {low} AND {sk} <= {high}")
+            }
             SortCondition::BeginsWith(v) => {
                 let p = arg(v, &mut args);
                 format!("{sk} >= {p} AND substr({sk}, 1, length({p})) = {p}")
@@ -186,7 +190,11 @@ fn run_query(conn: &Connection, q: &Query) -> Result<QueryPage, StoreError> {
         .map_err(sql_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql_err)?;
-    let items = rows.iter().map(|t| decode(t)).collect::<Result<Vec<_>, _>>()?;
+    let mut items = rows.iter().map(|t| decode(t)).collect::<Result<Vec<_>, _>>()?;
+    if q.index.keys_only {
+        // As DynamoDB's KEYS_ONLY projection: the table key and the index keys.
+        items = items.iter().map(|i| start_key_of(q.index, i)).collect();
+    }
     let last_key = (items.len() >= q.limit).then(|| items.last().map(|i| start_key_of(q.index, i))).flatten();
     Ok(QueryPage { items, last_key })
 }

@@ -6,6 +6,7 @@ pub mod dynamodb;
 pub mod embedded;
 pub mod metered;
 pub mod schema;
+pub mod sort_key;
 
 use crate::error::Error;
 use async_trait::async_trait;
@@ -171,6 +172,8 @@ pub enum SortCondition {
     Gt(String),
     Ge(String),
     BeginsWith(String),
+    /// Between the two values, both included (DynamoDB's `BETWEEN`).
+    Between(String, String),
 }
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::Item;
+use super::{Item, sort_key};
 
 /// The partition key of a secondary index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +65,47 @@ pub struct TableDef {
     /// The attribute (epoch seconds) after which DynamoDB's TTL may delete an item. Deletion
     /// happens some time later, so every read checks expiry itself as well.
     pub ttl: Option<&'static str>,
+    /// Sort keys of their own (see `sort_key`) the store writes on every put, for the indexes
+    /// that list the table in a field's order.
+    pub sorted: &'static [Sorted],
+}
+
+/// A sort key attribute (`attr`) written from a field (`source`, lower-cased when `folded`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sorted {
+    pub attr: &'static str,
+    pub source: &'static str,
+    pub folded: bool,
+}
+
+impl Sorted {
+    pub const fn new(attr: &'static str, source: &'static str) -> Sorted {
+        Sorted { attr, source, folded: false }
+    }
+
+    pub const fn folded(attr: &'static str, source: &'static str) -> Sorted {
+        Sorted { attr, source, folded: true }
+    }
+
+    /// The key for `item`.
+    pub fn key_of(&self, item: &Item) -> String {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        let value = item.get(self.source).and_then(Value::as_str);
+        match (value, self.folded) {
+            (Some(v), true) => sort_key::of(Some(&v.to_lowercase()), id),
+            (value, _) => sort_key::of(value, id),
+        }
+    }
 }
 
 impl TableDef {
     pub fn index(&self, name: &str) -> Option<&'static IndexDef> {
         self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// The sort key definition behind attribute `attr`, if it is one.
+    pub fn sorted_by(&self, attr: &str) -> Option<&'static Sorted> {
+        self.sorted.iter().find(|s| s.attr == attr)
     }
 
     /// Writes the attributes the table's indexes need onto an item: the constant partitions
@@ -86,6 +122,10 @@ impl TableDef {
                 Some(v) => item.insert((*key).into(), Value::String(v.to_lowercase())),
                 None => item.remove(*key),
             };
+        }
+        for sorted in self.sorted {
+            let key = sorted.key_of(item);
+            item.insert(sorted.attr.into(), Value::String(key));
         }
     }
 }
@@ -110,6 +150,7 @@ pub const ORGANIZATIONS: TableDef = TableDef {
     indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME],
     folded: &[],
     ttl: None,
+    sorted: &[],
 };
 
 /// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
@@ -118,7 +159,6 @@ const fn accounts_by(name: &'static str, sk: &'static str) -> IndexDef {
 }
 
 pub const ACCOUNTS_BY_EMAIL: IndexDef = accounts_by("by_email", "email_lc");
-pub const ACCOUNTS_BY_USERNAME: IndexDef = accounts_by("by_username", "username_lc");
 pub const ACCOUNTS_BY_EXTERNAL_ID: IndexDef = accounts_by("by_external_id", "external_id");
 
 pub const ACCOUNTS_BY_ORGANIZATION: IndexDef =
@@ -144,19 +184,51 @@ pub const ACCOUNTS_BY_INVITATION_DUE: IndexDef = IndexDef {
 /// Internal attribute: the invitation's end while the account is pending.
 pub const INVITATION_DUE: &str = "_invitation_due";
 
+/// A listing order of a table, by a sort key of its own (`sort_key`), over the partition `pk`.
+/// It projects keys only: an item's index entry is rewritten only when that key changes, not
+/// on every write of the item, and a page reads its items by id (one batch, strongly
+/// consistent) after the keys.
+const fn sorted(name: &'static str, pk: PartitionKey, sk: &'static str) -> IndexDef {
+    IndexDef { name, pk, sk: Some(sk), keys_only: true }
+}
+
+const EVERY_ACCOUNT: PartitionKey = PartitionKey::Constant { attr: ALL, value: "accounts" };
+const BY_ORGANIZATION: PartitionKey = PartitionKey::Attr("organization_id");
+
 pub const ACCOUNTS: TableDef = TableDef {
     name: "accounts",
     indexes: &[
         by_id("accounts"),
         ACCOUNTS_BY_EMAIL,
-        ACCOUNTS_BY_USERNAME,
         ACCOUNTS_BY_EXTERNAL_ID,
         ACCOUNTS_BY_ORGANIZATION,
         ACCOUNTS_BY_ORGANIZATION_EMAIL,
         ACCOUNTS_BY_INVITATION_DUE,
+        // Every other sortable column in both scopes a console lists (`created_at` is the
+        // id's order; `status` is derived at read time and sorted in memory).
+        sorted("sort_name", EVERY_ACCOUNT, "_s_name"),
+        sorted("sort_username", EVERY_ACCOUNT, "_s_username"),
+        sorted("sort_updated_at", EVERY_ACCOUNT, "_s_updated_at"),
+        sorted("sort_last_login_at", EVERY_ACCOUNT, "_s_last_login_at"),
+        sorted("sort_joined_at", EVERY_ACCOUNT, "_s_joined_at"),
+        sorted("sort_expires_at", EVERY_ACCOUNT, "_s_expires_at"),
+        sorted("organization_sort_name", BY_ORGANIZATION, "_s_name"),
+        sorted("organization_sort_username", BY_ORGANIZATION, "_s_username"),
+        sorted("organization_sort_updated_at", BY_ORGANIZATION, "_s_updated_at"),
+        sorted("organization_sort_last_login_at", BY_ORGANIZATION, "_s_last_login_at"),
+        sorted("organization_sort_joined_at", BY_ORGANIZATION, "_s_joined_at"),
+        sorted("organization_sort_expires_at", BY_ORGANIZATION, "_s_expires_at"),
     ],
     folded: &[("email", "email_lc"), ("username", "username_lc")],
     ttl: None,
+    sorted: &[
+        Sorted::new("_s_name", "name"),
+        Sorted::folded("_s_username", "username"),
+        Sorted::new("_s_updated_at", "updated_at"),
+        Sorted::new("_s_last_login_at", "last_login_at"),
+        Sorted::new("_s_joined_at", "joined_at"),
+        Sorted::new("_s_expires_at", "expires_at"),
+    ],
 };
 
 pub const SESSIONS_BY_ACCOUNT: IndexDef =
@@ -179,9 +251,19 @@ pub const SESSIONS_BY_EXPIRY: IndexDef = by_expiry("sessions");
 
 pub const SESSIONS: TableDef = TableDef {
     name: "sessions",
-    indexes: &[by_id("sessions"), SESSIONS_BY_ACCOUNT, SESSIONS_BY_ORGANIZATION, SESSIONS_BY_EXPIRY],
+    indexes: &[
+        by_id("sessions"),
+        SESSIONS_BY_ACCOUNT,
+        SESSIONS_BY_ORGANIZATION,
+        SESSIONS_BY_EXPIRY,
+        // Most recently used first: of all, of one organization, of one account.
+        sorted("sort_last_used_at", PartitionKey::Constant { attr: ALL, value: "sessions" }, "_s_last_used_at"),
+        sorted("account_sort_last_used_at", PartitionKey::Attr("account_id"), "_s_last_used_at"),
+        sorted("organization_sort_last_used_at", PartitionKey::Attr("organization_id"), "_s_last_used_at"),
+    ],
     folded: &[],
     ttl: Some(TTL),
+    sorted: &[Sorted::new("_s_last_used_at", "last_used_at")],
 };
 
 /// The attribute DynamoDB's TTL reads (epoch seconds).
@@ -194,15 +276,20 @@ pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry("tokens");
 
 /// Single-use tokens (invitations, password resets), keyed by the hash of the token: the
 /// token itself is never stored, and finding it is one strongly consistent read.
-pub const TOKENS: TableDef =
-    TableDef { name: "tokens", indexes: &[TOKENS_BY_ACCOUNT, TOKENS_BY_EXPIRY], folded: &[], ttl: Some(TTL) };
+pub const TOKENS: TableDef = TableDef {
+    name: "tokens",
+    indexes: &[TOKENS_BY_ACCOUNT, TOKENS_BY_EXPIRY],
+    folded: &[],
+    ttl: Some(TTL),
+    sorted: &[],
+};
 
 pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry("throttles");
 
 /// Counters of recent events per key (failed logins per account and per address, reset
 /// requests), each living for one window.
 pub const THROTTLES: TableDef =
-    TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL) };
+    TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL), sorted: &[] };
 
 pub const ROLES_BY_NAME: IndexDef = IndexDef {
     name: "by_name",
@@ -212,7 +299,7 @@ pub const ROLES_BY_NAME: IndexDef = IndexDef {
 };
 
 pub const ROLES: TableDef =
-    TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[], ttl: None };
+    TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[], ttl: None, sorted: &[] };
 
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
@@ -240,13 +327,14 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
     ],
     folded: &[],
     ttl: None,
+    sorted: &[],
 };
 
 pub const TEAMS_BY_ORGANIZATION: IndexDef =
     IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
 pub const TEAMS: TableDef =
-    TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[], ttl: None };
+    TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[], ttl: None, sorted: &[] };
 
 /// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.
 pub const TEAM_MEMBERSHIPS_BY_TEAM: IndexDef =
@@ -260,14 +348,15 @@ pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
     indexes: &[TEAM_MEMBERSHIPS_BY_TEAM, TEAM_MEMBERSHIPS_BY_ACCOUNT],
     folded: &[],
     ttl: None,
+    sorted: &[],
 };
 
 /// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
-pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None };
+pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None, sorted: &[] };
 
 /// Counts of dependents (`counters`): an organization's accounts and teams, a role's holders.
-pub const COUNTERS: TableDef = TableDef { name: "counters", indexes: &[], folded: &[], ttl: None };
+pub const COUNTERS: TableDef = TableDef { name: "counters", indexes: &[], folded: &[], ttl: None, sorted: &[] };
 
 pub const TABLES: &[&TableDef] = &[
     &ORGANIZATIONS,

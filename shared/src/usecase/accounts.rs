@@ -10,7 +10,7 @@ use super::passwords::with_password;
 use crate::app::AppState;
 use crate::auth::single_use;
 use crate::auth::{Permission, Principal, session};
-use crate::counters::Dependents;
+use crate::counters::{ALL_ACCOUNTS, Dependents};
 use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::links::{self, RoleEntry};
@@ -66,6 +66,7 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     let new = account::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
     principal.check_create(DEF, &new.item)?;
     let mut writes = joining(state, &new.item).await?;
+    writes.push(ALL_ACCOUNTS.change(records::id_of(&new.item), 1));
     let mut item = match &new.password {
         Some(password) => with_password(state, new.item, password).await?,
         None => new.item,
@@ -157,6 +158,7 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
     let mut writes = links::removals(&item, &links::ROLES, |_| true);
     writes.extend(links::removals(&item, &links::TEAMS, |_| true));
     writes.extend(leaving(&item));
+    writes.push(ALL_ACCOUNTS.change(id, -1));
     if role_assignment::is_root_admin(&item) {
         writes.push(role_assignment::another_root_admin_remains(store, id).await?);
     }

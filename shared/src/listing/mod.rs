@@ -2,6 +2,8 @@
 //! link index) page by page, or reading the matching key range and sorting in memory. What a
 //! page shows is rendered by the HTTP layer (`http::render`); this module only finds it.
 
+mod runs;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
@@ -65,6 +67,18 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
     let plan = plan(def, &q);
     let window = Window::of(&q.paging)?;
     let mut page = match (&plan.access, plan.ordered) {
+        (Access::Index { index, pk, sk }, Some(_)) if plan.runs => {
+            let query = Query {
+                table: def.table,
+                index,
+                pk: pk.clone(),
+                sk: sk.clone(),
+                descending: false,
+                limit: 1,
+                start: None,
+            };
+            runs::stream(r, def, &q, window, query).await?
+        }
         (Access::Index { index, pk, sk }, Some(descending)) => {
             stream_ordered(r, def, &q, window, index, pk, sk, descending).await?
         }
@@ -74,9 +88,37 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
         _ => sort_in_memory(r, def, &q, window, &plan).await?,
     };
     if q.count && page.total.is_none() {
-        page.total = Some(read_all(r, def, &q, &plan).await?.len());
+        page.total = Some(match counted(r, def, &q.filter).await? {
+            Some(count) => count,
+            None => read_all(r, def, &q, &plan).await?.len(),
+        });
     }
     Ok(page)
+}
+
+/// The number of matches from the resource's counters, when the filter (with the caller's
+/// scope) asks for the whole collection or one organization's part of it: O(1) reads instead
+/// of reading every match. Any other filter is counted by reading what it matches.
+async fn counted(r: Reader<'_>, def: &ResourceDef, filter: &Expr) -> Result<Option<usize>> {
+    let Some(counts) = &def.counts else { return Ok(None) };
+    let organization = def.guard.organization;
+    let mut organizations = filter.conjuncts().into_iter().map(|c| match c {
+        Expr::Cmp { field, op: Op::Eq | Op::In, values } if Some(*field) == organization && values.len() == 1 => {
+            match &values[0] {
+                Scalar::Str(org) => Some(org.as_str()),
+                _ => None,
+            }
+        }
+        _ => None,
+    });
+    let count = match organizations.next() {
+        None => counts.all.count(r.store).await?,
+        Some(Some(org)) if organizations.all(|o| o == Some(org)) => counts.organization.count(r.store, org).await?,
+        Some(_) => return Ok(None),
+    };
+    // Items written before the counters existed were never counted in: a count below zero
+    // says so, and is never shown.
+    Ok(usize::try_from(count).ok())
 }
 
 /// Where a page starts and how long it is: decoded once from the request's paging. Each way
@@ -101,21 +143,12 @@ impl Window {
         self.skip.saturating_add(self.limit).saturating_add(1)
     }
 
-    /// An ordered index resumes at a key of the index: where a page of ours ended, none of its
-    /// values one the store would refuse as a key (empty, too long), so that a forged cursor
-    /// is a 400 on every store.
+    /// An ordered index resumes at a key of the index.
     fn start_key(&mut self, index: &IndexDef, pk: &str) -> Result<Option<StartKey>> {
         match self.cursor.take() {
             None => Ok(None),
-            Some(Cursor::Key(key)) => {
-                let allowed = [Some("id"), Some(index.pk_attr()), index.sk];
-                let key_value = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= MAX_VALUE_BYTES);
-                let well_formed = key.get("id").and_then(Value::as_str).is_some_and(is_id)
-                    && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && key_value(v))
-                    && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
-                if well_formed { Ok(Some(key)) } else { Err(Cursor::invalid()) }
-            }
-            Some(Cursor::After(_)) => Err(Cursor::invalid()),
+            Some(Cursor::Key(key)) => checked_key(key, index, pk).map(Some),
+            Some(_) => Err(Cursor::invalid()),
         }
     }
 
@@ -127,7 +160,7 @@ impl Window {
                 Some(id) if position.len() == 1 => Ok(Some(id.to_string())),
                 _ => Err(Cursor::invalid()),
             },
-            Some(Cursor::Key(_)) => Err(Cursor::invalid()),
+            Some(_) => Err(Cursor::invalid()),
         }
     }
 
@@ -136,7 +169,7 @@ impl Window {
         match self.cursor.take() {
             None => Ok(None),
             Some(Cursor::After(position)) => Ok(Some(position)),
-            Some(Cursor::Key(_)) => Err(Cursor::invalid()),
+            Some(_) => Err(Cursor::invalid()),
         }
     }
 
@@ -148,6 +181,17 @@ impl Window {
         let next_cursor = has_more.then(|| items.last().map(|last| cursor_of(last).encode())).flatten();
         Page { items, total, next_cursor, has_more }
     }
+}
+
+/// A key of the index where a page of ours ended: none of its values one the store would
+/// refuse as a key (empty, too long), so that a forged cursor is a 400 on every store.
+fn checked_key(key: StartKey, index: &IndexDef, pk: &str) -> Result<StartKey> {
+    let allowed = [Some("id"), Some(index.pk_attr()), index.sk];
+    let key_value = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= MAX_VALUE_BYTES);
+    let well_formed = key.get("id").and_then(Value::as_str).is_some_and(is_id)
+        && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && key_value(v))
+        && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
+    if well_formed { Ok(key) } else { Err(Cursor::invalid()) }
 }
 
 /// A source of items in the listing's order, read a batch at a time.
@@ -197,7 +241,14 @@ struct IndexBatches<'a> {
 impl Batches for IndexBatches<'_> {
     async fn next(&mut self, need: usize) -> Result<Option<Vec<Item>>> {
         let Some(items) = self.pages.next_page(need.clamp(1, READ_ALL_BATCH)).await? else { return Ok(None) };
-        Ok(Some(items.into_iter().map(|i| self.def.present(i, self.pages.r.now)).collect()))
+        let r = self.pages.r;
+        Ok(Some(if self.pages.query.index.keys_only {
+            // A listing order of keys only: the items themselves, by id, in its order.
+            let ids: Vec<String> = items.iter().map(|k| id_of(k).to_string()).collect();
+            items_in_order(r, self.def, &ids).await?
+        } else {
+            items.into_iter().map(|i| self.def.present(i, r.now)).collect()
+        }))
     }
 }
 
@@ -301,12 +352,14 @@ async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan:
         Access::Ids(ids) if ids.is_empty() => vec![],
         Access::Ids(ids) => r.store.batch_get(def.table, ids).await?,
         Access::Index { index, pk, sk } => {
-            query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?
+            let found = query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?;
+            whole(r, def, index, found).await?
         }
         Access::Partitions { index, pks, sk } => {
             let mut items = Vec::new();
             for pk in pks {
-                items.extend(query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?);
+                let found = query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?;
+                items.extend(whole(r, def, index, found).await?);
             }
             items
         }
@@ -321,6 +374,19 @@ async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan:
         }
     };
     Ok(items.into_iter().map(|i| def.present(i, r.now)).filter(|item| matches(&q.filter, item, def)).collect())
+}
+
+/// The items an index query found: themselves, or read by id from a keys-only index.
+async fn whole(r: Reader<'_>, def: &'static ResourceDef, index: &IndexDef, found: Vec<Item>) -> Result<Vec<Item>> {
+    if !index.keys_only {
+        return Ok(found);
+    }
+    let ids: Vec<String> = found.iter().map(|k| id_of(k).to_string()).collect();
+    let mut items = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_ID_BATCH) {
+        items.extend(r.store.batch_get(def.table, chunk).await?);
+    }
+    Ok(items)
 }
 
 async fn sort_in_memory(
