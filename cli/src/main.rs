@@ -32,6 +32,9 @@ enum Command {
     Routes,
     /// One cleanup sweep (what the hourly function does): prints what was removed.
     Cleanup,
+    /// Rewrite items stored before the current index layout (once after a deploy that adds
+    /// indexes or write shards, so that DynamoDB's indexes hold every item): prints how many.
+    Reindex,
     /// Create a new Ed25519 signing key straight into an SSM Parameter Store SecureString
     /// (the template's SigningKeyParameter). The key is never printed; an existing parameter
     /// is left alone (replacing the key ends every access token at once).
@@ -89,6 +92,13 @@ async fn main() -> anyhow::Result<()> {
             let pem = Secret::new(TokenKeys::generate_pem()?);
             iam_shared::aws::create_signing_key_parameter(aws.config().await, &parameter, &pem).await?;
             println!("Stored a new signing key in the SecureString {parameter}.");
+            Ok(())
+        }
+        Command::Reindex => {
+            let config = config()?;
+            let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
+            let rewritten = iam_shared::store::reindex::reindex(store.as_ref()).await?;
+            println!("Rewrote {rewritten} items in the current index layout.");
             Ok(())
         }
         Command::Cleanup => {

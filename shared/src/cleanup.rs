@@ -33,7 +33,7 @@ pub struct Swept {
 
 /// The items of a whole-table index whose sort key is at or before `now`.
 async fn due(store: &dyn Store, table: &'static TableDef, index: &'static IndexDef, now: &str) -> Result<Vec<Item>> {
-    let all = index.pk_of(&Item::new()).unwrap_or_default();
+    let all = index.whole_table().unwrap_or_default();
     let query = Query::partition(table, index, all).with_sk(Some(SortCondition::Le(now.into())));
     Ok(query_all(store, query).await?)
 }

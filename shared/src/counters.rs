@@ -89,8 +89,7 @@ impl Tally {
 
     /// The shard an id counts in: a hash of the id, so that writes spread evenly.
     fn shard_of(&self, id: &str) -> u32 {
-        let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-        hash % self.shards
+        crate::store::schema::shard_of(id, self.shards)
     }
 
     /// The write that counts item `id` in (`by` = 1) or out (`by` = -1).

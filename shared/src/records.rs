@@ -27,13 +27,14 @@ impl Unique {
         format!("{}#{}", self.scope, self.value)
     }
 
+    /// The marker item saying `owner` holds the value.
+    pub fn marker(&self, owner: &str) -> Item {
+        json!({"id": self.marker_id(), "owner_id": owner}).as_object().cloned().unwrap_or_default()
+    }
+
     /// The write that takes the value for `owner` (fails if anyone holds it).
     pub fn claim(&self, owner: &str) -> Write {
-        Write::Put {
-            table: &UNIQUES,
-            item: json!({"id": self.marker_id(), "owner_id": owner}).as_object().cloned().unwrap_or_default(),
-            condition: Some(Condition::NotExists),
-        }
+        Write::Put { table: &UNIQUES, item: self.marker(owner), condition: Some(Condition::NotExists) }
     }
 
     /// The write that gives the value up (only if `owner` holds it).

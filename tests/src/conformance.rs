@@ -15,7 +15,9 @@ use iam_shared::records::{self, Unique};
 use iam_shared::store::schema::{
     ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, ORGANIZATIONS_BY_NAME, THROTTLES, THROTTLES_BY_EXPIRY,
 };
-use iam_shared::store::{Condition, IndexDef, Item, Metered, Query, SortCondition, Store, StoreError, Update, Write};
+use iam_shared::store::{
+    Condition, IndexDef, Item, Metered, Query, SortCondition, Store, StoreError, Update, Write, read,
+};
 use serde_json::{Value, json};
 
 pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -42,6 +44,7 @@ cases!(
     query_pages_resume_exactly_where_they_stopped,
     items_without_an_index_key_are_not_in_that_index,
     a_listing_order_holds_keys_by_value_then_id_with_absent_values_last,
+    a_sharded_whole_table_reads_in_order_page_by_page_in_both_directions,
     batch_get_returns_every_found_item_across_chunks,
     unique_values_are_claimed_transactionally,
     renaming_moves_the_claim_and_frees_the_old_value,
@@ -157,7 +160,7 @@ async fn put_many_loads_more_than_one_request_holds(store: Arc<dyn Store>) {
     let items: Vec<Item> =
         (0..60).map(|i| item(json!({"id": format!("p{i:02}"), "email": format!("P{i:02}@x.io")}))).collect();
     store.put_many(&ACCOUNTS, items).await.unwrap();
-    let all = store.query(query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
+    let all = read(store.as_ref(), query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
     assert_eq!(all.items.len(), 60, "every item, with its index keys written");
     assert_eq!(store.get(&ACCOUNTS, "p59").await.unwrap().unwrap()["email_lc"], "p59@x.io");
 }
@@ -173,11 +176,11 @@ async fn folded_keys_serve_case_insensitive_lookups_and_follow_updates(store: Ar
         q.sk = Some(SortCondition::Eq(v.into()));
         q
     };
-    assert_eq!(ids(&store.query(by_email("ann@x.io")).await.unwrap().items), ["a"]);
+    assert_eq!(ids(&read(store.as_ref(), by_email("ann@x.io")).await.unwrap().items), ["a"]);
     // Dropping the username drops its key, so the sparse index no longer holds the item.
     store.transact(vec![put(&ACCOUNTS, json!({"id": "a", "email": "Bob@X.io"}), None)]).await.unwrap();
-    assert!(store.query(by_email("ann@x.io")).await.unwrap().items.is_empty());
-    assert_eq!(ids(&store.query(by_email("bob@x.io")).await.unwrap().items), ["a"]);
+    assert!(read(store.as_ref(), by_email("ann@x.io")).await.unwrap().items.is_empty());
+    assert_eq!(ids(&read(store.as_ref(), by_email("bob@x.io")).await.unwrap().items), ["a"]);
     let item = store.get(&ACCOUNTS, "a").await.unwrap().unwrap();
     assert!(item.get("username_lc").is_none(), "{item:?}");
 }
@@ -378,7 +381,7 @@ async fn items_without_an_index_key_are_not_in_that_index(store: Arc<dyn Store>)
         .unwrap();
     let page = store.query(query(&ACCOUNTS_BY_ORGANIZATION, &ACCOUNTS, "org")).await.unwrap();
     assert_eq!(ids(&page.items), ["in"]);
-    let all = store.query(query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
+    let all = read(store.as_ref(), query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")).await.unwrap();
     assert_eq!(ids(&all.items), ["in", "other", "out"], "the whole-table index holds every item");
 }
 
@@ -397,15 +400,46 @@ async fn a_listing_order_holds_keys_by_value_then_id_with_absent_values_last(sto
         .collect();
     store.transact(writes).await.unwrap();
     let mut q = query(index, &ACCOUNTS, "accounts");
-    let page = store.query(q.clone()).await.unwrap();
+    let page = read(store.as_ref(), q.clone()).await.unwrap();
     assert_eq!(ids(&page.items), ["a3", "a5", "a1", "a4", "a2"]);
     // Keys only, as DynamoDB projects them: the items are read by id afterwards.
     assert!(page.items.iter().all(|k| k.get("name").is_none() && k.contains_key("_s_name")), "{:?}", page.items);
     q.descending = true;
-    assert_eq!(ids(&store.query(q.clone()).await.unwrap().items), ["a2", "a4", "a1", "a5", "a3"]);
+    assert_eq!(ids(&read(store.as_ref(), q.clone()).await.unwrap().items), ["a2", "a4", "a1", "a5", "a3"]);
     q.descending = false;
     q.sk = Some(SortCondition::BeginsWith(iam_shared::store::sort_key::exact("Bo")));
-    assert_eq!(ids(&store.query(q).await.unwrap().items), ["a1", "a4"]);
+    assert_eq!(ids(&read(store.as_ref(), q).await.unwrap().items), ["a1", "a4"]);
+}
+
+async fn a_sharded_whole_table_reads_in_order_page_by_page_in_both_directions(store: Arc<dyn Store>) {
+    let writes: Vec<Write> = (0..23).map(|i| put(&ACCOUNTS, json!({"id": format!("w{i:02}")}), None)).collect();
+    store.transact(writes).await.unwrap();
+    let spread: std::collections::BTreeSet<String> =
+        (0..23).map(|i| ACCOUNTS.indexes[0].pk_of(&item(json!({"id": format!("w{i:02}")}))).unwrap()).collect();
+    assert!(spread.len() > 4, "the ids fall in several shards: {spread:?}");
+    for descending in [false, true] {
+        let (mut seen, mut start) = (Vec::new(), None);
+        loop {
+            let q = Query {
+                limit: 4,
+                start: start.take(),
+                descending,
+                ..query(&ACCOUNTS.indexes[0], &ACCOUNTS, "accounts")
+            };
+            let page = read(store.as_ref(), q).await.unwrap();
+            assert!(page.items.len() <= 4);
+            seen.extend(ids(&page.items));
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        let mut expected: Vec<String> = (0..23).map(|i| format!("w{i:02}")).collect();
+        if descending {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "descending: {descending}");
+    }
 }
 
 async fn batch_get_returns_every_found_item_across_chunks(store: Arc<dyn Store>) {

@@ -2,7 +2,7 @@
 //! deterministic random generator so that every run sees the same data and a failure can be
 //! replayed.
 
-use iam_shared::store::schema::ACCOUNTS;
+use iam_shared::store::schema::{ACCOUNTS, UNIQUES};
 use iam_shared::store::{Item, Store};
 use serde_json::{Value, json};
 
@@ -101,4 +101,12 @@ pub async fn put_all(store: &dyn Store, items: &[Item]) {
     for update in iam_shared::model::account::counted_in(items) {
         store.update(update).await.expect("count the seeded accounts in");
     }
+    let markers = items
+        .iter()
+        .flat_map(|item| {
+            let owner = iam_shared::records::id_of(item);
+            iam_shared::model::account::uniques(item).into_iter().map(move |u| u.marker(owner))
+        })
+        .collect();
+    store.put_many(&UNIQUES, markers).await.expect("claim the seeded accounts' unique values");
 }

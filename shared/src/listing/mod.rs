@@ -15,11 +15,12 @@ use crate::ids::is_id;
 use crate::query::cursor::Cursor;
 use crate::query::eval::{compare_items, matches};
 use crate::query::fields::MAX_VALUE_BYTES;
-use crate::query::plan::{Access, MAX_ID_BATCH, Plan, effective_sort, plan};
+use crate::query::plan::{Access, MAX_ID_BATCH, Plan, Plans, effective_sort, plans};
 use crate::query::{Expr, ListQuery, Op, Paging, Scalar};
 use crate::records::id_of;
 use crate::resource::{ResourceDef, Via};
-use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, query_all, start_key_of};
+use crate::store::schema::UNIQUES;
+use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, query_within, start_key_of};
 
 /// Items read a request when the whole matching range must be read.
 const READ_ALL_BATCH: usize = 1000;
@@ -64,8 +65,21 @@ fn live_filter(def: &ResourceDef, now: OffsetDateTime) -> Expr {
 pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scope: Expr) -> Result<Page> {
     let filter = q.filter.clone().and(scope);
     let q = ListQuery { filter, ..q.clone() };
-    let plan = plan(def, &q);
+    let Plans { best, ordered } = plans(def, &q);
     let window = Window::of(&q.paging)?;
+    let plan = match ordered {
+        Some(ordered) if best.ordered.is_none() => match choose(r, def, &q, &window, &best).await? {
+            Choice::Filtering(Some(matches)) => {
+                let total = matches.len();
+                let mut page = sort_in_memory(def, &q, window, matches)?;
+                page.total = q.count.then_some(total);
+                return Ok(page);
+            }
+            Choice::Filtering(None) => best.clone(),
+            Choice::Ordering => ordered,
+        },
+        _ => best.clone(),
+    };
     let mut page = match (&plan.access, plan.ordered) {
         (Access::Index { index, pk, sk }, Some(_)) if plan.runs => {
             let query = Query {
@@ -85,15 +99,60 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
         (Access::Via { via, pk, organizations }, Some(descending)) => {
             stream_via(r, def, &q, window, via, pk, organizations.as_deref(), descending).await?
         }
-        _ => sort_in_memory(r, def, &q, window, &plan).await?,
+        _ => {
+            let matches = read_all(r, def, &q, &plan).await?;
+            let total = matches.len();
+            let mut page = sort_in_memory(def, &q, window, matches)?;
+            page.total = q.count.then_some(total);
+            page
+        }
     };
     if q.count && page.total.is_none() {
         page.total = Some(match counted(r, def, &q.filter).await? {
             Some(count) => count,
-            None => read_all(r, def, &q, &plan).await?.len(),
+            // The narrowest access counts, whichever served the page.
+            None => read_all(r, def, &q, &best).await?.len(),
         });
     }
     Ok(page)
+}
+
+/// Entries of the filtering access read to decide between sorting its matches in memory and
+/// streaming the ordering index with the filter applied.
+const PROBE: usize = 1000;
+
+/// How a page is read when the narrowest access is not the one in the requested order.
+enum Choice {
+    /// Sort the filtering access's matches in memory: here they are, when the probe read all.
+    Filtering(Option<Vec<Item>>),
+    /// Stream the ordering index, applying the filter to what it reads.
+    Ordering,
+}
+
+/// Chooses by cost: the filtering access is probed with a bounded read; if it holds at most
+/// [`PROBE`] entries, its matches are sorted in memory (a page costs at most that); otherwise
+/// the matches are many, and streaming the ordering index finds a page after reading about
+/// the page divided by the share of items that match (the whole table has at least `PROBE`
+/// matches in it). A cursor names the way its first page took, so later pages follow it
+/// without probing again.
+async fn choose(
+    r: Reader<'_>,
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    window: &Window,
+    best: &Plan,
+) -> Result<Choice> {
+    if matches!(best.access, Access::Ids(_) | Access::Marker(_)) {
+        return Ok(Choice::Filtering(None));
+    }
+    Ok(match &window.cursor {
+        Some(Cursor::After(_)) => Choice::Filtering(None),
+        Some(_) => Choice::Ordering,
+        None => match read_within(r, def, q, best, PROBE).await? {
+            Some(matches) => Choice::Filtering(Some(matches)),
+            None => Choice::Ordering,
+        },
+    })
 }
 
 /// The number of matches from the resource's counters, when the filter (with the caller's
@@ -190,7 +249,7 @@ fn checked_key(key: StartKey, index: &IndexDef, pk: &str) -> Result<StartKey> {
     let key_value = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty() && s.len() <= MAX_VALUE_BYTES);
     let well_formed = key.get("id").and_then(Value::as_str).is_some_and(is_id)
         && key.iter().all(|(k, v)| allowed.contains(&Some(k.as_str())) && key_value(v))
-        && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| v == pk);
+        && key.get(index.pk_attr()).and_then(Value::as_str).is_none_or(|v| index.holds_partition(pk, v));
     if well_formed { Ok(key) } else { Err(Cursor::invalid()) }
 }
 
@@ -225,7 +284,7 @@ impl IndexPages<'_> {
             return Ok(None);
         }
         let query = Query { limit, start: self.query.start.take(), ..self.query.clone() };
-        let read = self.r.store.query(query).await?;
+        let read = crate::store::read(self.r.store, query).await?;
         self.query.start = read.last_key;
         self.exhausted = self.query.start.is_none();
         Ok(Some(read.items))
@@ -348,32 +407,56 @@ async fn stream_via(
 
 /// Every item the plan's access yields that matches the filter.
 async fn read_all(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, plan: &Plan) -> Result<Vec<Item>> {
+    Ok(read_within(r, def, q, plan, usize::MAX).await?.unwrap_or_default())
+}
+
+/// Every item the plan's access yields that matches the filter, if the access yields at most
+/// `budget` entries (index items or links), else `None` (having read at most one more).
+async fn read_within(
+    r: Reader<'_>,
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    plan: &Plan,
+    budget: usize,
+) -> Result<Option<Vec<Item>>> {
     let items = match &plan.access {
         Access::Ids(ids) if ids.is_empty() => vec![],
         Access::Ids(ids) => r.store.batch_get(def.table, ids).await?,
+        Access::Marker(marker) => match r.store.get(&UNIQUES, marker).await? {
+            Some(m) => match m.get("owner_id").and_then(Value::as_str) {
+                Some(owner) => r.store.get(def.table, owner).await?.into_iter().collect(),
+                None => vec![],
+            },
+            None => vec![],
+        },
         Access::Index { index, pk, sk } => {
-            let found = query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?;
+            let query = Query::partition(def.table, index, pk).with_sk(sk.clone());
+            let Some(found) = query_within(r.store, query, budget).await? else { return Ok(None) };
             whole(r, def, index, found).await?
         }
         Access::Partitions { index, pks, sk } => {
             let mut items = Vec::new();
             for pk in pks {
-                let found = query_all(r.store, Query::partition(def.table, index, pk).with_sk(sk.clone())).await?;
+                let query = Query::partition(def.table, index, pk).with_sk(sk.clone());
+                let left = budget.saturating_sub(items.len());
+                let Some(found) = query_within(r.store, query, left).await? else { return Ok(None) };
                 items.extend(whole(r, def, index, found).await?);
             }
             items
         }
         Access::Via { via, pk, organizations } => {
-            let links = query_all(r.store, Query::partition(via.table, via.index, pk)).await?;
+            let query = Query::partition(via.table, via.index, pk);
+            let Some(links) = query_within(r.store, query, budget).await? else { return Ok(None) };
             let ids = linked_ids(via, organizations.as_deref(), &links, &mut None);
             let mut items = Vec::new();
             for chunk in ids.chunks(MAX_ID_BATCH) {
                 items.extend(items_in_order(r, def, chunk).await?);
             }
-            return Ok(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect());
+            return Ok(Some(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect()));
         }
     };
-    Ok(items.into_iter().map(|i| def.present(i, r.now)).filter(|item| matches(&q.filter, item, def)).collect())
+    let presented = items.into_iter().map(|i| def.present(i, r.now));
+    Ok(Some(presented.filter(|item| matches(&q.filter, item, def)).collect()))
 }
 
 /// The items an index query found: themselves, or read by id from a keys-only index.
@@ -389,16 +472,10 @@ async fn whole(r: Reader<'_>, def: &'static ResourceDef, index: &IndexDef, found
     Ok(items)
 }
 
-async fn sort_in_memory(
-    r: Reader<'_>,
-    def: &'static ResourceDef,
-    q: &ListQuery,
-    mut window: Window,
-    plan: &Plan,
-) -> Result<Page> {
+/// The page out of every match (`items`), sorted here.
+fn sort_in_memory(def: &'static ResourceDef, q: &ListQuery, mut window: Window, mut items: Vec<Item>) -> Result<Page> {
     let sort = effective_sort(q);
     let after = window.after_position()?;
-    let mut items = read_all(r, def, q, plan).await?;
     items.sort_by(|a, b| compare_items(a, b, &sort, def));
     let total = items.len();
     if let Some(last) = after {

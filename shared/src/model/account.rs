@@ -538,11 +538,11 @@ pub async fn find_by_external_id(store: &dyn Store, external_id: &str) -> Result
         return Ok(None);
     }
     let index = &schema::ACCOUNTS_BY_EXTERNAL_ID;
-    let all = index.pk_of(&Item::new()).unwrap_or_default();
+    let all = index.whole_table().unwrap_or_default();
     let query = Query::partition(&schema::ACCOUNTS, index, all)
         .with_sk(Some(SortCondition::Eq(external_id.into())))
         .with_limit(1);
-    Ok(store.query(query).await?.items.into_iter().next())
+    Ok(crate::store::read(store, query).await?.items.into_iter().next())
 }
 
 #[cfg(test)]

@@ -15,6 +15,9 @@ pub const MAX_ID_BATCH: usize = 100;
 pub enum Access {
     /// Read these ids with batch gets.
     Ids(Vec<String>),
+    /// Read the owner of a uniqueness marker (`records::Unique`), then that item: equality on
+    /// a unique field, strongly consistent, whatever the table's size or sharding.
+    Marker(String),
     /// Query one partition of an index, optionally narrowed on its sort key.
     Index { index: &'static IndexDef, pk: String, sk: Option<SortCondition> },
     /// Query several partitions of one index (`organization_id in (...)`), each narrowed alike.
@@ -176,6 +179,21 @@ fn partitions(def: &ResourceDef, conjuncts: &[&Expr], attr: &str) -> Option<Vec<
     })
 }
 
+/// The marker an equality on a unique field names (`<type>.<field>#<value lower-cased>`, as
+/// the models claim them).
+fn unique_marker(def: &ResourceDef, conjuncts: &[&Expr]) -> Option<String> {
+    conjuncts.iter().find_map(|c| match c {
+        Expr::Cmp { field, op: Op::Eq, values } => {
+            let f = def.field(field).filter(|f| f.unique && f.name != "id")?;
+            match values.as_slice() {
+                [Scalar::Str(v)] if !v.is_empty() => Some(format!("{}.{}#{}", def.type_name, f.name, v.to_lowercase())),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
 fn id_list(conjuncts: &[&Expr]) -> Option<Vec<String>> {
     conjuncts.iter().find_map(|c| match c {
         Expr::Cmp { field: "id", op: Op::Eq | Op::In, values } if values.len() <= MAX_ID_BATCH => values
@@ -189,15 +207,32 @@ fn id_list(conjuncts: &[&Expr]) -> Option<Vec<String>> {
     })
 }
 
-/// Picks the access that reads the fewest items for `q`. Scores rank how narrow an access is:
-/// one item by a unique key, then one partition, then several, then a key range of the whole
-/// table; serving the requested order breaks ties.
+/// The narrowest access for a listing, and the narrowest of those yielding its order when
+/// that is another (the listing chooses between them by probing: `listing::choose`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plans {
+    pub best: Plan,
+    pub ordered: Option<Plan>,
+}
+
+/// Picks the access that reads the fewest items for `q`.
 pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
+    plans(def, q).best
+}
+
+/// Picks the access that reads the fewest items for `q`, and the one in its order. Scores rank
+/// how narrow an access is: one item by a unique key, then one partition, then several, then a
+/// key range of the whole table; serving the requested order breaks ties.
+pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
     let conjuncts = q.filter.conjuncts();
     let sort = effective_sort(q);
     if let Some(ids) = id_list(&conjuncts) {
-        return Plan::unordered(Access::Ids(ids));
+        return Plans { best: Plan::unordered(Access::Ids(ids)), ordered: None };
     }
+    if let Some(marker) = unique_marker(def, &conjuncts) {
+        return Plans { best: Plan::unordered(Access::Marker(marker)), ordered: None };
+    }
+    let mut best_ordered: Option<(u32, Plan)> = None;
     let mut best: Option<(u32, Plan)> = None;
     // A link partition costs two reads per item (link, then item): it ranks below a partition
     // of the table itself, above any whole-table access.
@@ -247,11 +282,16 @@ pub fn plan(def: &ResourceDef, q: &ListQuery) -> Plan {
             Err(pks) => Access::Partitions { index, pks, sk },
         };
         let plan = Plan { access, ordered: served.map(|(d, _)| d), runs: served.is_some_and(|(_, r)| r) };
+        if plan.ordered.is_some() && best_ordered.as_ref().is_none_or(|(s, _)| score > *s) {
+            best_ordered = Some((score, plan.clone()));
+        }
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, plan));
         }
     }
-    best.map(|(_, p)| p).unwrap_or(Plan::unordered(Access::Ids(vec![])))
+    let best = best.map(|(_, p)| p).unwrap_or(Plan::unordered(Access::Ids(vec![])));
+    let ordered = best_ordered.map(|(_, p)| p).filter(|o| *o != best);
+    Plans { best, ordered }
 }
 
 #[cfg(test)]
@@ -282,9 +322,10 @@ mod tests {
     }
 
     #[test]
-    fn a_name_equality_is_a_key_condition_on_the_name_index() {
-        let p = plan_for("filter[name]=Acme");
-        assert_eq!(index_of(&p), ("by_name", Some(SortCondition::Eq("Acme".into()))));
+    fn a_unique_name_equality_reads_its_uniqueness_marker() {
+        assert_eq!(plan_for("filter[name]=Acme").access, Access::Marker("organizations.name#acme".into()));
+        let p = plan_for("filter[name__gte]=Acme");
+        assert_eq!(index_of(&p), ("by_name", Some(SortCondition::Ge("Acme".into()))));
     }
 
     #[test]
@@ -319,11 +360,13 @@ mod tests {
     }
 
     #[test]
-    fn an_email_equality_is_one_key_lookup_even_within_an_organization() {
-        let p = account_plan("filter[email]=Ann@X.io");
-        assert_eq!(index_of(&p), ("by_email", Some(SortCondition::Eq("ann@x.io".into()))));
+    fn an_email_equality_is_one_marker_lookup_even_within_an_organization() {
+        let marker = Access::Marker("accounts.email#ann@x.io".into());
+        assert_eq!(account_plan("filter[email]=Ann@X.io").access, marker);
         let p = account_plan("filter[email]=Ann@X.io&filter[organization_id]=00000000-0000-7000-8000-0000000000a1");
-        assert_eq!(index_of(&p), ("by_organization_email", Some(SortCondition::Eq("ann@x.io".into()))));
+        assert_eq!(p.access, marker);
+        let p = account_plan("filter[email__sw]=Ann&filter[organization_id]=00000000-0000-7000-8000-0000000000a1");
+        assert_eq!(index_of(&p), ("by_organization_email", Some(SortCondition::BeginsWith("ann".into()))));
     }
 
     #[test]
@@ -369,15 +412,16 @@ mod tests {
         // One organization's partition is narrower than a role held across all of them.
         let p = account_plan("filter[role_name]=member&filter[organization_id]=00000000-0000-7000-8000-0000000000a1");
         assert_eq!(index_of(&p).0, "by_organization");
-        // The email key is narrower still.
-        assert_eq!(index_of(&account_plan("filter[role_name]=member&filter[email]=a@b.c")).0, "by_email");
+        // The email's marker is narrower still.
+        let p = account_plan("filter[role_name]=member&filter[email]=a@b.c");
+        assert_eq!(p.access, Access::Marker("accounts.email#a@b.c".into()));
     }
 
     #[test]
     fn a_sparse_index_serves_only_conditions_on_its_key() {
         assert_eq!(
-            index_of(&account_plan("filter[external_id]=E-1")),
-            ("by_external_id", Some(SortCondition::Eq("E-1".into())))
+            index_of(&account_plan("filter[external_id__sw]=E-1")),
+            ("by_external_id", Some(SortCondition::BeginsWith("E-1".into())))
         );
         // An unconditioned listing must include accounts without one: not from the sparse index.
         assert_eq!(index_of(&account_plan("filter[external_id__ne]=E-1")).0, "by_id");
@@ -388,7 +432,7 @@ mod tests {
         use crate::store::sort_key::{PRESENT_END, absent, after, exact, value_prefix};
         let cases = [
             ("filter[username__sw]=An", SortCondition::BeginsWith(value_prefix("an"))),
-            ("filter[username]=Ann", SortCondition::BeginsWith(exact("ann"))),
+            ("filter[name]=Ann", SortCondition::BeginsWith(exact("Ann"))),
             ("filter[name]=null", SortCondition::BeginsWith(absent())),
             ("filter[name__gt]=M", SortCondition::Between(after("M"), PRESENT_END.into())),
             ("filter[name__gte]=M", SortCondition::Between(value_prefix("M"), PRESENT_END.into())),

@@ -5,6 +5,7 @@ pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod metered;
+pub mod reindex;
 pub mod schema;
 pub mod sort_key;
 
@@ -208,16 +209,107 @@ impl Query {
 }
 
 /// Every item a query matches, following resume keys request after request.
-pub async fn query_all(store: &dyn Store, mut query: Query) -> Result<Vec<Item>, StoreError> {
+pub async fn query_all(store: &dyn Store, query: Query) -> Result<Vec<Item>, StoreError> {
+    Ok(query_within(store, query, usize::MAX).await?.unwrap_or_default())
+}
+
+/// Every item a query matches if they are at most `budget` (reading at most one more to know),
+/// else `None`. A whole-table partition spread over shards is read shard after shard (in no
+/// particular order overall).
+pub async fn query_within(store: &dyn Store, query: Query, budget: usize) -> Result<Option<Vec<Item>>, StoreError> {
     let mut items = Vec::new();
-    loop {
-        let page = store.query(query.clone()).await?;
-        items.extend(page.items);
-        match page.last_key {
-            Some(key) => query.start = Some(key),
-            None => return Ok(items),
+    for part in partitions_of(&query) {
+        let left = budget.saturating_sub(items.len());
+        match partition_within(store, Query { pk: part, ..query.clone() }, left).await? {
+            Some(found) => items.extend(found),
+            None => return Ok(None),
         }
     }
+    Ok(Some(items))
+}
+
+/// The partitions a query's `pk` stands for: its shards when it names a sharded whole table.
+fn partitions_of(query: &Query) -> Vec<String> {
+    match query.index.whole_table() {
+        Some(value) if value == query.pk => query.index.pk.shards(),
+        _ => vec![query.pk.clone()],
+    }
+}
+
+async fn partition_within(store: &dyn Store, mut query: Query, budget: usize) -> Result<Option<Vec<Item>>, StoreError> {
+    let mut items = Vec::new();
+    loop {
+        let wanted = budget.saturating_add(1).saturating_sub(items.len());
+        let page = store.query(Query { limit: query.limit.min(wanted), ..query.clone() }).await?;
+        items.extend(page.items);
+        if items.len() > budget {
+            return Ok(None);
+        }
+        match page.last_key {
+            Some(key) => query.start = Some(key),
+            None => return Ok(Some(items)),
+        }
+    }
+}
+
+/// Up to `query.limit` items of the query's partition in its order, from `query.start` on. A
+/// whole-table partition spread over shards is read from every shard and merged in order (sort
+/// key, then id: the indexes read this way have unique sort keys). A resume key is a position,
+/// valid in every shard. Each shard is read in parallel about its share of the page, and again
+/// when it runs dry; what was read past the page is read again by the next call.
+pub async fn read(store: &dyn Store, query: Query) -> Result<QueryPage, StoreError> {
+    let parts = partitions_of(&query);
+    if parts.len() <= 1 {
+        return store.query(query).await;
+    }
+    let limit = query.limit.max(1);
+    let share = limit.div_ceil(parts.len()) + 1;
+    let pk_attr = query.index.pk_attr();
+    let mut shards: Vec<Shard> = parts
+        .into_iter()
+        .map(|pk| {
+            let start = query.start.clone().map(|mut key| {
+                key.insert(pk_attr.into(), Value::String(pk.clone()));
+                key
+            });
+            Shard { query: Query { pk, start, limit: share, ..query.clone() }, buffer: Default::default(), done: false }
+        })
+        .collect();
+    let mut items = Vec::with_capacity(limit);
+    while items.len() < limit {
+        let dry: Vec<usize> = (0..shards.len()).filter(|&i| shards[i].buffer.is_empty() && !shards[i].done).collect();
+        let pages =
+            futures_util::future::try_join_all(dry.iter().map(|&i| store.query(shards[i].query.clone()))).await?;
+        for (i, page) in dry.into_iter().zip(pages) {
+            let shard = &mut shards[i];
+            shard.buffer.extend(page.items);
+            shard.done = page.last_key.is_none();
+            shard.query.start = page.last_key;
+        }
+        let heads = shards.iter().enumerate().filter_map(|(i, s)| s.buffer.front().map(|head| (i, head)));
+        let first = heads.min_by(|(_, a), (_, b)| {
+            let order = index_order(query.index, a, b);
+            if query.descending { order.reverse() } else { order }
+        });
+        let Some((i, _)) = first else { break };
+        items.extend(shards[i].buffer.pop_front());
+    }
+    let more = shards.iter().any(|s| !s.buffer.is_empty() || !s.done);
+    let last_key = (more && items.len() >= limit).then(|| items.last().map(|i| start_key_of(query.index, i))).flatten();
+    Ok(QueryPage { items, last_key })
+}
+
+/// One shard of a merged read: where it resumes, and what was read of it but not yet returned.
+struct Shard {
+    query: Query,
+    buffer: std::collections::VecDeque<Item>,
+    done: bool,
+}
+
+/// Index order: the sort key, then the id (as the embedded store orders ties).
+fn index_order(index: &IndexDef, a: &Item, b: &Item) -> std::cmp::Ordering {
+    let key = |item: &Item| (index.sk_of(item), item.get("id").and_then(Value::as_str).map(str::to_string));
+    key(a).cmp(&key(b))
 }
 
 #[derive(Debug, Clone, Default)]

@@ -10,9 +10,44 @@ use super::{Item, sort_key};
 pub enum PartitionKey {
     /// An attribute of the item; items without it are not in the index (a sparse index).
     Attr(&'static str),
-    /// One partition holding every item, so that the whole table can be read in sort key
-    /// order. `attr` is written on every item with the value `value`.
-    Constant { attr: &'static str, value: &'static str },
+    /// The whole table, so that it can be read in sort key order. `attr` is written on every
+    /// item: `value`, or with `shards` > 1 `value#k` for the shard `k` its id falls in. One
+    /// partition takes about 1,000 writes a second in DynamoDB, so the tables written most
+    /// (accounts in a bulk load, sessions at every login) spread over shards, and a read merges
+    /// the shards in order (`store::read`).
+    Constant { attr: &'static str, value: &'static str, shards: u32 },
+}
+
+impl PartitionKey {
+    /// The whole table as one partition.
+    pub const fn whole(value: &'static str) -> PartitionKey {
+        PartitionKey::Constant { attr: ALL, value, shards: 1 }
+    }
+
+    /// The whole table over [`WRITE_SHARDS`] partitions.
+    pub const fn sharded(value: &'static str) -> PartitionKey {
+        PartitionKey::Constant { attr: ALL, value, shards: WRITE_SHARDS }
+    }
+
+    /// The partitions that hold the whole table (`value`, or each `value#k`).
+    pub fn shards(&self) -> Vec<String> {
+        match *self {
+            PartitionKey::Constant { value, shards, .. } if shards > 1 => {
+                (0..shards).map(|k| format!("{value}#{k}")).collect()
+            }
+            PartitionKey::Constant { value, .. } => vec![value.to_string()],
+            PartitionKey::Attr(_) => vec![],
+        }
+    }
+}
+
+/// Shards of the whole-table indexes of the tables written most.
+pub const WRITE_SHARDS: u32 = 8;
+
+/// The shard of `shards` an id falls in (FNV-1a: stable, and spread by the id's random bits).
+pub fn shard_of(id: &str, shards: u32) -> u32 {
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % shards.max(1)
 }
 
 /// A global secondary index. Every key attribute is a string.
@@ -38,7 +73,28 @@ impl IndexDef {
     pub fn pk_of(&self, item: &Item) -> Option<String> {
         match self.pk {
             PartitionKey::Attr(a) => key_string(item.get(a)),
-            PartitionKey::Constant { value, .. } => Some(value.to_string()),
+            PartitionKey::Constant { value, shards: 1, .. } => Some(value.to_string()),
+            PartitionKey::Constant { value, shards, .. } => {
+                let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+                Some(format!("{value}#{}", shard_of(id, shards)))
+            }
+        }
+    }
+
+    /// The partition a whole-table index is queried by (`store::read` spreads it over the
+    /// shards); `None` for an index partitioned by an attribute.
+    pub fn whole_table(&self) -> Option<&'static str> {
+        match self.pk {
+            PartitionKey::Constant { value, .. } => Some(value),
+            PartitionKey::Attr(_) => None,
+        }
+    }
+
+    /// Is `stored` the partition key value `pk` stands for (itself, or one of its shards)?
+    pub fn holds_partition(&self, pk: &str, stored: &str) -> bool {
+        match self.pk {
+            PartitionKey::Constant { shards, .. } if shards > 1 => self.pk.shards().iter().any(|s| s == stored),
+            _ => stored == pk,
         }
     }
 
@@ -113,8 +169,8 @@ impl TableDef {
     /// ever null or empty, which DynamoDB refuses).
     pub fn prepare(&self, item: &mut Item) {
         for index in self.indexes {
-            if let PartitionKey::Constant { attr, value } = index.pk {
-                item.insert(attr.into(), Value::String(value.into()));
+            if let (PartitionKey::Constant { attr, .. }, Some(pk)) = (index.pk, index.pk_of(item)) {
+                item.insert(attr.into(), Value::String(pk));
             }
         }
         for (source, key) in self.folded {
@@ -134,20 +190,16 @@ impl TableDef {
 pub const ALL: &str = "_all";
 
 /// Each resource lists in id order through this index when nothing better serves the query.
-const fn by_id(value: &'static str) -> IndexDef {
-    IndexDef { name: "by_id", pk: PartitionKey::Constant { attr: ALL, value }, sk: Some("id"), keys_only: false }
+const fn by_id(pk: PartitionKey) -> IndexDef {
+    IndexDef { name: "by_id", pk, sk: Some("id"), keys_only: false }
 }
 
-pub const ORGANIZATIONS_BY_NAME: IndexDef = IndexDef {
-    name: "by_name",
-    pk: PartitionKey::Constant { attr: ALL, value: "organizations" },
-    sk: Some("name"),
-    keys_only: false,
-};
+pub const ORGANIZATIONS_BY_NAME: IndexDef =
+    IndexDef { name: "by_name", pk: PartitionKey::whole("organizations"), sk: Some("name"), keys_only: false };
 
 pub const ORGANIZATIONS: TableDef = TableDef {
     name: "organizations",
-    indexes: &[by_id("organizations"), ORGANIZATIONS_BY_NAME],
+    indexes: &[by_id(PartitionKey::whole("organizations")), ORGANIZATIONS_BY_NAME],
     folded: &[],
     ttl: None,
     sorted: &[],
@@ -155,7 +207,7 @@ pub const ORGANIZATIONS: TableDef = TableDef {
 
 /// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
 const fn accounts_by(name: &'static str, sk: &'static str) -> IndexDef {
-    IndexDef { name, pk: PartitionKey::Constant { attr: ALL, value: "accounts" }, sk: Some(sk), keys_only: false }
+    IndexDef { name, pk: PartitionKey::sharded("accounts"), sk: Some(sk), keys_only: false }
 }
 
 pub const ACCOUNTS_BY_EMAIL: IndexDef = accounts_by("by_email", "email_lc");
@@ -176,7 +228,7 @@ pub const ACCOUNTS_BY_ORGANIZATION_EMAIL: IndexDef = IndexDef {
 /// while an invitation is outstanding), so that cleanup finds the lapsed ones without a scan.
 pub const ACCOUNTS_BY_INVITATION_DUE: IndexDef = IndexDef {
     name: "by_invitation_due",
-    pk: PartitionKey::Constant { attr: ALL, value: "accounts" },
+    pk: PartitionKey::sharded("accounts"),
     sk: Some(INVITATION_DUE),
     keys_only: true,
 };
@@ -192,13 +244,13 @@ const fn sorted(name: &'static str, pk: PartitionKey, sk: &'static str) -> Index
     IndexDef { name, pk, sk: Some(sk), keys_only: true }
 }
 
-const EVERY_ACCOUNT: PartitionKey = PartitionKey::Constant { attr: ALL, value: "accounts" };
+const EVERY_ACCOUNT: PartitionKey = PartitionKey::sharded("accounts");
 const BY_ORGANIZATION: PartitionKey = PartitionKey::Attr("organization_id");
 
 pub const ACCOUNTS: TableDef = TableDef {
     name: "accounts",
     indexes: &[
-        by_id("accounts"),
+        by_id(PartitionKey::sharded("accounts")),
         ACCOUNTS_BY_EMAIL,
         ACCOUNTS_BY_EXTERNAL_ID,
         ACCOUNTS_BY_ORGANIZATION,
@@ -238,26 +290,21 @@ pub const SESSIONS_BY_ORGANIZATION: IndexDef =
     IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
 /// Items of a table in expiry order: what cleanup reads to find the expired ones.
-const fn by_expiry(value: &'static str) -> IndexDef {
-    IndexDef {
-        name: "by_expiry",
-        pk: PartitionKey::Constant { attr: ALL, value },
-        sk: Some("expires_at"),
-        keys_only: true,
-    }
+const fn by_expiry(pk: PartitionKey) -> IndexDef {
+    IndexDef { name: "by_expiry", pk, sk: Some("expires_at"), keys_only: true }
 }
 
-pub const SESSIONS_BY_EXPIRY: IndexDef = by_expiry("sessions");
+pub const SESSIONS_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("sessions"));
 
 pub const SESSIONS: TableDef = TableDef {
     name: "sessions",
     indexes: &[
-        by_id("sessions"),
+        by_id(PartitionKey::sharded("sessions")),
         SESSIONS_BY_ACCOUNT,
         SESSIONS_BY_ORGANIZATION,
         SESSIONS_BY_EXPIRY,
         // Most recently used first: of all, of one organization, of one account.
-        sorted("sort_last_used_at", PartitionKey::Constant { attr: ALL, value: "sessions" }, "_s_last_used_at"),
+        sorted("sort_last_used_at", PartitionKey::sharded("sessions"), "_s_last_used_at"),
         sorted("account_sort_last_used_at", PartitionKey::Attr("account_id"), "_s_last_used_at"),
         sorted("organization_sort_last_used_at", PartitionKey::Attr("organization_id"), "_s_last_used_at"),
     ],
@@ -272,7 +319,7 @@ pub const TTL: &str = "ttl";
 pub const TOKENS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
-pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry("tokens");
+pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::whole("tokens"));
 
 /// Single-use tokens (invitations, password resets), keyed by the hash of the token: the
 /// token itself is never stored, and finding it is one strongly consistent read.
@@ -284,22 +331,23 @@ pub const TOKENS: TableDef = TableDef {
     sorted: &[],
 };
 
-pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry("throttles");
+pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::whole("throttles"));
 
 /// Counters of recent events per key (failed logins per account and per address, reset
 /// requests), each living for one window.
 pub const THROTTLES: TableDef =
     TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL), sorted: &[] };
 
-pub const ROLES_BY_NAME: IndexDef = IndexDef {
-    name: "by_name",
-    pk: PartitionKey::Constant { attr: ALL, value: "roles" },
-    sk: Some("name"),
-    keys_only: false,
-};
+pub const ROLES_BY_NAME: IndexDef =
+    IndexDef { name: "by_name", pk: PartitionKey::whole("roles"), sk: Some("name"), keys_only: false };
 
-pub const ROLES: TableDef =
-    TableDef { name: "roles", indexes: &[by_id("roles"), ROLES_BY_NAME], folded: &[], ttl: None, sorted: &[] };
+pub const ROLES: TableDef = TableDef {
+    name: "roles",
+    indexes: &[by_id(PartitionKey::whole("roles")), ROLES_BY_NAME],
+    folded: &[],
+    ttl: None,
+    sorted: &[],
+};
 
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
@@ -319,7 +367,7 @@ pub const ROLE_ASSIGNMENTS_BY_ORGANIZATION: IndexDef =
 pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
     name: "role_assignments",
     indexes: &[
-        by_id("role_assignments"),
+        by_id(PartitionKey::sharded("role_assignments")),
         ROLE_ASSIGNMENTS_BY_ACCOUNT,
         ROLE_ASSIGNMENTS_BY_ROLE,
         ROLE_ASSIGNMENTS_BY_SCOPE,
@@ -333,8 +381,13 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
 pub const TEAMS_BY_ORGANIZATION: IndexDef =
     IndexDef { name: "by_organization", pk: PartitionKey::Attr("organization_id"), sk: Some("id"), keys_only: false };
 
-pub const TEAMS: TableDef =
-    TableDef { name: "teams", indexes: &[by_id("teams"), TEAMS_BY_ORGANIZATION], folded: &[], ttl: None, sorted: &[] };
+pub const TEAMS: TableDef = TableDef {
+    name: "teams",
+    indexes: &[by_id(PartitionKey::whole("teams")), TEAMS_BY_ORGANIZATION],
+    folded: &[],
+    ttl: None,
+    sorted: &[],
+};
 
 /// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.
 pub const TEAM_MEMBERSHIPS_BY_TEAM: IndexDef =
