@@ -497,14 +497,13 @@ async fn renaming_moves_the_claim_and_frees_the_old_value(store: Arc<dyn Store>)
     assert!(stale.is_err(), "an update from a stale read must fail");
 }
 
+/// Organizations as the service writes them: each with its name's uniqueness marker.
 async fn many_orgs(store: &dyn Store, n: usize) {
     let all: Vec<Write> = (0..n)
-        .map(|i| {
-            put(
-                &ORGANIZATIONS,
-                json!({"id": format!("00000000-0000-7000-8000-{i:012}"), "name": format!("name {i:05}")}),
-                None,
-            )
+        .flat_map(|i| {
+            let (id, name) = (format!("00000000-0000-7000-8000-{i:012}"), format!("name {i:05}"));
+            let marker = iam_shared::records::Unique::new("organizations.name", "name", &name).claim(&id);
+            [put(&ORGANIZATIONS, json!({"id": id, "name": name}), None), marker]
         })
         .collect();
     for chunk in all.chunks(100) {

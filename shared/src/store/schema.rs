@@ -356,6 +356,11 @@ pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
 pub const ROLE_ASSIGNMENTS_BY_ROLE: IndexDef =
     IndexDef { name: "by_role", pk: PartitionKey::Attr("role_name"), sk: Some("account_id"), keys_only: false };
 
+/// The holders of a role in creation order (the listing of a role's assignments; `by_role`
+/// serves the accounts filter, in account order).
+pub const ROLE_ASSIGNMENTS_BY_ROLE_CREATED: IndexDef =
+    IndexDef { name: "by_role_created", pk: PartitionKey::Attr("role_name"), sk: Some("id"), keys_only: false };
+
 /// The assignments at one organization or team (sparse: global assignments have no scope id).
 pub const ROLE_ASSIGNMENTS_BY_SCOPE: IndexDef =
     IndexDef { name: "by_scope", pk: PartitionKey::Attr("scope_id"), sk: Some("account_id"), keys_only: false };
@@ -370,6 +375,7 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
         by_id(PartitionKey::sharded("role_assignments")),
         ROLE_ASSIGNMENTS_BY_ACCOUNT,
         ROLE_ASSIGNMENTS_BY_ROLE,
+        ROLE_ASSIGNMENTS_BY_ROLE_CREATED,
         ROLE_ASSIGNMENTS_BY_SCOPE,
         ROLE_ASSIGNMENTS_BY_ORGANIZATION,
     ],
@@ -393,12 +399,16 @@ pub const TEAMS: TableDef = TableDef {
 pub const TEAM_MEMBERSHIPS_BY_TEAM: IndexDef =
     IndexDef { name: "by_team", pk: PartitionKey::Attr("team_id"), sk: Some("account_id"), keys_only: false };
 
+/// A team's members in creation order (the listing of a team's memberships).
+pub const TEAM_MEMBERSHIPS_BY_TEAM_CREATED: IndexDef =
+    IndexDef { name: "by_team_created", pk: PartitionKey::Attr("team_id"), sk: Some("id"), keys_only: false };
+
 pub const TEAM_MEMBERSHIPS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
 pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
     name: "team_memberships",
-    indexes: &[TEAM_MEMBERSHIPS_BY_TEAM, TEAM_MEMBERSHIPS_BY_ACCOUNT],
+    indexes: &[TEAM_MEMBERSHIPS_BY_TEAM, TEAM_MEMBERSHIPS_BY_TEAM_CREATED, TEAM_MEMBERSHIPS_BY_ACCOUNT],
     folded: &[],
     ttl: None,
     sorted: &[],
@@ -424,3 +434,41 @@ pub const TABLES: &[&TableDef] = &[
     &THROTTLES,
     &COUNTERS,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_fits_dynamodbs_quota_of_20_indexes() {
+        for table in TABLES {
+            assert!(table.indexes.len() <= 20, "{} has {} indexes", table.name, table.indexes.len());
+        }
+        assert_eq!(ACCOUNTS.indexes.len(), 18, "accounts: two left (README, Listing at scale)");
+    }
+
+    #[test]
+    fn the_whole_table_indexes_of_a_table_share_one_partition_layout() {
+        // They share the `_all` attribute, which holds one value per item.
+        for table in TABLES {
+            let mut constants = table.indexes.iter().filter(|i| matches!(i.pk, PartitionKey::Constant { .. }));
+            if let Some(first) = constants.next() {
+                assert!(constants.all(|i| i.pk == first.pk), "{}", table.name);
+            }
+        }
+    }
+
+    #[test]
+    fn sharded_items_spread_over_every_shard() {
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..200 {
+            let item: Item =
+                serde_json::from_value(serde_json::json!({"id": format!("00000000-0000-7000-8000-{n:012}")}))
+                    .expect("item");
+            let pk = ACCOUNTS.indexes[0].pk_of(&item).expect("in the whole-table index");
+            assert!(ACCOUNTS.indexes[0].holds_partition("accounts", &pk), "{pk}");
+            seen.insert(pk);
+        }
+        assert_eq!(seen.len(), WRITE_SHARDS as usize);
+    }
+}
