@@ -69,12 +69,7 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
     let window = Window::of(&q.paging)?;
     let plan = match ordered {
         Some(ordered) if best.ordered.is_none() => match choose(r, def, &q, &window, &best).await? {
-            Choice::Filtering(Some(matches)) => {
-                let total = matches.len();
-                let mut page = sort_in_memory(def, &q, window, matches)?;
-                page.total = q.count.then_some(total);
-                return Ok(page);
-            }
+            Choice::Filtering(Some(matches)) => return sort_in_memory(def, &q, window, matches),
             Choice::Filtering(None) => best.clone(),
             Choice::Ordering => ordered,
         },
@@ -99,13 +94,7 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
         (Access::Via { via, pk, organizations }, Some(descending)) => {
             stream_via(r, def, &q, window, via, pk, organizations.as_deref(), descending).await?
         }
-        _ => {
-            let matches = read_all(r, def, &q, &plan).await?;
-            let total = matches.len();
-            let mut page = sort_in_memory(def, &q, window, matches)?;
-            page.total = q.count.then_some(total);
-            page
-        }
+        _ => sort_in_memory(def, &q, window, read_all(r, def, &q, &plan).await?)?,
     };
     if q.count && page.total.is_none() {
         page.total = Some(match counted(r, def, &q.filter).await? {
@@ -472,7 +461,7 @@ async fn whole(r: Reader<'_>, def: &'static ResourceDef, index: &IndexDef, found
     Ok(items)
 }
 
-/// The page out of every match (`items`), sorted here.
+/// The page out of every match (`items`), sorted here, with their count when asked.
 fn sort_in_memory(def: &'static ResourceDef, q: &ListQuery, mut window: Window, mut items: Vec<Item>) -> Result<Page> {
     let sort = effective_sort(q);
     let after = window.after_position()?;
