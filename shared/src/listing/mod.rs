@@ -20,7 +20,7 @@ use crate::query::{Expr, ListQuery, Op, Paging, Scalar};
 use crate::records::id_of;
 use crate::resource::{ResourceDef, Via};
 use crate::store::schema::UNIQUES;
-use crate::store::{IndexDef, Item, Query, SortCondition, StartKey, Store, query_within, start_key_of};
+use crate::store::{IndexDef, Item, Query, Reading, SortCondition, StartKey, Store, query_within, start_key_of};
 
 /// Items read a request when the whole matching range must be read.
 const READ_ALL_BATCH: usize = 1000;
@@ -262,21 +262,17 @@ async fn fill(def: &ResourceDef, q: &ListQuery, want: usize, source: &mut impl B
 /// The pages of one index partition, in its order, each read as far as asked.
 struct IndexPages<'a> {
     r: Reader<'a>,
-    /// The partition, and where the next page starts (`None` once exhausted, after the first).
-    query: Query,
-    exhausted: bool,
+    index: &'static IndexDef,
+    reading: Reading,
 }
 
-impl IndexPages<'_> {
+impl<'a> IndexPages<'a> {
+    fn new(r: Reader<'a>, query: Query) -> Self {
+        IndexPages { r, index: query.index, reading: Reading::new(query) }
+    }
+
     async fn next_page(&mut self, limit: usize) -> Result<Option<Vec<Item>>> {
-        if self.exhausted {
-            return Ok(None);
-        }
-        let query = Query { limit, start: self.query.start.take(), ..self.query.clone() };
-        let read = crate::store::read(self.r.store, query).await?;
-        self.query.start = read.last_key;
-        self.exhausted = self.query.start.is_none();
-        Ok(Some(read.items))
+        Ok(self.reading.next(self.r.store, limit).await?)
     }
 }
 
@@ -290,7 +286,7 @@ impl Batches for IndexBatches<'_> {
     async fn next(&mut self, need: usize) -> Result<Option<Vec<Item>>> {
         let Some(items) = self.pages.next_page(need.clamp(1, READ_ALL_BATCH)).await? else { return Ok(None) };
         let r = self.pages.r;
-        Ok(Some(if self.pages.query.index.keys_only {
+        Ok(Some(if self.pages.index.keys_only {
             // A listing order of keys only: the items themselves, by id, in its order.
             let ids: Vec<String> = items.iter().map(|k| id_of(k).to_string()).collect();
             items_in_order(r, self.def, &ids).await?
@@ -333,7 +329,7 @@ async fn stream_ordered(
 ) -> Result<Page> {
     let start = window.start_key(index, pk)?;
     let query = Query { table: def.table, index, pk: pk.to_string(), sk: sk.clone(), descending, limit: 1, start };
-    let mut source = IndexBatches { pages: IndexPages { r, query, exhausted: false }, def };
+    let mut source = IndexBatches { pages: IndexPages::new(r, query), def };
     let found = fill(def, q, window.wanted(), &mut source).await?;
     Ok(window.page(found, None, |last| Cursor::Key(start_key_of(index, last))))
 }
@@ -387,7 +383,7 @@ async fn stream_via(
     let last = window.after_id()?;
     let sk = last.clone().map(|id| if descending { SortCondition::Lt(id) } else { SortCondition::Gt(id) });
     let query = Query { table: via.table, index: via.index, pk: pk.to_string(), sk, descending, limit: 1, start: None };
-    let pages = IndexPages { r, query, exhausted: false };
+    let pages = IndexPages::new(r, query);
     let found = fill(def, q, window.wanted(), &mut LinkBatches { pages, def, via, organizations, last }).await?;
     Ok(window.page(found, None, |last| {
         Cursor::After([("id".to_string(), Value::String(id_of(last).to_string()))].into_iter().collect())

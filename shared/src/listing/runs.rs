@@ -57,7 +57,7 @@ pub(super) async fn stream(
     };
     query.start = start.clone();
     let index = query.index;
-    let mut source = IndexBatches { pages: IndexPages { r, query, exhausted: false }, def };
+    let mut source = IndexBatches { pages: IndexPages::new(r, query), def };
     let want = window.wanted();
     let (mut runs, mut matched, mut previous) = (Vec::<Run>::new(), 0, start);
     'reading: while let Some(batch) = source.next(want.saturating_sub(matched).max(RUN_BATCH)).await? {

@@ -252,51 +252,28 @@ async fn partition_within(store: &dyn Store, mut query: Query, budget: usize) ->
     }
 }
 
-/// Up to `query.limit` items of the query's partition in its order, from `query.start` on. A
-/// whole-table partition spread over shards is read from every shard and merged in order (sort
-/// key, then id: the indexes read this way have unique sort keys). A resume key is a position,
-/// valid in every shard. Each shard is read in parallel about its share of the page, and again
-/// when it runs dry; what was read past the page is read again by the next call.
+/// Up to `query.limit` items of the query's partition in its order, from `query.start` on,
+/// with the key a next read resumes from when more may follow (see [`Reading`]).
 pub async fn read(store: &dyn Store, query: Query) -> Result<QueryPage, StoreError> {
-    let parts = partitions_of(&query);
-    if parts.len() <= 1 {
-        return store.query(query).await;
-    }
-    let limit = query.limit.max(1);
-    let share = limit.div_ceil(parts.len()) + 1;
-    let pk_attr = query.index.pk_attr();
-    let mut shards: Vec<Shard> = parts
-        .into_iter()
-        .map(|pk| {
-            let start = query.start.clone().map(|mut key| {
-                key.insert(pk_attr.into(), Value::String(pk.clone()));
-                key
-            });
-            Shard { query: Query { pk, start, limit: share, ..query.clone() }, buffer: Default::default(), done: false }
-        })
-        .collect();
-    let mut items = Vec::with_capacity(limit);
-    while items.len() < limit {
-        let dry: Vec<usize> = (0..shards.len()).filter(|&i| shards[i].buffer.is_empty() && !shards[i].done).collect();
-        let pages =
-            futures_util::future::try_join_all(dry.iter().map(|&i| store.query(shards[i].query.clone()))).await?;
-        for (i, page) in dry.into_iter().zip(pages) {
-            let shard = &mut shards[i];
-            shard.buffer.extend(page.items);
-            shard.done = page.last_key.is_none();
-            shard.query.start = page.last_key;
-        }
-        let heads = shards.iter().enumerate().filter_map(|(i, s)| s.buffer.front().map(|head| (i, head)));
-        let first = heads.min_by(|(_, a), (_, b)| {
-            let order = index_order(query.index, a, b);
-            if query.descending { order.reverse() } else { order }
-        });
-        let Some((i, _)) = first else { break };
-        items.extend(shards[i].buffer.pop_front());
-    }
-    let more = shards.iter().any(|s| !s.buffer.is_empty() || !s.done);
-    let last_key = (more && items.len() >= limit).then(|| items.last().map(|i| start_key_of(query.index, i))).flatten();
+    let (index, limit) = (query.index, query.limit.max(1));
+    let mut reading = Reading::new(query);
+    let items = reading.next(store, limit).await?.unwrap_or_default();
+    let more = items.len() >= limit && !reading.is_exhausted();
+    let last_key = more.then(|| items.last().map(|i| start_key_of(index, i))).flatten();
     Ok(QueryPage { items, last_key })
+}
+
+/// A partition read in its order a batch at a time. A whole-table partition spread over
+/// shards is read from every shard (in parallel, each about its share of the batch) and merged
+/// in index order (sort key, then id: the indexes read in order this way have unique keys);
+/// what a shard returned beyond the batch waits for the next one, so nothing is read twice.
+/// A start key is a position, valid in every shard (DynamoDB and moto accept an
+/// `ExclusiveStartKey` that names no item).
+pub struct Reading {
+    query: Query,
+    /// The shards, when the partition is spread over several.
+    shards: Vec<Shard>,
+    exhausted: bool,
 }
 
 /// One shard of a merged read: where it resumes, and what was read of it but not yet returned.
@@ -304,6 +281,70 @@ struct Shard {
     query: Query,
     buffer: std::collections::VecDeque<Item>,
     done: bool,
+}
+
+impl Reading {
+    pub fn new(query: Query) -> Reading {
+        let parts = partitions_of(&query);
+        let pk_attr = query.index.pk_attr();
+        let shards = if parts.len() <= 1 {
+            vec![]
+        } else {
+            parts
+                .into_iter()
+                .map(|pk| {
+                    let start = query.start.clone().map(|mut key| {
+                        key.insert(pk_attr.into(), Value::String(pk.clone()));
+                        key
+                    });
+                    Shard { query: Query { pk, start, ..query.clone() }, buffer: Default::default(), done: false }
+                })
+                .collect()
+        };
+        Reading { query, shards, exhausted: false }
+    }
+
+    /// Has every item been returned?
+    pub fn is_exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// Up to `limit` more items in order (fewer at the end), or `None` once all were returned.
+    pub async fn next(&mut self, store: &dyn Store, limit: usize) -> Result<Option<Vec<Item>>, StoreError> {
+        if self.exhausted {
+            return Ok(None);
+        }
+        if self.shards.is_empty() {
+            let page = store.query(Query { limit, start: self.query.start.take(), ..self.query.clone() }).await?;
+            self.query.start = page.last_key;
+            self.exhausted = self.query.start.is_none();
+            return Ok(Some(page.items));
+        }
+        let share = limit.div_ceil(self.shards.len()) + 1;
+        let mut items = Vec::with_capacity(limit);
+        while items.len() < limit {
+            let shards = &mut self.shards;
+            let dry: Vec<usize> =
+                (0..shards.len()).filter(|&i| shards[i].buffer.is_empty() && !shards[i].done).collect();
+            let reads = dry.iter().map(|&i| store.query(Query { limit: share, ..shards[i].query.clone() }));
+            let pages = futures_util::future::try_join_all(reads).await?;
+            for (i, page) in dry.into_iter().zip(pages) {
+                let shard = &mut shards[i];
+                shard.buffer.extend(page.items);
+                shard.done = page.last_key.is_none();
+                shard.query.start = page.last_key;
+            }
+            let heads = shards.iter().enumerate().filter_map(|(i, s)| s.buffer.front().map(|head| (i, head)));
+            let first = heads.min_by(|(_, a), (_, b)| {
+                let order = index_order(self.query.index, a, b);
+                if self.query.descending { order.reverse() } else { order }
+            });
+            let Some((i, _)) = first else { break };
+            items.extend(shards[i].buffer.pop_front());
+        }
+        self.exhausted = self.shards.iter().all(|s| s.buffer.is_empty() && s.done);
+        Ok(Some(items))
+    }
 }
 
 /// Index order: the sort key, then the id (as the embedded store orders ties).
