@@ -69,6 +69,43 @@ async fn members_see_their_own_sessions_and_admins_their_organizations() {
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 }
 
+/// Sessions most recently used first, of one account, one organization or all, walked page by
+/// page: a refresh moves a session to the front.
+#[tokio::test]
+async fn sessions_list_most_recently_used_first_in_every_scope() {
+    let app = TestApp::new().await;
+    let org = app.create_org("Acme").await;
+    let account_id = app.create_account("ann@acme.test", &org).await;
+    let password = json!({"grant_type": "password", "email": "ann@acme.test", "password": PASSWORD});
+    let mut logins = Vec::new();
+    for _ in 0..4 {
+        logins.push(app.token(password.clone()).await.body);
+        app.clock.advance(time::Duration::minutes(1));
+    }
+    let refresh = json!({"grant_type": "refresh_token", "refresh_token": logins[1]["refresh_token"]});
+    assert_eq!(app.token(refresh).await.status, StatusCode::OK);
+    let id = |n: usize| logins[n]["session_id"].as_str().unwrap().to_string();
+    let wanted = vec![id(1), id(3), id(2), id(0)];
+    let admin = app.admin_now().await;
+    for scope in [format!("filter[account_id]={account_id}&"), format!("filter[organization_id]={org}&")] {
+        let (mut seen, mut next) =
+            (Vec::new(), format!("{SESSIONS}?{scope}sort=-last_used_at&page[size]=1&page[after]="));
+        loop {
+            let reply = app.call(Method::GET, &next, Some(&admin), None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{next}: {:?}", reply.body);
+            seen.extend(reply.ids());
+            match reply.body["links"]["next"].as_str() {
+                Some(link) => next = link.trim_start_matches("http://iam.test").to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(seen, wanted, "{scope}");
+    }
+    let all = app.call(Method::GET, &format!("{SESSIONS}?sort=last_used_at"), Some(&admin), None).await;
+    let ann: Vec<String> = all.ids().into_iter().filter(|s| wanted.contains(s)).collect();
+    assert_eq!(ann, wanted.iter().rev().cloned().collect::<Vec<_>>(), "the reverse, over every session");
+}
+
 #[tokio::test]
 async fn a_refresh_keeps_the_sessions_record_true() {
     let app = TestApp::new().await;

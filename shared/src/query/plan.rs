@@ -472,6 +472,33 @@ mod tests {
     }
 
     #[test]
+    fn sessions_assignments_and_memberships_list_in_their_usual_orders_from_an_index() {
+        use crate::model::{account_session, role_assignment, team_membership};
+        const X: &str = "00000000-0000-7000-8000-0000000000a1";
+        let cases: [(&ResourceDef, String, &str); 6] = [
+            (
+                &account_session::RESOURCE,
+                format!("filter[account_id]={X}&sort=-last_used_at"),
+                "account_sort_last_used_at",
+            ),
+            (
+                &account_session::RESOURCE,
+                format!("filter[organization_id]={X}&sort=-last_used_at"),
+                "organization_sort_last_used_at",
+            ),
+            (&account_session::RESOURCE, "sort=-last_used_at".into(), "sort_last_used_at"),
+            (&role_assignment::RESOURCE, "filter[role_name]=helpdesk&sort=-created_at".into(), "by_role_created"),
+            (&role_assignment::RESOURCE, format!("filter[organization_id]={X}&sort=created_at"), "by_organization"),
+            (&team_membership::RESOURCE, format!("filter[team_id]={X}&sort=-created_at"), "by_team_created"),
+        ];
+        for (def, q, index) in cases {
+            let p = plan(def, &parse(def, &decode_pairs(Some(&q))).unwrap());
+            assert_eq!(index_of(&p).0, index, "{} {q}", def.type_name);
+            assert!(p.ordered.is_some() && !p.runs, "{} {q}: {p:?}", def.type_name);
+        }
+    }
+
+    #[test]
     fn a_multi_key_sort_reads_the_first_key_from_its_index_and_sorts_runs() {
         let p = account_plan("sort=name,-updated_at");
         assert_eq!((index_of(&p).0, p.ordered, p.runs), ("sort_name", Some(false), true));
