@@ -70,8 +70,14 @@ async fn an_update_adds_and_sets_creating_a_missing_item_with_its_index_keys(sto
     assert_eq!(after["expires_at"], "2026-11-23T10:15:00Z", "attributes not named are kept");
     assert_eq!(store.get(&THROTTLES, "c").await.unwrap().unwrap()["count"], -1);
     // The item is in the table's expiry index, as a put would have put it.
-    let expiring = store.query(query(&THROTTLES_BY_EXPIRY, &THROTTLES, "throttles")).await.unwrap();
+    let expiring = read(store.as_ref(), query(&THROTTLES_BY_EXPIRY, &THROTTLES, "throttles")).await.unwrap();
     assert_eq!(ids(&expiring.items), ["c"]);
+    // In the write shard of its id, as a put would have written it.
+    let stored = store.get(&THROTTLES, "c").await.unwrap().unwrap();
+    assert_eq!(
+        stored.get("_all").and_then(Value::as_str),
+        THROTTLES_BY_EXPIRY.pk_of(&item(json!({"id": "c"}))).as_deref()
+    );
 }
 
 async fn update_conditions_compare_as_dynamodb_does(store: Arc<dyn Store>) {

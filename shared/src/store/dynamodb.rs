@@ -192,7 +192,16 @@ impl Expression {
     /// constant partitions and the folded keys that `TableDef::prepare` writes on a put).
     fn update(&mut self, update: &Update) -> String {
         let mut given: Item = update.set.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect();
+        // The write shard is the id's; the key itself is never SET.
+        given.insert("id".into(), Value::String(update.id.clone()));
         update.table.prepare(&mut given);
+        given.remove("id");
+        // A sort key of its own depends on its source: written only when the update sets it.
+        for sorted in update.table.sorted {
+            if !update.set.iter().any(|(attr, _)| *attr == sorted.source) {
+                given.remove(sorted.attr);
+            }
+        }
         let sets: Vec<String> = given.iter().map(|(k, v)| format!("{} = {}", self.name(k), self.value(v))).collect();
         let adds: Vec<String> =
             update.add.iter().map(|(k, n)| format!("{} {}", self.name(k), self.value(&Value::from(*n)))).collect();

@@ -319,7 +319,7 @@ pub const TTL: &str = "ttl";
 pub const TOKENS_BY_ACCOUNT: IndexDef =
     IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: false };
 
-pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::whole("tokens"));
+pub const TOKENS_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("tokens"));
 
 /// Single-use tokens (invitations, password resets), keyed by the hash of the token: the
 /// token itself is never stored, and finding it is one strongly consistent read.
@@ -331,7 +331,7 @@ pub const TOKENS: TableDef = TableDef {
     sorted: &[],
 };
 
-pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::whole("throttles"));
+pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("throttles"));
 
 /// Counters of recent events per key (failed logins per account and per address, reset
 /// requests), each living for one window.
