@@ -45,7 +45,12 @@ impl Dependents {
 
     /// The write that changes the count by `by` (creating the counter at `by` if missing).
     pub fn change(self, parent_id: &str, by: i64) -> Write {
-        Write::Update(Update::new(&COUNTERS, self.key(parent_id)).add("count", by))
+        Write::Update(self.update(parent_id, by))
+    }
+
+    /// That change as an update of its own (bulk loads apply it outside a transaction).
+    pub fn update(self, parent_id: &str, by: i64) -> Update {
+        Update::new(&COUNTERS, self.key(parent_id)).add("count", by)
     }
 
     /// The write that removes the counter with its parent, on condition that nothing is
@@ -94,7 +99,11 @@ impl Tally {
 
     /// The write that counts item `id` in (`by` = 1) or out (`by` = -1).
     pub fn change(&self, id: &str, by: i64) -> Write {
-        Write::Update(Update::new(&COUNTERS, self.shard_key(self.shard_of(id))).add("count", by))
+        Write::Update(self.shard_update(self.shard_of(id), by))
+    }
+
+    fn shard_update(&self, shard: u32, by: i64) -> Update {
+        Update::new(&COUNTERS, self.shard_key(shard)).add("count", by)
     }
 
     /// The changes that count these items in at once (bulk loads), one per shard touched.
@@ -104,7 +113,7 @@ impl Tally {
             per_shard[self.shard_of(id) as usize] += 1;
         }
         let shards = per_shard.into_iter().enumerate().filter(|(_, n)| *n != 0);
-        shards.map(|(shard, n)| Update::new(&COUNTERS, self.shard_key(shard as u32)).add("count", n)).collect()
+        shards.map(|(shard, n)| self.shard_update(shard as u32, n)).collect()
     }
 
     /// The count: the sum of the shards.

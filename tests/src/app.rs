@@ -214,6 +214,23 @@ impl TestApp {
     }
 
     /// A request with an optional bearer token and an optional JSON:API body.
+    /// The ids of every page from `first` on, following `links.next` as `token` (each page
+    /// must answer 200; more than 200 pages means paging does not end).
+    pub async fn every_page(&self, first: &str, token: &str) -> Vec<String> {
+        let (mut ids, mut current, mut pages) = (Vec::new(), first.to_string(), 0);
+        loop {
+            let reply = self.call(Method::GET, &current, Some(token), None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{current}: {:?}", reply.body);
+            ids.extend(reply.ids());
+            pages += 1;
+            assert!(pages <= 200, "paging does not end: {current}");
+            match reply.body["links"]["next"].as_str() {
+                Some(next) => current = next.trim_start_matches(PUBLIC_URL).to_string(),
+                None => return ids,
+            }
+        }
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(t) = token {

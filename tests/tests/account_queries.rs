@@ -341,20 +341,7 @@ async fn sorts_and_every_paging_style_walk_the_oracle_order() {
         let size = 3 + rng.below(15);
         let walk = |first: String| {
             let app = &app;
-            async move {
-                let (mut got, mut current, mut pages) = (Vec::new(), first, 0);
-                loop {
-                    let reply = app.get(&current).await;
-                    assert_eq!(reply.status, http::StatusCode::OK, "{current}: {:?}", reply.body);
-                    got.extend(reply.ids());
-                    pages += 1;
-                    assert!(pages <= 200, "paging does not end: {current}");
-                    match reply.body["links"]["next"].as_str() {
-                        Some(next) => current = next.trim_start_matches("http://iam.test").to_string(),
-                        None => return got,
-                    }
-                }
-            }
+            async move { app.every_page(&first, &app.admin_token).await }
         };
         let by_number = walk(format!("{ACCOUNTS}?{base}&page[size]={size}")).await;
         assert_eq!(by_number, want, "case {case}: page numbers via links.next, size {size}, {base}");

@@ -88,18 +88,8 @@ async fn sessions_list_most_recently_used_first_in_every_scope() {
     let wanted = vec![id(1), id(3), id(2), id(0)];
     let admin = app.admin_now().await;
     for scope in [format!("filter[account_id]={account_id}&"), format!("filter[organization_id]={org}&")] {
-        let (mut seen, mut next) =
-            (Vec::new(), format!("{SESSIONS}?{scope}sort=-last_used_at&page[size]=1&page[after]="));
-        loop {
-            let reply = app.call(Method::GET, &next, Some(&admin), None).await;
-            assert_eq!(reply.status, StatusCode::OK, "{next}: {:?}", reply.body);
-            seen.extend(reply.ids());
-            match reply.body["links"]["next"].as_str() {
-                Some(link) => next = link.trim_start_matches("http://iam.test").to_string(),
-                None => break,
-            }
-        }
-        assert_eq!(seen, wanted, "{scope}");
+        let first = format!("{SESSIONS}?{scope}sort=-last_used_at&page[size]=1&page[after]=");
+        assert_eq!(app.every_page(&first, &admin).await, wanted, "{scope}");
     }
     let all = app.call(Method::GET, &format!("{SESSIONS}?sort=last_used_at"), Some(&admin), None).await;
     let ann: Vec<String> = all.ids().into_iter().filter(|s| wanted.contains(s)).collect();

@@ -444,17 +444,14 @@ async fn read_within(
     Ok(Some(presented.filter(|item| matches(&q.filter, item, def)).collect()))
 }
 
-/// The items an index query found: themselves, or read by id from a keys-only index.
+/// The items an index query found: themselves, or read by id from a keys-only index (the
+/// store batches the reads as its backend allows).
 async fn whole(r: Reader<'_>, def: &'static ResourceDef, index: &IndexDef, found: Vec<Item>) -> Result<Vec<Item>> {
     if !index.keys_only {
         return Ok(found);
     }
     let ids: Vec<String> = found.iter().map(|k| id_of(k).to_string()).collect();
-    let mut items = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_ID_BATCH) {
-        items.extend(r.store.batch_get(def.table, chunk).await?);
-    }
-    Ok(items)
+    Ok(r.store.batch_get(def.table, &ids).await?)
 }
 
 /// The page out of every match (`items`), sorted here, with their count when asked.

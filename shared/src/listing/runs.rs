@@ -71,9 +71,10 @@ pub(super) async fn stream(
             }
             previous = Some(start_key_of(index, &item));
             let shown = after.as_ref().is_some_and(|a| compare_items(&item, a, &sort, def) != Ordering::Greater);
-            if !shown && matches(&q.filter, &item, def) {
+            // (The run was opened above for this item's value, so `last_mut` is always some.)
+            if let Some(run) = runs.last_mut().filter(|_| !shown && matches(&q.filter, &item, def)) {
                 matched += 1;
-                runs.last_mut().expect("a run was just opened").items.push(item);
+                run.items.push(item);
             }
         }
     }

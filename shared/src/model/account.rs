@@ -13,7 +13,7 @@ use crate::links;
 use crate::permissions::Permission;
 use crate::records::{self, Unique};
 use crate::resource::{Counts, Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
-use crate::store::{Item, Query, SortCondition, Store, Update, Write, schema};
+use crate::store::{Item, Query, SortCondition, Store, Update, schema};
 
 /// The holders of a role, in account order.
 const BY_ROLE: Via = Via {
@@ -482,11 +482,7 @@ pub fn counted_in(items: &[Item]) -> Vec<Update> {
     for org in items.iter().filter_map(|i| i.get("organization_id").and_then(Value::as_str)) {
         *per_organization.entry(org).or_default() += 1;
     }
-    for (org, n) in per_organization {
-        if let Write::Update(update) = Dependents::OrganizationAccounts.change(org, n) {
-            updates.push(update);
-        }
-    }
+    updates.extend(per_organization.into_iter().map(|(org, n)| Dependents::OrganizationAccounts.update(org, n)));
     updates
 }
 
