@@ -139,6 +139,57 @@ async fn sixty_parallel_wrong_current_passwords_get_exactly_ten_evaluations() {
 /// How many trials each delete race runs: each is a fresh parent and a burst at it.
 const TRIALS: usize = 6;
 
+/// `count=true` for the whole table and for one organization reads counters changed in the
+/// transaction of every create, move and delete: dozens of them at once, duplicates and moves
+/// among them, leave the counts equal to what a listing finds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counts_stay_exact_under_parallel_creates_moves_and_deletes() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    let (here, there) = (app.create_org("Here").await, app.create_org("There").await);
+    // 30 creates of 20 distinct emails: 10 lose on uniqueness and must count nothing.
+    let creates = (0..30)
+        .map(|i| {
+            let email = format!("c{}@acme.test", i % 20);
+            create("accounts", &admin, json!({"email": email, "password": PASSWORD, "organization_id": here}))
+        })
+        .collect();
+    let replies = all_at_once(&app, creates).await;
+    let ids: Vec<String> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["data"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 20, "{:?}", statuses(&replies));
+    // Delete 8 (each twice at once) and move 6 to the other organization, all at the same time.
+    let mut burst: Vec<_> = ids[..8]
+        .iter()
+        .flat_map(|id| {
+            [
+                delete(&format!("/api/v3/iam/accounts/{id}"), &admin),
+                delete(&format!("/api/v3/iam/accounts/{id}"), &admin),
+            ]
+        })
+        .collect();
+    burst.extend(ids[8..14].iter().map(|id| {
+        let body = json!({"data": {"type": "accounts", "id": id, "attributes": {"organization_id": there}}});
+        jsonapi(Method::PATCH, &format!("/api/v3/iam/accounts/{id}"), &admin, Some(body))
+    }));
+    let replies = all_at_once(&app, burst).await;
+    assert_eq!(replies.iter().filter(|r| r.status == StatusCode::NO_CONTENT).count(), 8, "{:?}", statuses(&replies));
+    assert!(replies[16..].iter().all(|r| r.status == StatusCode::OK), "{:?}", statuses(&replies));
+    for (filter, expected) in [
+        ("", 12 + 1),
+        (&*format!("filter[organization_id]={here}&"), 6),
+        (&*format!("filter[organization_id]={there}&"), 6),
+    ] {
+        let listed = app.get(&format!("/api/v3/iam/accounts?{filter}page[size]=1000")).await.ids().len();
+        let counted = app.get(&format!("/api/v3/iam/accounts?{filter}page[size]=1&count=true")).await;
+        assert_eq!(listed, expected, "{filter}: listed (the root admin counts in the whole table)");
+        assert_eq!(counted.body["meta"]["count"], json!(expected), "{filter}: counted");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accounts_created_while_their_organization_is_deleted_end_with_both_or_neither() {
     let app = Arc::new(TestApp::for_races(&[]).await);

@@ -1,6 +1,7 @@
 //! `iam reindex`: accounts stored before the write shards and the sort keys of their own (their
 //! `_all` the table's single partition, no `_s_*`) are in none of the current whole-table
-//! indexes; reindexing rewrites them so that every index holds them, once, on both stores.
+//! indexes; reindexing rewrites them so that every index holds them, once, on both stores, and
+//! never undoes a write made while it runs.
 
 use std::sync::Arc;
 
@@ -69,4 +70,85 @@ async fn accounts_in_the_old_layout_are_rewritten_on_dynamodb() {
     let attrs = old.as_object().unwrap().iter().map(|(k, v)| (k.clone(), iam_shared::store::dynamodb::to_attr(v)));
     client.put_item().table_name(format!("{prefix}accounts")).set_item(Some(attrs.collect())).send().await.unwrap();
     old_items_are_rewritten_once(store).await;
+}
+
+/// Twenty old-layout accounts, reindexed while each is renamed at the same moment: every rename
+/// stands, and every account ends in the current layout.
+async fn renames_during_a_reindex_are_never_lost(store: Arc<dyn Store>, make_old: impl AsyncFn(&[String])) {
+    let ids: Vec<String> = (0..20).map(|i| format!("r{i:02}")).collect();
+    store.transact(ids.iter().map(|id| account(id, "Old")).collect()).await.unwrap();
+    make_old(&ids).await;
+    let renames = ids.iter().map(|id| {
+        let store = store.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            let mut item = store.get(&ACCOUNTS, &id).await.unwrap().unwrap();
+            item.insert("name".into(), json!("New"));
+            item.insert("version".into(), json!(2));
+            let when = iam_shared::store::Condition::AttrEquals("version", json!(1));
+            store.transact(vec![Write::Put { table: &ACCOUNTS, item, condition: Some(when) }]).await
+        })
+    });
+    let reindexing = {
+        let store = store.clone();
+        tokio::spawn(async move { reindex(store.as_ref()).await })
+    };
+    for rename in renames.collect::<Vec<_>>() {
+        rename.await.unwrap().expect("a rename checks only its own version, which reindexing keeps");
+    }
+    reindexing.await.unwrap().expect("reindex");
+    for id in &ids {
+        let item = store.get(&ACCOUNTS, id).await.unwrap().unwrap();
+        assert_eq!((item["name"].clone(), item["version"].clone()), (json!("New"), json!(2)), "{id}");
+    }
+    assert_eq!(listed(store.as_ref(), "by_id").await, ids);
+    assert_eq!(listed(store.as_ref(), "sort_name").await, ids, "every one under its new name");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn renames_during_a_reindex_stand_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iam.sqlite3");
+    let store = Arc::new(EmbeddedStore::open(&path).unwrap());
+    let make_old = async |ids: &[String]| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for id in ids {
+            conn.execute(
+                r#"UPDATE accounts SET item = json_remove(json_set(item, '$._all', 'accounts'), '$._s_name'),
+                   "by_id_pk" = 'accounts', "sort_name_pk" = NULL, "sort_name_sk" = NULL WHERE id = ?1"#,
+                [id],
+            )
+            .unwrap();
+        }
+    };
+    renames_during_a_reindex_are_never_lost(store, make_old).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn renames_during_a_reindex_stand_on_dynamodb() {
+    if moto::binary().is_none() {
+        assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
+        return;
+    }
+    // A moto serving one request at a time: its threaded server loses commits under races.
+    let endpoint = moto::shared_serial();
+    let prefix = moto::unique_prefix();
+    let store = Arc::new(moto::store_at(endpoint, &prefix));
+    store.ensure_schema().await.unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config(endpoint));
+    let make_old = async |ids: &[String]| {
+        for id in ids {
+            let old = json!({"id": id, "name": "Old", "email": format!("{id}@x.io"), "version": 1, "_all": "accounts"});
+            let attrs =
+                old.as_object().unwrap().iter().map(|(k, v)| (k.clone(), iam_shared::store::dynamodb::to_attr(v)));
+            client
+                .put_item()
+                .table_name(format!("{prefix}accounts"))
+                .set_item(Some(attrs.collect()))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    renames_during_a_reindex_are_never_lost(store, make_old).await;
 }
