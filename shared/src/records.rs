@@ -106,7 +106,14 @@ pub struct Change {
     target: Target,
     claims: Vec<Unique>,
     releases: Vec<Unique>,
+    /// The item's word index entries that change with it (`store::words`).
+    words: Vec<Write>,
     extra: Vec<Write>,
+}
+
+/// The writes that move an item's word entries from `old` to `new`, when its table has them.
+fn word_changes(table: &'static TableDef, old: Option<&Item>, new: Option<&Item>) -> Vec<Write> {
+    table.words.map(|index| index.changes(old, new)).unwrap_or_default()
 }
 
 enum Target {
@@ -122,7 +129,8 @@ impl Change {
     /// Creates `item` (which must not exist), claiming its unique values.
     pub fn insert(table: &'static TableDef, mut item: Item, uniques: Vec<Unique>) -> Change {
         item.insert("version".into(), json!(1));
-        Change { table, target: Target::Insert(item), claims: uniques, releases: vec![], extra: vec![] }
+        let words = word_changes(table, None, Some(&item));
+        Change { table, target: Target::Insert(item), claims: uniques, releases: vec![], words, extra: vec![] }
     }
 
     /// Replaces `old` by `new` if nobody changed `old` meanwhile, moving the claims whose
@@ -136,6 +144,7 @@ impl Change {
     ) -> Change {
         Change {
             table,
+            words: word_changes(table, Some(old), Some(&new)),
             target: Target::Replace { version: version_of(old), new },
             claims: new_uniques.iter().filter(|u| !old_uniques.contains(u)).cloned().collect(),
             releases: old_uniques.iter().filter(|u| !new_uniques.contains(u)).cloned().collect(),
@@ -156,6 +165,7 @@ impl Change {
             target: Target::Remove { id: id_of(item).to_string(), version: version_of(item) },
             claims: vec![],
             releases: uniques.to_vec(),
+            words: word_changes(table, Some(item), None),
             extra: vec![],
         }
     }
@@ -168,7 +178,7 @@ impl Change {
 
     /// How many writes the transaction holds.
     pub fn writes(&self) -> usize {
-        1 + self.claims.len() + self.releases.len() + self.extra.len()
+        1 + self.claims.len() + self.releases.len() + self.words.len() + self.extra.len()
     }
 
     /// Commits the change: the item as written (as it was, for a delete). A claim someone
@@ -186,7 +196,7 @@ impl Change {
                 ),
             ));
         }
-        let Change { table, target, claims, releases, extra } = self;
+        let Change { table, target, claims, releases, words, extra } = self;
         let (owner, written, main) = match target {
             Target::Insert(item) => {
                 let write = Write::Put { table, item: item.clone(), condition: Some(Condition::NotExists) };
@@ -206,6 +216,7 @@ impl Change {
         let mut writes: Vec<Write> = claims.iter().map(|u| u.claim(&owner)).collect();
         writes.extend(releases.iter().map(|u| u.release(&owner)));
         writes.push(main);
+        writes.extend(words);
         writes.extend(extra);
         commit(store, writes, &claims.iter().collect::<Vec<_>>(), &owner).await?;
         Ok(written)
@@ -267,8 +278,8 @@ mod tests {
         let counters =
             |n: usize| (0..n).map(|i| Write::Update(Update::new(&COUNTERS, format!("c{i}")).add("count", 1)));
         let unique = vec![Unique::new("organizations.name", "name", "Acme")];
-        let change = Change::insert(&ORGANIZATIONS, organization("1", "Acme"), unique.clone()).with(counters(99));
-        assert_eq!(change.writes(), 101, "the item, its claim and 99 more");
+        let change = Change::insert(&ORGANIZATIONS, organization("1", "Acme"), unique.clone()).with(counters(98));
+        assert_eq!(change.writes(), 101, "the item, its claim, its word entry and 98 more");
         match change.commit(&store).await {
             Err(Error::Conflict(p)) => assert_eq!(p.code, TOO_MANY_DEPENDENTS),
             other => panic!("expected 409, got {other:?}"),
@@ -277,7 +288,7 @@ mod tests {
         assert!(store.get(&COUNTERS, "c0").await.unwrap().is_none());
         assert!(owner_of(&store, &unique[0]).await.unwrap().is_none(), "no claim was left behind");
 
-        let change = Change::insert(&ORGANIZATIONS, organization("1", "Acme"), unique.clone()).with(counters(98));
+        let change = Change::insert(&ORGANIZATIONS, organization("1", "Acme"), unique.clone()).with(counters(97));
         assert_eq!(change.writes(), 100);
         let written = change.commit(&store).await.expect("exactly at the limit");
         assert_eq!(written["version"], 1);
@@ -295,9 +306,12 @@ mod tests {
         let change = Change::revise(&ORGANIZATIONS, &old, organization("1", "New"), |i| {
             vec![Unique::new("organizations.name", "name", i["name"].as_str().unwrap())]
         });
-        assert_eq!(change.writes(), 3, "claim the new name, release the old one, write the item");
+        assert_eq!(change.writes(), 5, "claim the new name, release the old one, write the item, move its word");
         let new = change.commit(&store).await.unwrap();
         assert_eq!(new["version"], 2);
+        let words = &crate::store::schema::ORGANIZATION_WORDS;
+        assert!(store.get(words, "1\u{1}old").await.unwrap().is_none(), "the old word's entry went with it");
+        assert!(store.get(words, "1\u{1}new").await.unwrap().is_some());
         let stale = Change::revise(&ORGANIZATIONS, &old, organization("1", "Other"), |_| vec![]).commit(&store).await;
         assert!(matches!(stale, Err(Error::Conflict(_))), "a change to a version no longer stored fails");
     }

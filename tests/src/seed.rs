@@ -109,4 +109,7 @@ pub async fn put_all(store: &dyn Store, items: &[Item]) {
         })
         .collect();
     store.put_many(&UNIQUES, markers).await.expect("claim the seeded accounts' unique values");
+    let words = ACCOUNTS.words.expect("accounts are searchable");
+    let entries = items.iter().flat_map(|item| words.entries(item)).collect();
+    store.put_many(words.table, entries).await.expect("index the seeded accounts' words");
 }

@@ -3,6 +3,7 @@
 //! page shows is rendered by the HTTP layer (`http::render`); this module only finds it.
 
 mod runs;
+mod words;
 
 use std::collections::HashMap;
 
@@ -438,6 +439,12 @@ async fn read_within(
                 items.extend(items_in_order(r, def, chunk).await?);
             }
             return Ok(Some(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect()));
+        }
+        Access::Words { index, pk, terms, organizations } => {
+            let Some(search) = def.table.words else { return Ok(Some(vec![])) };
+            let found = words::ids_within(r, search, index, pk, terms, organizations.as_deref(), budget).await?;
+            let Some(ids) = found else { return Ok(None) };
+            if ids.is_empty() { vec![] } else { r.store.batch_get(def.table, &ids).await? }
         }
     };
     let presented = items.into_iter().map(|i| def.present(i, r.now));

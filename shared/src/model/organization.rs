@@ -16,7 +16,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     fields: &[
         Field::id(),
         Field::new("name", T::String).filter().sort().text().required().unique(),
-        Field::new("description", T::String).text(),
+        Field::new("description", T::String),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],

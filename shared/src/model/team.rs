@@ -17,7 +17,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     fields: &[
         Field::id(),
         Field::new("name", T::String).filter().sort().text().required(),
-        Field::new("description", T::String).text(),
+        Field::new("description", T::String),
         Field::new("organization_id", T::String).filter().holds_ids(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),

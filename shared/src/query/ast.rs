@@ -61,6 +61,8 @@ pub enum Expr {
         op: Op,
         values: Vec<Scalar>,
     },
+    /// `query=`: every term (folded, `store::words`) starts a word of the item's text fields.
+    Words(Vec<String>),
 }
 
 impl Expr {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::ast::{Expr, Op, Scalar, SortKey};
 use crate::clock;
 use crate::resource::{Field, FieldType, ResourceDef};
-use crate::store::Item;
+use crate::store::{Item, words};
 
 /// The item's value of a field as a typed scalar (absent and mistyped values are `Null`;
 /// case-insensitive fields lower-cased, as their filter values are when parsed).
@@ -105,6 +105,19 @@ pub fn matches(expr: &Expr, item: &Item, def: &ResourceDef) -> bool {
             Some(f) => compare(*op, &scalar_of(item, f), values),
             None => false,
         },
+        Expr::Words(terms) => words::all_found(terms, &words_of(item, def)),
+    }
+}
+
+/// The searchable words of an item: those its table's word index holds (so that a match never
+/// depends on which way a listing was read), or the words of its text fields.
+pub fn words_of(item: &Item, def: &ResourceDef) -> Vec<String> {
+    match def.table.words {
+        Some(index) => index.words_of(item),
+        None => {
+            let texts = def.fields.iter().filter(|f| f.text).filter_map(|f| item.get(f.name).and_then(Value::as_str));
+            words::distinct(texts)
+        }
     }
 }
 

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use percent_encoding::percent_decode_str;
 
-use super::ast::{DEFAULT_PAGE_SIZE, Expr, ListQuery, MAX_PAGE_SIZE, Op, Paging, Scalar, SortKey};
+use super::ast::{DEFAULT_PAGE_SIZE, Expr, ListQuery, MAX_PAGE_SIZE, Op, Paging, SortKey};
 use super::{expression, fields};
 use crate::error::{Error, Problem};
 use crate::resource::ResourceDef;
+use crate::store::words;
 
 /// Most values an `in`/`nin` list may hold.
 pub const MAX_LIST_VALUES: usize = 100;
@@ -229,17 +230,13 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
                 },
                 "include" | "included" => include.extend(p.include(key, value)),
                 "query" => {
-                    let text = value.trim();
-                    if text.is_empty() || text.chars().count() > MAX_QUERY_TEXT {
+                    let terms = words::split(value);
+                    if value.trim().is_empty() || value.chars().count() > MAX_QUERY_TEXT {
                         p.problem(key, "invalid_value", format!("query must be 1 to {MAX_QUERY_TEXT} characters"));
+                    } else if terms.is_empty() {
+                        p.problem(key, "invalid_value", "query must hold a letter or a digit to search for");
                     } else {
-                        let searched: Vec<Expr> = def
-                            .fields
-                            .iter()
-                            .filter(|f| f.text)
-                            .map(|f| Expr::cmp(f.name, Op::Match, Scalar::Str(text.to_string())))
-                            .collect();
-                        filter = filter.and(Expr::Or(searched));
+                        filter = filter.and(Expr::Words(terms));
                     }
                 }
                 _ => p.problem(key, "unknown_parameter", format!("{key:?} is not a query parameter here")),
@@ -276,6 +273,18 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
 mod tests {
     use super::*;
     use crate::model::organization::RESOURCE;
+    use crate::error::Source;
+    use crate::query::Scalar;
+
+    #[test]
+    fn query_text_becomes_folded_terms_and_text_without_words_is_refused() {
+        let q = parse(&RESOURCE, &decode_pairs(Some("query=%C3%81cme%20co-op"))).unwrap();
+        assert_eq!(q.filter, Expr::Words(vec!["acme".into(), "co".into(), "op".into()]));
+        for bad in ["query=", "query=%20%20", "query=%40%2D%2B"] {
+            let found = problems(bad);
+            assert!(matches!(&found[0].source, Some(Source::Parameter(p)) if p == "query"), "{bad}: {found:?}");
+        }
+    }
 
     fn pairs(q: &str) -> Vec<(String, String)> {
         decode_pairs(Some(q))

@@ -26,6 +26,10 @@ pub enum Access {
     /// holders of a role, the members of a team), in id order, then the items in batches.
     /// Links of organizations outside `organizations` (when given) are skipped unread.
     Via { via: &'static Via, pk: String, organizations: Option<Vec<String>> },
+    /// Read the word entries of the rarest term (`store::words`) from one partition of the
+    /// table's word index, keep those holding every term (and, when given, one of
+    /// `organizations`), then read their items by id.
+    Words { index: &'static IndexDef, pk: String, terms: Vec<String>, organizations: Option<Vec<String>> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +198,18 @@ fn unique_marker(def: &ResourceDef, conjuncts: &[&Expr]) -> Option<String> {
     })
 }
 
+/// The terms of a `query=` (every term of several, ANDed).
+fn search_terms(conjuncts: &[&Expr]) -> Option<Vec<String>> {
+    let terms: Vec<String> = conjuncts
+        .iter()
+        .flat_map(|c| match c {
+            Expr::Words(terms) => terms.clone(),
+            _ => vec![],
+        })
+        .collect();
+    (!terms.is_empty()).then_some(terms)
+}
+
 fn id_list(conjuncts: &[&Expr]) -> Option<Vec<String>> {
     conjuncts.iter().find_map(|c| match c {
         Expr::Cmp { field: "id", op: Op::Eq | Op::In, values } if values.len() <= MAX_ID_BATCH => values
@@ -251,6 +267,16 @@ pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
                 best = Some((45, Plan { access: Access::Via { via, pk, organizations }, ordered, runs: false }));
             }
         }
+    }
+    // The word index reads the entries of one term: narrower than a partition of the table
+    // itself, and than an organization's when it reads that organization's entries.
+    if let (Some(search), Some(terms)) = (def.table.words, search_terms(&conjuncts)) {
+        let organizations = search.scope.and_then(|attr| partitions(def, &conjuncts, attr));
+        let (score, index, pk) = match (search.scoped(), organizations.as_deref()) {
+            (Some(scoped), Some([organization])) => (75, scoped, organization.clone()),
+            _ => (60, search.every(), search.every().whole_table().unwrap_or_default().to_string()),
+        };
+        best = Some((score, Plan::unordered(Access::Words { index, pk, terms, organizations })));
     }
     for index in def.table.indexes {
         let key = index.sk.and_then(|attr| SortAttr::of(def, attr));
@@ -507,5 +533,27 @@ mod tests {
         // A unique first key leaves no ties to sort.
         let p = account_plan("sort=email,name");
         assert_eq!((index_of(&p).0, p.ordered, p.runs), ("by_email", Some(false), false));
+    }
+
+    #[test]
+    fn a_search_reads_the_word_index_of_the_organization_asked_for_or_of_all() {
+        use crate::model::account::RESOURCE as ACCOUNTS;
+        let plans_for = |q: &str| plans(&ACCOUNTS, &parse(&ACCOUNTS, &decode_pairs(Some(q))).unwrap());
+        let p = plans_for("query=Ann%20Lee");
+        match &p.best.access {
+            Access::Words { index, pk, terms, organizations } => {
+                assert_eq!((index.name, pk.as_str(), organizations), ("by_word", "account_words", &None));
+                assert_eq!(terms, &["ann", "lee"]);
+            }
+            other => panic!("expected the word index, got {other:?}"),
+        }
+        assert_eq!(p.ordered.map(|o| o.ordered), Some(Some(false)), "id order, to choose between by probing");
+        let p = plans_for(&format!("query=ann&filter[organization_id]={A}&sort=name"));
+        match &p.best.access {
+            Access::Words { index, pk, .. } => assert_eq!((index.name, pk.as_str()), ("organization_by_word", A)),
+            other => panic!("expected the organization's word index, got {other:?}"),
+        }
+        let p = plans_for(&format!("query=ann&filter[id]={B}"));
+        assert_eq!(p.best.access, Access::Ids(vec![B.into()]), "ids stay narrower");
     }
 }

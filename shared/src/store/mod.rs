@@ -8,6 +8,7 @@ pub mod metered;
 pub mod reindex;
 pub mod schema;
 pub mod sort_key;
+pub mod words;
 
 use crate::error::Error;
 use async_trait::async_trait;

@@ -3,14 +3,21 @@
 //! spread over write shards, which also lack the sort keys of their own (`_s_*`) that came
 //! with the shards. A put writes both (`TableDef::prepare`).
 //!
-//! DynamoDB backfills a new index only from attributes items already have, so a deployment
-//! that had data before runs `iam reindex` once after deploying. The embedded store rewrites
+//! Items stored before their table had a word index (`store::words`) get their word entries.
+//!
+//! DynamoDB backfills a new index only from attributes items already have, and nothing
+//! backfills a new table, so a deployment that had data before runs `iam reindex` once after
+//! deploying. The embedded store rewrites
 //! every item itself when it opens a data folder lacking an index's columns.
 
 use serde_json::Value;
 
 use super::schema::{ALL, PartitionKey, TABLES};
-use super::{Condition, Query, Store, StoreError, Write};
+use super::words::{WORDS, WordIndex};
+use super::{Condition, Item, Query, Reading, Store, StoreError, TableDef, Write};
+
+/// Items re-read and indexed a batch at a time.
+const BATCH: usize = 100;
 
 /// Rewrites the items of every sharded table still in its old single partition; returns how
 /// many were rewritten. Each is re-read strongly and rewritten only if it still is in the old
@@ -50,5 +57,53 @@ pub async fn reindex(store: &dyn Store) -> Result<usize, StoreError> {
             }
         }
     }
+    for table in TABLES {
+        if let Some(index) = table.words {
+            rewritten += index_words(store, table, index).await?;
+        }
+    }
     Ok(rewritten)
+}
+
+/// Writes the word entries of every item of `table` whose first entry is missing or stale,
+/// each batch in one transaction per item that holds only if the item is unchanged (a write
+/// meanwhile wrote its entries itself). Returns how many items were indexed.
+async fn index_words(store: &dyn Store, table: &'static TableDef, index: &WordIndex) -> Result<usize, StoreError> {
+    let Some(by_id) = table.indexes.iter().find(|i| i.sk == Some("id") && i.whole_table().is_some()) else {
+        return Ok(0);
+    };
+    let all = by_id.whole_table().unwrap_or_default();
+    let mut reading = Reading::new(Query::partition(table, by_id, all).with_limit(BATCH));
+    let mut indexed = 0;
+    while let Some(found) = reading.next(store, BATCH).await? {
+        for found in &found {
+            let id = found.get("id").and_then(Value::as_str).unwrap_or_default();
+            let Some(item) = store.get(table, id).await? else { continue };
+            let entries = index.entries(&item);
+            let Some(first) = entries.first() else { continue };
+            let first_id = first.get("id").and_then(Value::as_str).unwrap_or_default();
+            let stored = store.get(index.table, first_id).await?;
+            if stored.is_some_and(|s| same_entry(&s, first, index)) {
+                continue;
+            }
+            let unchanged = match item.get("version") {
+                Some(version) => Condition::AttrEquals("version", version.clone()),
+                None => Condition::Exists,
+            };
+            let mut writes = vec![Write::Check { table, id: id.to_string(), condition: unchanged }];
+            writes.extend(entries.into_iter().map(|item| Write::Put { table: index.table, item, condition: None }));
+            match store.transact(writes).await {
+                Ok(()) => indexed += 1,
+                Err(StoreError::ConditionFailed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(indexed)
+}
+
+/// Does the stored entry say what the item's entry says (its words and scope)?
+fn same_entry(stored: &Item, wanted: &Item, index: &WordIndex) -> bool {
+    let attrs = [Some(WORDS), index.scope];
+    attrs.into_iter().flatten().all(|a| stored.get(a) == wanted.get(a))
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::words::{self, WordIndex};
 use super::{Item, sort_key};
 
 /// The partition key of a secondary index.
@@ -124,6 +125,8 @@ pub struct TableDef {
     /// Sort keys of their own (see `sort_key`) the store writes on every put, for the indexes
     /// that list the table in a field's order.
     pub sorted: &'static [Sorted],
+    /// The word index that finds items by the words of their text (`query=`), if any.
+    pub words: Option<&'static WordIndex>,
 }
 
 /// A sort key attribute (`attr`) written from a field (`source`, lower-cased when `folded`).
@@ -203,7 +206,33 @@ pub const ORGANIZATIONS: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
+    words: Some(&WordIndex { table: &ORGANIZATION_WORDS, sources: &["name"], scope: None }),
 };
+
+/// An index of word entries (`store::words`) by word, over the partition `pk`.
+const fn by_word(name: &'static str, pk: PartitionKey) -> IndexDef {
+    IndexDef { name, pk, sk: Some(words::WORD_KEY), keys_only: false }
+}
+
+/// A table of word entries with these indexes: every entry by word (`by_word`), and for
+/// items that belong to an organization, one organization's entries by word.
+const fn word_entries(name: &'static str, indexes: &'static [IndexDef]) -> TableDef {
+    TableDef { name, indexes, folded: &[], ttl: None, sorted: &[], words: None }
+}
+
+pub const ORGANIZATION_WORDS: TableDef =
+    word_entries("organization_words", &[by_word("by_word", PartitionKey::whole("organization_words"))]);
+
+/// Written with every account created or renamed, so spread over write shards like accounts.
+pub const ACCOUNT_WORDS: TableDef = word_entries(
+    "account_words",
+    &[by_word("by_word", PartitionKey::sharded("account_words")), by_word("organization_by_word", BY_ORGANIZATION)],
+);
+
+pub const TEAM_WORDS: TableDef = word_entries(
+    "team_words",
+    &[by_word("by_word", PartitionKey::whole("team_words")), by_word("organization_by_word", BY_ORGANIZATION)],
+);
 
 /// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
 const fn accounts_by(name: &'static str, sk: &'static str) -> IndexDef {
@@ -281,6 +310,11 @@ pub const ACCOUNTS: TableDef = TableDef {
         Sorted::new("_s_joined_at", "joined_at"),
         Sorted::new("_s_expires_at", "expires_at"),
     ],
+    words: Some(&WordIndex {
+        table: &ACCOUNT_WORDS,
+        sources: &["name", "username", "email"],
+        scope: Some("organization_id"),
+    }),
 };
 
 pub const SESSIONS_BY_ACCOUNT: IndexDef =
@@ -311,6 +345,7 @@ pub const SESSIONS: TableDef = TableDef {
     folded: &[],
     ttl: Some(TTL),
     sorted: &[Sorted::new("_s_last_used_at", "last_used_at")],
+    words: None,
 };
 
 /// The attribute DynamoDB's TTL reads (epoch seconds).
@@ -329,6 +364,7 @@ pub const TOKENS: TableDef = TableDef {
     folded: &[],
     ttl: Some(TTL),
     sorted: &[],
+    words: None,
 };
 
 pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("throttles"));
@@ -336,7 +372,7 @@ pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("throt
 /// Counters of recent events per key (failed logins per account and per address, reset
 /// requests), each living for one window.
 pub const THROTTLES: TableDef =
-    TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL), sorted: &[] };
+    TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL), sorted: &[], words: None };
 
 pub const ROLES_BY_NAME: IndexDef =
     IndexDef { name: "by_name", pk: PartitionKey::whole("roles"), sk: Some("name"), keys_only: false };
@@ -347,6 +383,7 @@ pub const ROLES: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
+    words: None,
 };
 
 pub const ROLE_ASSIGNMENTS_BY_ACCOUNT: IndexDef =
@@ -382,6 +419,7 @@ pub const ROLE_ASSIGNMENTS: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
+    words: None,
 };
 
 pub const TEAMS_BY_ORGANIZATION: IndexDef =
@@ -393,6 +431,7 @@ pub const TEAMS: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
+    words: Some(&WordIndex { table: &TEAM_WORDS, sources: &["name"], scope: Some("organization_id") }),
 };
 
 /// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.
@@ -412,14 +451,15 @@ pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
+    words: None,
 };
 
 /// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
-pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None, sorted: &[] };
+pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None, sorted: &[], words: None };
 
 /// Counts of dependents (`counters`): an organization's accounts and teams, a role's holders.
-pub const COUNTERS: TableDef = TableDef { name: "counters", indexes: &[], folded: &[], ttl: None, sorted: &[] };
+pub const COUNTERS: TableDef = TableDef { name: "counters", indexes: &[], folded: &[], ttl: None, sorted: &[], words: None };
 
 pub const TABLES: &[&TableDef] = &[
     &ORGANIZATIONS,
@@ -433,6 +473,9 @@ pub const TABLES: &[&TableDef] = &[
     &TOKENS,
     &THROTTLES,
     &COUNTERS,
+    &ORGANIZATION_WORDS,
+    &ACCOUNT_WORDS,
+    &TEAM_WORDS,
 ];
 
 #[cfg(test)]

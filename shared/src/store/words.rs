@@ -1,0 +1,252 @@
+//! The word index behind `query=`: each item of a searchable table has one entry per word of
+//! its text fields, in a table of entries of its own, written in the same transaction as the
+//! item (`records::Change`) and rewritten when the words change. A search term reads the
+//! entries whose word begins with it: a key range, whatever the table's size.
+//!
+//! Words are case- and accent-folded (`Åsa` is `asa`, `Straße` is `strasse`) and split at every
+//! character that is not a letter or a digit, so an email's local part splits at `.`, `_`, `-`,
+//! `+` and its domain into labels, exactly as a query's text is split into terms. One entry per
+//! word, not per prefix, keeps an item within a transaction's 100 writes; a word that is a prefix
+//! of another word of the same item is left out (every term that finds it finds the longer one).
+
+use serde_json::{Value, json};
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+use super::schema::{IndexDef, TableDef};
+use super::{Item, Write};
+
+/// How a table's items are found by their words.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WordIndex {
+    /// The table of entries; its `by_word` index reads the whole table's entries, and its
+    /// `organization_by_word` index (when `scope` is set) one organization's.
+    pub table: &'static TableDef,
+    /// The item's attributes whose words are indexed, most telling first (the cap keeps these).
+    pub sources: &'static [&'static str],
+    /// The item's attribute copied onto each entry, partitioning the scoped index.
+    pub scope: Option<&'static str>,
+}
+
+/// Most words indexed per item: with the item, its uniqueness claims and what moves with it,
+/// deleting the old entries and writing the new ones stays within a transaction's 100 writes.
+pub const MAX_WORDS: usize = 24;
+/// Longest word kept, in bytes (longer ones are cut, terms alike).
+pub const MAX_WORD_BYTES: usize = 64;
+/// The entry's sort key: the word, then the item's id (`\u{1}` sorts below any letter or digit,
+/// so `ann` and its item ids come before `anna`).
+pub const WORD_KEY: &str = "_w";
+/// The entry's list of every indexed word of its item: a query's other terms are checked on
+/// the entry before the item is read.
+pub const WORDS: &str = "words";
+/// The id of the entry's item.
+pub const ITEM_ID: &str = "item_id";
+const SEPARATOR: char = '\u{1}';
+
+/// Letters that decompose to nothing simpler but that people type without their mark.
+fn special(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        'ø' => "o",
+        'ł' => "l",
+        'đ' | 'ð' => "d",
+        'þ' => "th",
+        'ı' => "i",
+        _ => return None,
+    })
+}
+
+/// The text lower-cased, compatibility-decomposed (`ﬁ` is `fi`, full-width letters are
+/// plain) and without combining marks (`é` is `e`).
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match special(c) {
+            Some(s) => out.push_str(s),
+            None => decompose_compatible(c, |d| {
+                if !is_combining_mark(d) {
+                    out.extend(d.to_lowercase());
+                }
+            }),
+        }
+    }
+    out
+}
+
+fn cut(word: &str) -> &str {
+    if word.len() <= MAX_WORD_BYTES {
+        return word;
+    }
+    let mut end = MAX_WORD_BYTES;
+    while !word.is_char_boundary(end) {
+        end -= 1;
+    }
+    &word[..end]
+}
+
+/// The folded words of a text, in order (repeats kept).
+pub fn split(text: &str) -> Vec<String> {
+    fold(text).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| cut(w).to_string()).collect()
+}
+
+/// The words of the texts, in order of first appearance, without repeats and without words
+/// that start another of them; at most [`MAX_WORDS`].
+pub fn distinct<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for word in texts.into_iter().flat_map(split) {
+        if !all.contains(&word) {
+            all.push(word);
+        }
+    }
+    let longest: Vec<String> =
+        all.iter().filter(|w| !all.iter().any(|o| o.len() > w.len() && o.starts_with(w.as_str()))).cloned().collect();
+    longest.into_iter().take(MAX_WORDS).collect()
+}
+
+/// Does every term start one of the words?
+pub fn all_found(terms: &[String], words: &[String]) -> bool {
+    terms.iter().all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
+}
+
+fn texts<'a>(item: &'a Item, sources: &[&str]) -> Vec<&'a str> {
+    sources.iter().filter_map(|s| item.get(*s).and_then(Value::as_str)).collect()
+}
+
+impl WordIndex {
+    /// Every entry by word.
+    pub fn every(&self) -> &'static IndexDef {
+        &self.table.indexes[0]
+    }
+
+    /// One organization's entries by word, when items belong to organizations.
+    pub fn scoped(&self) -> Option<&'static IndexDef> {
+        self.table.indexes.get(1)
+    }
+
+    /// The indexed words of an item.
+    pub fn words_of(&self, item: &Item) -> Vec<String> {
+        distinct(texts(item, self.sources))
+    }
+
+    /// The entries of an item: one per word.
+    pub fn entries(&self, item: &Item) -> Vec<Item> {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        let words = self.words_of(item);
+        let scope = self.scope.and_then(|s| item.get(s).filter(|v| v.as_str().is_some_and(|v| !v.is_empty())));
+        words
+            .iter()
+            .map(|word| {
+                let mut entry = json!({
+                    "id": format!("{id}{SEPARATOR}{word}"),
+                    ITEM_ID: id,
+                    WORD_KEY: format!("{word}{SEPARATOR}{id}"),
+                    WORDS: words,
+                });
+                if let (Some(attr), Some(value)) = (self.scope, scope) {
+                    entry[attr] = value.clone();
+                }
+                entry.as_object().cloned().unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The writes that take the item's entries from `old` to `new` (either absent for a
+    /// creation or a deletion): none when its words and scope are unchanged; otherwise the
+    /// entries of words it lost are deleted and every current one is written (each carries
+    /// the whole word list and the scope).
+    pub fn changes(&'static self, old: Option<&Item>, new: Option<&Item>) -> Vec<Write> {
+        let before = old.map(|i| self.entries(i)).unwrap_or_default();
+        let after = new.map(|i| self.entries(i)).unwrap_or_default();
+        if before == after {
+            return vec![];
+        }
+        let id_of = |e: &Item| e.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let kept: Vec<String> = after.iter().map(id_of).collect();
+        let gone = before.iter().map(id_of).filter(|id| !kept.contains(id));
+        let deletes = gone.map(|id| Write::Delete { table: self.table, id, condition: None });
+        let puts = after.into_iter().map(|item| Write::Put { table: self.table, item, condition: None });
+        deletes.chain(puts).collect()
+    }
+
+    /// The entry key range of a term: every word starting with it.
+    pub fn range_of(term: &str) -> String {
+        cut(term).to_string()
+    }
+
+    /// The indexed words an entry carries.
+    pub fn words_on(entry: &Item) -> Vec<String> {
+        let list = entry.get(WORDS).and_then(Value::as_array);
+        list.into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::ACCOUNTS;
+
+    fn item(v: Value) -> Item {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn folding_drops_case_and_accents_as_people_type_them() {
+        assert_eq!(fold("Ångström"), "angstrom");
+        assert_eq!(fold("José ÉMILE"), "jose emile");
+        assert_eq!(fold("Straße Øre Łódź"), "strasse ore lodz");
+        assert_eq!(fold("ﬁnn Ｊｏｈｎ"), "finn john");
+        assert_eq!(fold("Ελένη"), "ελενη", "other scripts fold too");
+    }
+
+    #[test]
+    fn emails_split_into_local_parts_and_domain_labels() {
+        assert_eq!(split("Ann.Lee+news@Acme-Corp.test"), ["ann", "lee", "news", "acme", "corp", "test"]);
+        assert_eq!(split("jean_luc-o'neil"), ["jean", "luc", "o", "neil"]);
+        assert_eq!(split("  -- "), Vec::<String>::new());
+        assert_eq!(split(&"x".repeat(100))[0].len(), MAX_WORD_BYTES);
+    }
+
+    #[test]
+    fn an_items_words_are_distinct_and_omit_prefixes_of_longer_ones() {
+        let words = distinct(["Ann Annabel", "ann", "ann.annabel@acme.test"]);
+        assert_eq!(words, ["annabel", "acme", "test"]);
+        let many = (0..100).map(|n| format!("w{n:03}")).collect::<Vec<_>>().join(" ");
+        assert_eq!(distinct([many.as_str()]).len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn terms_match_words_by_prefix_only() {
+        let words = distinct(["Acme Corp", "ann@acme.test"]);
+        assert!(all_found(&split("acm"), &words));
+        assert!(all_found(&split("ACME ann"), &words));
+        assert!(!all_found(&split("cme"), &words), "a term matches the start of a word, not its middle");
+        assert!(!all_found(&split("acme bob"), &words), "terms are ANDed");
+    }
+
+    #[test]
+    fn entries_carry_the_scope_and_every_word_and_move_when_the_words_change() {
+        let index = ACCOUNTS.words.expect("accounts are searchable");
+        let old = item(json!({"id": "a1", "name": "Ann Lee", "email": "ann@x.test", "organization_id": "o1"}));
+        let entries = index.entries(&old);
+        assert_eq!(entries.len(), 4, "ann, lee, x, test: {entries:?}");
+        assert_eq!(entries[0][WORD_KEY], "ann\u{1}a1");
+        assert_eq!(entries[0]["organization_id"], "o1");
+        assert_eq!(entries[0][WORDS], json!(["ann", "lee", "x", "test"]));
+        assert!(index.changes(Some(&old), Some(&old.clone())).is_empty(), "unchanged words write nothing");
+        let mut renamed = old.clone();
+        renamed.insert("name".into(), json!("Ann Smith"));
+        let writes = index.changes(Some(&old), Some(&renamed));
+        let deleted: Vec<_> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Delete { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deleted, ["a1\u{1}lee"]);
+        assert_eq!(writes.len(), 5, "one delete, four puts");
+        let removed = index.changes(Some(&old), None);
+        assert!(removed.iter().all(|w| matches!(w, Write::Delete { .. })) && removed.len() == 4);
+    }
+}
