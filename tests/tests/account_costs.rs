@@ -423,6 +423,121 @@ async fn a_filter_in_another_indexs_order_costs_a_multiple_of_the_page_at_any_de
     );
 }
 
+/// The folded words of an account's email, name and username (API.md §2), for the oracle.
+fn words(a: &Item) -> Vec<String> {
+    let texts = ["email", "name", "username"].into_iter().filter_map(|f| attr(a, f));
+    let folded: Vec<String> = texts.map(iam_shared::store::words::fold).collect();
+    folded
+        .iter()
+        .flat_map(|t| t.split(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn found_by(a: &Item, terms: &[&str]) -> bool {
+    let words = words(a);
+    terms.iter().all(|t| words.iter().any(|w| w.starts_with(t)))
+}
+
+async fn the_search_box_reads_the_rarest_terms_entries_and_then_only_what_matches(c: &Costs) {
+    const PROBE: u64 = 1000;
+    let org = &c.organizations[4];
+    let sample = c.accounts.iter().rev().find(|a| attr(a, "name").is_some()).unwrap();
+    let sample_words = words(sample);
+    // The email's local part ends in the account's number: one word no other account has.
+    let rare = sample_words
+        .iter()
+        .find(|w| w.chars().any(|ch| ch.is_ascii_digit()) && !w.starts_with(char::is_numeric))
+        .unwrap();
+    let first_name = iam_shared::store::words::fold(attr(sample, "name").unwrap().split(' ').next().unwrap());
+    let cases: Vec<(String, Vec<&str>, Option<&String>)> = vec![
+        (format!("query={rare}"), vec![rare.as_str()], None),
+        (format!("query={first_name}%20{rare}"), vec![first_name.as_str(), rare.as_str()], None),
+        (format!("query={first_name}&filter[organization_id]={org}"), vec![first_name.as_str()], Some(org)),
+        (format!("filter[organization_id]={org}&query=l%20{first_name}"), vec!["l", first_name.as_str()], Some(org)),
+    ];
+    for (query, terms, scope) in &cases {
+        let mut want: Vec<&Item> = c
+            .accounts
+            .iter()
+            .filter(|a| found_by(a, terms) && scope.is_none_or(|o| attr(a, "organization_id") == Some(o.as_str())))
+            .collect();
+        want.sort_by_key(|a| attr(a, "id").unwrap());
+        let want: Vec<String> = want.iter().take(50).map(|a| attr(a, "id").unwrap().to_string()).collect();
+        c.organizations_read.lock().unwrap().clear();
+        let cost = c.measure(&format!("{query}&page[size]=50")).await;
+        let got: Vec<String> =
+            cost.body["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, want, "{query}");
+        // The rarest term's entries (an account has at most a few words starting with one
+        // term), then the accounts that hold every term, by id.
+        let in_scope = |a: &&Item| scope.is_none_or(|o| attr(a, "organization_id") == Some(o.as_str()));
+        let rarest = terms
+            .iter()
+            .map(|t| c.accounts.iter().filter(in_scope).filter(|a| found_by(a, &[t])).count())
+            .min()
+            .unwrap() as u64;
+        let matching = c.accounts.iter().filter(in_scope).filter(|a| found_by(a, terms)).count() as u64;
+        assert!(rarest <= PROBE / 2, "{query}: a case for the word index ({rarest} accounts)");
+        // Each term's range is read while it may be the rarest (an account has one or two
+        // words starting with a term), then the accounts holding every term.
+        let bound = terms.len() as u64 * 2 * rarest + matching + 2;
+        assert!(cost.items <= bound, "{query}: read {} items; the rarest term has about {rarest}", cost.items);
+        if let Some(org) = scope {
+            // The caller's own account (authentication) is the root admin, outside any organization.
+            let read = c.organizations_read.lock().unwrap();
+            let foreign = read.iter().filter(|o| o.is_some() && o.as_deref() != Some(org.as_str())).count();
+            assert_eq!(foreign, 0, "{query}: read accounts of other organizations");
+        }
+    }
+    // Two common terms (each over the probe): the bucket of the longer streams in creation
+    // order, each way, page by page, costing the page divided by the share of the bucket's
+    // entries that hold both, whatever the table's size.
+    let terms = ["corp", "hana"];
+    assert!(terms.iter().all(|t| c.accounts.iter().filter(|a| found_by(a, &[t])).count() as u64 > PROBE / 2));
+    let bucket_entries =
+        c.accounts.iter().map(|a| words(a).iter().filter(|w| w.starts_with("ha")).count()).sum::<usize>();
+    let mut both: Vec<String> =
+        c.accounts.iter().filter(|a| found_by(a, &terms)).map(|a| attr(a, "id").unwrap().to_string()).collect();
+    both.sort();
+    let share = bucket_entries.div_ceil(both.len()) as u64;
+    let page_cost = 4 * MERGE * share * 51 + 51;
+    for (order, reversed) in [("", false), ("&sort=-created_at", true)] {
+        let want: Vec<String> = if reversed { both.iter().rev().cloned().collect() } else { both.clone() };
+        let first = c.measure(&format!("query=corp%20hana{order}&page[size]=50")).await;
+        let got: Vec<String> =
+            first.body["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, want[..50], "query=corp hana{order}");
+        assert!(
+            first.items <= 2 * (PROBE + 1) + page_cost,
+            "query=corp hana{order}: the first page read {}",
+            first.items
+        );
+        let deep = deep_page(c, &format!("query=corp%20hana{order}"), (both.len() / 8).max(1), 3, 50).await;
+        assert_eq!(deep.returned, 50);
+        assert!(
+            deep.items <= page_cost,
+            "query=corp hana{order}: a deep page read {} (1 in {share} of the bucket)",
+            deep.items
+        );
+        let walked = walk(c, &format!("query=corp%20hana{order}"), 100).await;
+        assert_eq!(walked, want, "query=corp hana{order}: every match once, in order");
+    }
+
+    // Two one-letter terms both too common to read, rare together: no bucket holds a
+    // one-letter term, so the listing streams id order with the terms checked on the items,
+    // at the cost of a page divided by the share that matches.
+    let common = ["e", "t"];
+    let both = c.accounts.iter().filter(|a| found_by(a, &common)).count();
+    assert!(common.iter().all(|t| c.accounts.iter().filter(|a| found_by(a, &[t])).count() as u64 > PROBE));
+    let cost = c.measure("query=e%20t&page[size]=50").await;
+    assert_eq!(cost.returned, 50.min(both));
+    let share = total().div_ceil(both.max(1)) as u64;
+    let probes = 2 * (PROBE + 1);
+    assert!(cost.items <= probes + MERGE * share * 51, "query=e t: read {} items (1 in {share} matches)", cost.items);
+}
+
 #[tokio::test]
 async fn listing_costs_stay_proportional_to_the_page_with_thousands_of_accounts() {
     let c = seeded().await;
@@ -435,4 +550,5 @@ async fn listing_costs_stay_proportional_to_the_page_with_thousands_of_accounts(
     a_multi_key_sort_reads_a_page_and_the_run_it_ends_in(&c).await;
     counts_of_the_table_and_of_an_organization_read_counters(&c).await;
     a_filter_in_another_indexs_order_costs_a_multiple_of_the_page_at_any_depth(&c).await;
+    the_search_box_reads_the_rarest_terms_entries_and_then_only_what_matches(&c).await;
 }

@@ -370,7 +370,8 @@ fn searched(row: &Row, text: &str) -> bool {
         let folded = iam_shared::store::words::fold(text);
         folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(String::from).collect()
     };
-    let words: Vec<String> = ["email", "name", "username"].iter().filter_map(|f| value(row, f)).flat_map(|v| words_of(&v)).collect();
+    let words: Vec<String> =
+        ["email", "name", "username"].iter().filter_map(|f| value(row, f)).flat_map(|v| words_of(&v)).collect();
     words_of(text).iter().all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
 }
 
@@ -378,7 +379,22 @@ fn searched(row: &Row, text: &str) -> bool {
 async fn free_text_query_matches_words_by_prefix_in_every_scope_order_and_page() {
     let (app, rows) = seeded().await;
     let org = value(&rows[1], "organization_id").or_else(|| value(&rows[2], "organization_id")).unwrap();
-    let texts = ["ann", "LEE", "corp", "bob1", "zzz", "ø", "roed", "JULIA", "xample", "nn", "ann lee", "example.com", "a", "e o"];
+    let texts = [
+        "ann",
+        "LEE",
+        "corp",
+        "bob1",
+        "zzz",
+        "ø",
+        "roed",
+        "JULIA",
+        "xample",
+        "nn",
+        "ann lee",
+        "example.com",
+        "a",
+        "e o",
+    ];
     for text in texts {
         for (extra, keys) in [
             ("", vec![]),
@@ -391,7 +407,9 @@ async fn free_text_query_matches_words_by_prefix_in_every_scope_order_and_page()
             let mut want: Vec<Row> = rows
                 .iter()
                 .filter(|r| searched(r, text))
-                .filter(|r| !extra.contains("organization_id") || value(r, "organization_id").as_deref() == Some(org.as_str()))
+                .filter(|r| {
+                    !extra.contains("organization_id") || value(r, "organization_id").as_deref() == Some(org.as_str())
+                })
                 .filter(|r| !extra.contains("enabled") || r["attributes"]["enabled"] == true)
                 .cloned()
                 .collect();

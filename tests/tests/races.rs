@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
+use iam_shared::store::schema::{ACCOUNT_WORDS, ACCOUNTS, TEAM_WORDS, TEAMS, TableDef};
+use iam_shared::store::words::{ITEM_ID, WORDS, WordIndex};
+use iam_shared::store::{Query, query_all};
 use iam_tests::app::{PASSWORD, Reply, TestApp, token_request_from};
 use serde_json::{Value, json};
 
@@ -437,5 +440,83 @@ async fn twenty_parallel_resets_with_one_link_succeed_once() {
             StatusCode::UNAUTHORIZED,
             "trial {trial}: not a loser's"
         );
+    }
+}
+
+/// The word entries an organization's index holds for one item: `(entry id, word list)`.
+async fn word_entries(app: &TestApp, table: &'static TableDef, organization: &str, item: &str) -> Vec<(String, Value)> {
+    let index = table.index("organization_by_word").expect("an organization's entries");
+    let query = Query::partition(table, index, organization);
+    let entries = query_all(app.state.store.as_ref(), query).await.expect("entries");
+    let mut mine: Vec<(String, Value)> = entries
+        .into_iter()
+        .filter(|e| e.get(ITEM_ID).and_then(Value::as_str) == Some(item))
+        .map(|e| (e["id"].as_str().unwrap_or_default().to_string(), e[WORDS].clone()))
+        .collect();
+    mine.sort_by(|a, b| a.0.cmp(&b.0));
+    mine
+}
+
+/// What the word index must hold for an item as stored (nothing once it is gone).
+fn wanted_entries(index: &WordIndex, stored: Option<Value>) -> Vec<(String, Value)> {
+    let Some(Value::Object(item)) = stored else { return vec![] };
+    let mut wanted: Vec<_> = index
+        .entries(&item)
+        .into_iter()
+        .map(|e| (e["id"].as_str().unwrap_or_default().to_string(), e[WORDS].clone()))
+        .collect();
+    wanted.sort_by(|a, b| a.0.cmp(&b.0));
+    wanted
+}
+
+/// Dozens of renames of one account (and of one team) at once, with deletes among them in
+/// later trials: whichever wins, the word index holds exactly the words of what is stored, no
+/// entry of a name that lost or of an item that is gone, and a search finds it by them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_renames_and_deletes_leave_exactly_the_stored_words_indexed() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    let org = app.create_org("Acme").await;
+    for trial in 0..TRIALS {
+        let account = app.create_account(&format!("renamed{trial}@acme.test"), &org).await;
+        let team = app.create("teams", json!({"name": format!("Team {trial}"), "organization_id": org})).await;
+        let mut burst = Vec::new();
+        for i in 0..24 {
+            let attributes = json!({"name": format!("Alpha{i} Beta{trial}x{i}")});
+            let body = json!({"data": {"type": "accounts", "id": account, "attributes": attributes}});
+            burst.push(jsonapi(Method::PATCH, &format!("/api/v3/iam/accounts/{account}"), &admin, Some(body)));
+            let body =
+                json!({"data": {"type": "teams", "id": team, "attributes": {"name": format!("Crew{trial}x{i}")}}});
+            burst.push(jsonapi(Method::PATCH, &format!("/api/v3/iam/teams/{team}"), &admin, Some(body)));
+        }
+        if trial % 2 == 1 {
+            burst.insert(10, delete(&format!("/api/v3/iam/accounts/{account}"), &admin));
+            burst.insert(20, delete(&format!("/api/v3/iam/teams/{team}"), &admin));
+        }
+        let replies = all_at_once(&app, burst).await;
+        for reply in &replies {
+            assert!([200, 204, 404, 409, 412].contains(&reply.status.as_u16()), "trial {trial}: {reply:?}");
+        }
+        for (table, path, id) in [(&ACCOUNT_WORDS, "accounts", &account), (&TEAM_WORDS, "teams", &team)] {
+            let shown = app.get(&format!("/api/v3/iam/{path}/{id}")).await;
+            let stored = (shown.status == StatusCode::OK).then(|| app.state.store.as_ref());
+            let stored = match stored {
+                Some(store) => {
+                    store.get(if path == "accounts" { &ACCOUNTS } else { &TEAMS }, id).await.unwrap().map(Value::Object)
+                }
+                None => None,
+            };
+            let index = if path == "accounts" { ACCOUNTS.words } else { TEAMS.words }.unwrap();
+            let name = stored.as_ref().map(|s| s["name"].as_str().unwrap_or_default().to_string());
+            assert_eq!(
+                word_entries(&app, table, &org, id).await,
+                wanted_entries(index, stored),
+                "trial {trial}: {path}"
+            );
+            if let Some(name) = name {
+                let found = app.get(&format!("/api/v3/iam/{path}?query={}", name.replace(' ', "%20"))).await;
+                assert_eq!(found.ids(), [id.clone()], "trial {trial}: {path} found by its name");
+            }
+        }
     }
 }

@@ -29,6 +29,13 @@ const REQUESTS: &[(&str, &str)] = &[
     ("count, one organization", "filter[organization_id]=O&count=true&page[size]=100"),
     ("count, enabled only (read to count)", "filter[enabled]=true&count=true&page[size]=100"),
     ("offset 30,000 (page[number]=300)", "page[number]=300&page[size]=100"),
+    ("search box, one rare term", "query=hana123&page[size]=100"),
+    ("search box, a name (about 1 in 10)", "query=hana&page[size]=100"),
+    ("search box, two terms", "query=hana%20quinn&page[size]=100"),
+    ("search box, two terms, by name", "query=hana%20quinn&sort=name&page[size]=100"),
+    ("search box, two terms, page 2 (cursor)", "query=hana%20quinn&page[size]=100&page[after]=NEXT"),
+    ("search box, one organization", "filter[organization_id]=O&query=hana%20quinn&page[size]=100"),
+    ("search box, one letter", "query=h&page[size]=100"),
 ];
 
 struct Measured {

@@ -95,6 +95,13 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
         (Access::Via { via, pk, organizations }, Some(descending)) => {
             stream_via(r, def, &q, window, via, pk, organizations.as_deref(), descending).await?
         }
+        (Access::WordBuckets { index, pk, terms, organizations }, Some(descending)) => match def.table.words {
+            Some(search) => {
+                let terms = words::Terms { search, terms, organizations: organizations.as_deref() };
+                words::stream(r, def, &q, window, index, pk, terms, descending).await?
+            }
+            None => Page::default(),
+        },
         _ => sort_in_memory(def, &q, window, read_all(r, def, &q, &plan).await?)?,
     };
     if q.count && page.total.is_none() {
@@ -207,6 +214,18 @@ impl Window {
             None => Ok(None),
             Some(Cursor::After(position)) => match position.get("id").and_then(Value::as_str) {
                 Some(id) if position.len() == 1 => Ok(Some(id.to_string())),
+                _ => Err(Cursor::invalid()),
+            },
+            Some(_) => Err(Cursor::invalid()),
+        }
+    }
+
+    /// A word bucket resumes after the last item's id, carried as an index position.
+    fn after_key_id(&mut self) -> Result<Option<String>> {
+        match self.cursor.take() {
+            None => Ok(None),
+            Some(Cursor::Key(key)) => match key.get("id").and_then(Value::as_str) {
+                Some(id) if key.len() == 1 && is_id(id) => Ok(Some(id.to_string())),
                 _ => Err(Cursor::invalid()),
             },
             Some(_) => Err(Cursor::invalid()),
@@ -440,9 +459,13 @@ async fn read_within(
             }
             return Ok(Some(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect()));
         }
-        Access::Words { index, pk, terms, organizations } => {
+        Access::Words { index, pk, terms, organizations } | Access::WordBuckets { index, pk, terms, organizations } => {
             let Some(search) = def.table.words else { return Ok(Some(vec![])) };
-            let found = words::ids_within(r, search, index, pk, terms, organizations.as_deref(), budget).await?;
+            let terms = words::Terms { search, terms, organizations: organizations.as_deref() };
+            let found = match &plan.access {
+                Access::Words { .. } => words::ids_within(r, index, pk, terms, budget).await?,
+                _ => words::bucket_within(r, index, pk, terms, budget).await?,
+            };
             let Some(ids) = found else { return Ok(None) };
             if ids.is_empty() { vec![] } else { r.store.batch_get(def.table, &ids).await? }
         }

@@ -1,15 +1,55 @@
 //! What a `query=` finds through the word index (`store::words`): the entries of its rarest
-//! term, checked for the other terms (and the organizations asked for) on the entries
-//! themselves, then the ids of their items, each once.
+//! term read whole, or one bucket's entries streamed in item order; either way checked for
+//! every term (and the organizations asked for) on the entries themselves, then the ids of
+//! their items, each once.
 
 use std::collections::HashSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::Reader;
+use super::{Batches, IndexPages, Page, READ_ALL_BATCH, Reader, Window, fill, items_in_order};
 use crate::error::Result;
-use crate::store::words::{ITEM_ID, WordIndex, all_found};
+use crate::query::ListQuery;
+use crate::query::cursor::Cursor;
+use crate::records::id_of;
+use crate::resource::ResourceDef;
+use crate::store::words::{ITEM_ID, WordIndex, after_item, all_found};
 use crate::store::{IndexDef, Item, Query, SortCondition, query_within};
+
+/// What a search keeps of the entries it reads.
+#[derive(Clone, Copy)]
+pub(super) struct Terms<'a> {
+    pub search: &'static WordIndex,
+    pub terms: &'a [String],
+    pub organizations: Option<&'a [String]>,
+}
+
+impl Terms<'_> {
+    /// Does the entry's item hold every term (in one of the organizations, when given)?
+    fn keeps(&self, entry: &Item) -> bool {
+        let in_scope = match (self.organizations, self.search.scope) {
+            (Some(orgs), Some(attr)) => {
+                entry.get(attr).and_then(Value::as_str).is_some_and(|org| orgs.iter().any(|o| o == org))
+            }
+            _ => true,
+        };
+        in_scope && all_found(self.terms, &WordIndex::words_on(entry))
+    }
+
+    /// The items of the kept entries, in the entries' order, each once: an item's entries
+    /// are adjacent in a bucket, and `last` carries the previous batch's last item over.
+    fn item_ids(&self, entries: &[Item], last: &mut Option<String>) -> Vec<String> {
+        let mut ids = Vec::new();
+        for entry in entries.iter().filter(|e| self.keeps(e)) {
+            let Some(id) = entry.get(ITEM_ID).and_then(Value::as_str) else { continue };
+            if last.as_deref() != Some(id) {
+                ids.push(id.to_string());
+                *last = Some(id.to_string());
+            }
+        }
+        ids
+    }
+}
 
 /// The terms that may be the rarest: the longest first (usually the rarest), without a term
 /// that starts another (its range holds the other's).
@@ -48,33 +88,79 @@ async fn rarest(
     Ok(rarest)
 }
 
-/// The ids of the items whose entries hold every term (in one of `organizations`, when
-/// given), if the rarest term has at most `budget` entries in the partition.
+/// The ids of the items whose entries hold every term, if the rarest term has at most
+/// `budget` entries in partition `pk` of `index` (by word).
 pub(super) async fn ids_within(
     r: Reader<'_>,
-    search: &WordIndex,
     index: &'static IndexDef,
     pk: &str,
-    terms: &[String],
-    organizations: Option<&[String]>,
+    terms: Terms<'_>,
     budget: usize,
 ) -> Result<Option<Vec<String>>> {
-    let Some(entries) = rarest(r, search, index, pk, terms, budget).await? else { return Ok(None) };
-    let in_scope = |entry: &Item| match (organizations, search.scope) {
-        (Some(orgs), Some(attr)) => {
-            entry.get(attr).and_then(Value::as_str).is_some_and(|org| orgs.iter().any(|o| o == org))
-        }
-        _ => true,
-    };
+    let Some(entries) = rarest(r, terms.search, index, pk, terms.terms, budget).await? else { return Ok(None) };
     let mut seen = HashSet::new();
-    let ids = entries
-        .iter()
-        .filter(|e| in_scope(e) && all_found(terms, &WordIndex::words_on(e)))
-        .filter_map(|e| e.get(ITEM_ID).and_then(Value::as_str))
-        .filter(|id| seen.insert(id.to_string()))
-        .map(str::to_string)
-        .collect();
+    let ids = terms.item_ids(&entries, &mut None).into_iter().filter(|id| seen.insert(id.clone())).collect();
     Ok(Some(ids))
+}
+
+/// The ids of the items a bucket's entries keep, if the bucket has at most `budget` entries.
+pub(super) async fn bucket_within(
+    r: Reader<'_>,
+    index: &'static IndexDef,
+    pk: &str,
+    terms: Terms<'_>,
+    budget: usize,
+) -> Result<Option<Vec<String>>> {
+    let query = Query::partition(terms.search.table, index, pk);
+    let Some(mut entries) = query_within(r.store, query, budget).await? else { return Ok(None) };
+    // Shards are read one after another: put each item's entries together again.
+    entries.sort_by(|a, b| a.get(ITEM_ID).and_then(Value::as_str).cmp(&b.get(ITEM_ID).and_then(Value::as_str)));
+    Ok(Some(terms.item_ids(&entries, &mut None)))
+}
+
+/// The entries of one bucket in item order, as the items they keep.
+struct EntryBatches<'a> {
+    pages: IndexPages<'a>,
+    def: &'static ResourceDef,
+    terms: Terms<'a>,
+    last: Option<String>,
+}
+
+impl Batches for EntryBatches<'_> {
+    async fn next(&mut self, need: usize) -> Result<Option<Vec<Item>>> {
+        // Entries are small and many are not kept: read several per item still missing.
+        let Some(entries) = self.pages.next_page(need.saturating_mul(4).clamp(1, READ_ALL_BATCH)).await? else {
+            return Ok(None);
+        };
+        let ids = self.terms.item_ids(&entries, &mut self.last);
+        Ok(Some(items_in_order(self.pages.r, self.def, &ids).await?))
+    }
+}
+
+/// Streams a bucket of the word index in item (creation) order: a page reads about the page
+/// divided by the share of the bucket's entries that hold every term, then the page's items.
+/// The cursor is the last item's id, resumed as a key condition on the bucket.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn stream(
+    r: Reader<'_>,
+    def: &'static ResourceDef,
+    q: &ListQuery,
+    mut window: Window,
+    index: &'static IndexDef,
+    pk: &str,
+    terms: Terms<'_>,
+    descending: bool,
+) -> Result<Page> {
+    let last = window.after_key_id()?;
+    let sk = last
+        .as_deref()
+        .map(|id| if descending { SortCondition::Lt(id.into()) } else { SortCondition::Gt(after_item(id)) });
+    let query = Query { table: terms.search.table, index, pk: pk.to_string(), sk, descending, limit: 1, start: None };
+    let mut source = EntryBatches { pages: IndexPages::new(r, query), def, terms, last };
+    let found = fill(def, q, window.wanted(), &mut source).await?;
+    Ok(window.page(found, None, |last| {
+        Cursor::Key(Map::from_iter([("id".to_string(), Value::String(id_of(last).to_string()))]))
+    }))
 }
 
 #[cfg(test)]

@@ -272,8 +272,8 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::organization::RESOURCE;
     use crate::error::Source;
+    use crate::model::organization::RESOURCE;
     use crate::query::Scalar;
 
     #[test]

@@ -6,7 +6,7 @@
 use super::ast::{Expr, ListQuery, Op, Scalar, SortKey};
 use crate::clock;
 use crate::resource::{Field, ResourceDef, Via};
-use crate::store::{IndexDef, SortCondition, schema::PartitionKey};
+use crate::store::{IndexDef, SortCondition, schema::PartitionKey, words};
 
 /// Largest `id in (...)` list served by batch reads instead of an index.
 pub const MAX_ID_BATCH: usize = 100;
@@ -30,6 +30,9 @@ pub enum Access {
     /// table's word index, keep those holding every term (and, when given, one of
     /// `organizations`), then read their items by id.
     Words { index: &'static IndexDef, pk: String, terms: Vec<String>, organizations: Option<Vec<String>> },
+    /// Stream one bucket of the word index in item order (`store::words`), keeping the entries
+    /// that hold every term (and one of `organizations`, when given), then their items.
+    WordBuckets { index: &'static IndexDef, pk: String, terms: Vec<String>, organizations: Option<Vec<String>> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +201,14 @@ fn unique_marker(def: &ResourceDef, conjuncts: &[&Expr]) -> Option<String> {
     })
 }
 
+/// `Some(descending)` when the order is the id's (creation order) and nothing else.
+fn id_ordered(def: &ResourceDef, sort: &[SortKey]) -> Option<bool> {
+    match sort {
+        [key] if key.field == "id" || def.field(key.field).is_some_and(|f| f.id_order) => Some(key.descending),
+        _ => None,
+    }
+}
+
 /// The terms of a `query=` (every term of several, ANDed).
 fn search_terms(conjuncts: &[&Expr]) -> Option<Vec<String>> {
     let terms: Vec<String> = conjuncts
@@ -269,14 +280,29 @@ pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
         }
     }
     // The word index reads the entries of one term: narrower than a partition of the table
-    // itself, and than an organization's when it reads that organization's entries.
+    // itself, and than an organization's when it reads that organization's entries. In
+    // creation order, the bucket of the longest term streams too (`store::words`).
+    let mut word_stream = None;
     if let (Some(search), Some(terms)) = (def.table.words, search_terms(&conjuncts)) {
         let organizations = search.scope.and_then(|attr| partitions(def, &conjuncts, attr));
-        let (score, index, pk) = match (search.scoped(), organizations.as_deref()) {
-            (Some(scoped), Some([organization])) => (75, scoped, organization.clone()),
-            _ => (60, search.every(), search.every().whole_table().unwrap_or_default().to_string()),
+        let organization = match organizations.as_deref() {
+            Some([org]) => Some(org.as_str()),
+            _ => None,
         };
-        best = Some((score, Plan::unordered(Access::Words { index, pk, terms, organizations })));
+        let scoped = organization.is_some();
+        if let Some(index) = search.by_word(scoped) {
+            let pk = organization.or(index.whole_table()).unwrap_or_default().to_string();
+            let access = Access::Words { index, pk, terms: terms.clone(), organizations: organizations.clone() };
+            best = Some((if scoped { 75 } else { 60 }, Plan::unordered(access)));
+        }
+        let longest = terms.iter().max_by_key(|t| t.chars().count()).and_then(|t| words::bucket_of_term(t));
+        if let (Some(bucket), Some(descending), Some(index)) =
+            (longest, id_ordered(def, &sort), search.by_bucket(scoped))
+        {
+            let pk = words::bucket_key(organization, bucket);
+            let access = Access::WordBuckets { index, pk, terms, organizations };
+            word_stream = Some(Plan { access, ordered: Some(descending), runs: false });
+        }
     }
     for index in def.table.indexes {
         let key = index.sk.and_then(|attr| SortAttr::of(def, attr));
@@ -299,6 +325,8 @@ pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
                 Some(pks) => (30, pks),
                 None => continue,
             },
+            // Partitions of values their writers shard (word buckets): not a table's listing.
+            PartitionKey::ShardedAttr { .. } => continue,
         };
         let served = if pks.len() == 1 { key.and_then(|k| k.serves(def, &sort)) } else { None };
         let score = score + sk.as_ref().map_or(0, |(_, narrow)| *narrow) + if served.is_some() { 5 } else { 0 };
@@ -316,7 +344,7 @@ pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
         }
     }
     let best = best.map(|(_, p)| p).unwrap_or(Plan::unordered(Access::Ids(vec![])));
-    let ordered = best_ordered.map(|(_, p)| p).filter(|o| *o != best);
+    let ordered = word_stream.or(best_ordered.map(|(_, p)| p)).filter(|o| *o != best);
     Plans { best, ordered }
 }
 
@@ -539,15 +567,26 @@ mod tests {
     fn a_search_reads_the_word_index_of_the_organization_asked_for_or_of_all() {
         use crate::model::account::RESOURCE as ACCOUNTS;
         let plans_for = |q: &str| plans(&ACCOUNTS, &parse(&ACCOUNTS, &decode_pairs(Some(q))).unwrap());
-        let p = plans_for("query=Ann%20Lee");
+        let p = plans_for("query=Annabel%20Lee");
         match &p.best.access {
             Access::Words { index, pk, terms, organizations } => {
                 assert_eq!((index.name, pk.as_str(), organizations), ("by_word", "account_words", &None));
-                assert_eq!(terms, &["ann", "lee"]);
+                assert_eq!(terms, &["annabel", "lee"]);
             }
             other => panic!("expected the word index, got {other:?}"),
         }
-        assert_eq!(p.ordered.map(|o| o.ordered), Some(Some(false)), "id order, to choose between by probing");
+        match p.ordered.map(|o| (o.access, o.ordered)) {
+            Some((Access::WordBuckets { index, pk, .. }, Some(false))) => {
+                assert_eq!((index.name, pk.as_str()), ("by_bucket", "an"), "the longest term's bucket");
+            }
+            other => panic!("expected the bucket of a term in id order, got {other:?}"),
+        }
+        let p = plans_for("query=a%20e&sort=-created_at");
+        assert_eq!(
+            p.ordered.map(|o| (o.access, o.ordered)).map(|(a, o)| (matches!(a, Access::Index { .. }), o)),
+            Some((true, Some(true))),
+            "one-letter terms have no bucket: the id index"
+        );
         let p = plans_for(&format!("query=ann&filter[organization_id]={A}&sort=name"));
         match &p.best.access {
             Access::Words { index, pk, .. } => assert_eq!((index.name, pk.as_str()), ("organization_by_word", A)),

@@ -231,10 +231,7 @@ pub async fn query_within(store: &dyn Store, query: Query, budget: usize) -> Res
 
 /// The partitions a query's `pk` stands for: its shards when it names a sharded whole table.
 fn partitions_of(query: &Query) -> Vec<String> {
-    match query.index.whole_table() {
-        Some(value) if value == query.pk => query.index.pk.shards(),
-        _ => vec![query.pk.clone()],
-    }
+    query.index.partitions(&query.pk)
 }
 
 async fn partition_within(store: &dyn Store, mut query: Query, budget: usize) -> Result<Option<Vec<Item>>, StoreError> {

@@ -17,6 +17,10 @@ pub enum PartitionKey {
     /// (accounts in a bulk load, sessions at every login) spread over shards, and a read merges
     /// the shards in order (`store::read`).
     Constant { attr: &'static str, value: &'static str, shards: u32 },
+    /// An attribute whose value its writer spreads over `shards` partitions, `value#k`: a query
+    /// of `value` reads (and merges in order) each `value#k`. For partitions written at bulk
+    /// load rates, such as the entries of one word bucket (`store::words`).
+    ShardedAttr { attr: &'static str, shards: u32 },
 }
 
 impl PartitionKey {
@@ -33,13 +37,15 @@ impl PartitionKey {
     /// The partitions that hold the whole table (`value`, or each `value#k`).
     pub fn shards(&self) -> Vec<String> {
         match *self {
-            PartitionKey::Constant { value, shards, .. } if shards > 1 => {
-                (0..shards).map(|k| format!("{value}#{k}")).collect()
-            }
-            PartitionKey::Constant { value, .. } => vec![value.to_string()],
-            PartitionKey::Attr(_) => vec![],
+            PartitionKey::Constant { value, shards, .. } => sharded(value, shards),
+            PartitionKey::Attr(_) | PartitionKey::ShardedAttr { .. } => vec![],
         }
     }
+}
+
+/// `value` itself, or each `value#k` of `shards` > 1.
+pub fn sharded(value: &str, shards: u32) -> Vec<String> {
+    if shards > 1 { (0..shards).map(|k| format!("{value}#{k}")).collect() } else { vec![value.to_string()] }
 }
 
 /// Shards of the whole-table indexes of the tables written most.
@@ -66,14 +72,16 @@ pub struct IndexDef {
 impl IndexDef {
     pub fn pk_attr(&self) -> &'static str {
         match self.pk {
-            PartitionKey::Attr(a) | PartitionKey::Constant { attr: a, .. } => a,
+            PartitionKey::Attr(a)
+            | PartitionKey::Constant { attr: a, .. }
+            | PartitionKey::ShardedAttr { attr: a, .. } => a,
         }
     }
 
     /// The index's partition key value for an item (None: the item is not in the index).
     pub fn pk_of(&self, item: &Item) -> Option<String> {
         match self.pk {
-            PartitionKey::Attr(a) => key_string(item.get(a)),
+            PartitionKey::Attr(a) | PartitionKey::ShardedAttr { attr: a, .. } => key_string(item.get(a)),
             PartitionKey::Constant { value, shards: 1, .. } => Some(value.to_string()),
             PartitionKey::Constant { value, shards, .. } => {
                 let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -87,16 +95,23 @@ impl IndexDef {
     pub fn whole_table(&self) -> Option<&'static str> {
         match self.pk {
             PartitionKey::Constant { value, .. } => Some(value),
-            PartitionKey::Attr(_) => None,
+            PartitionKey::Attr(_) | PartitionKey::ShardedAttr { .. } => None,
+        }
+    }
+
+    /// The partitions a query of `pk` reads: the shards of a sharded whole table or attribute
+    /// value, else `pk` itself.
+    pub fn partitions(&self, pk: &str) -> Vec<String> {
+        match self.pk {
+            PartitionKey::Constant { value, shards, .. } if value == pk => sharded(value, shards),
+            PartitionKey::ShardedAttr { shards, .. } => sharded(pk, shards),
+            _ => vec![pk.to_string()],
         }
     }
 
     /// Is `stored` the partition key value `pk` stands for (itself, or one of its shards)?
     pub fn holds_partition(&self, pk: &str, stored: &str) -> bool {
-        match self.pk {
-            PartitionKey::Constant { shards, .. } if shards > 1 => self.pk.shards().iter().any(|s| s == stored),
-            _ => stored == pk,
-        }
+        self.partitions(pk).iter().any(|s| s == stored)
     }
 
     pub fn sk_of(&self, item: &Item) -> Option<String> {
@@ -214,24 +229,41 @@ const fn by_word(name: &'static str, pk: PartitionKey) -> IndexDef {
     IndexDef { name, pk, sk: Some(words::WORD_KEY), keys_only: false }
 }
 
-/// A table of word entries with these indexes: every entry by word (`by_word`), and for
-/// items that belong to an organization, one organization's entries by word.
+/// An index of word entries by item, over the bucket partitions in `attr`.
+const fn by_bucket(name: &'static str, attr: &'static str) -> IndexDef {
+    let pk = PartitionKey::ShardedAttr { attr, shards: words::BUCKET_SHARDS };
+    IndexDef { name, pk, sk: Some(words::ITEM_KEY), keys_only: false }
+}
+
+/// A table of word entries with these indexes.
 const fn word_entries(name: &'static str, indexes: &'static [IndexDef]) -> TableDef {
     TableDef { name, indexes, folded: &[], ttl: None, sorted: &[], words: None }
 }
 
-pub const ORGANIZATION_WORDS: TableDef =
-    word_entries("organization_words", &[by_word("by_word", PartitionKey::whole("organization_words"))]);
+pub const ORGANIZATION_WORDS: TableDef = word_entries(
+    "organization_words",
+    &[by_word(words::BY_WORD, PartitionKey::whole("organization_words")), by_bucket(words::BY_BUCKET, words::BUCKET)],
+);
 
 /// Written with every account created or renamed, so spread over write shards like accounts.
 pub const ACCOUNT_WORDS: TableDef = word_entries(
     "account_words",
-    &[by_word("by_word", PartitionKey::sharded("account_words")), by_word("organization_by_word", BY_ORGANIZATION)],
+    &[
+        by_word(words::BY_WORD, PartitionKey::sharded("account_words")),
+        by_word(words::ORGANIZATION_BY_WORD, BY_ORGANIZATION),
+        by_bucket(words::BY_BUCKET, words::BUCKET),
+        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET),
+    ],
 );
 
 pub const TEAM_WORDS: TableDef = word_entries(
     "team_words",
-    &[by_word("by_word", PartitionKey::whole("team_words")), by_word("organization_by_word", BY_ORGANIZATION)],
+    &[
+        by_word(words::BY_WORD, PartitionKey::whole("team_words")),
+        by_word(words::ORGANIZATION_BY_WORD, BY_ORGANIZATION),
+        by_bucket(words::BY_BUCKET, words::BUCKET),
+        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET),
+    ],
 );
 
 /// A whole-table index of accounts on `sk` (sparse when `sk` is optional).
@@ -371,8 +403,14 @@ pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("throt
 
 /// Counters of recent events per key (failed logins per account and per address, reset
 /// requests), each living for one window.
-pub const THROTTLES: TableDef =
-    TableDef { name: "throttles", indexes: &[THROTTLES_BY_EXPIRY], folded: &[], ttl: Some(TTL), sorted: &[], words: None };
+pub const THROTTLES: TableDef = TableDef {
+    name: "throttles",
+    indexes: &[THROTTLES_BY_EXPIRY],
+    folded: &[],
+    ttl: Some(TTL),
+    sorted: &[],
+    words: None,
+};
 
 pub const ROLES_BY_NAME: IndexDef =
     IndexDef { name: "by_name", pk: PartitionKey::whole("roles"), sk: Some("name"), keys_only: false };
@@ -456,10 +494,12 @@ pub const TEAM_MEMBERSHIPS: TableDef = TableDef {
 
 /// Uniqueness markers (`organizations.name#acme` → owner id), written in the same transaction
 /// as the item they guard, so that uniqueness never depends on a read-then-write.
-pub const UNIQUES: TableDef = TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None, sorted: &[], words: None };
+pub const UNIQUES: TableDef =
+    TableDef { name: "uniques", indexes: &[], folded: &[], ttl: None, sorted: &[], words: None };
 
 /// Counts of dependents (`counters`): an organization's accounts and teams, a role's holders.
-pub const COUNTERS: TableDef = TableDef { name: "counters", indexes: &[], folded: &[], ttl: None, sorted: &[], words: None };
+pub const COUNTERS: TableDef =
+    TableDef { name: "counters", indexes: &[], folded: &[], ttl: None, sorted: &[], words: None };
 
 pub const TABLES: &[&TableDef] = &[
     &ORGANIZATIONS,

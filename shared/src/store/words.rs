@@ -8,11 +8,17 @@
 //! `+` and its domain into labels, exactly as a query's text is split into terms. One entry per
 //! word, not per prefix, keeps an item within a transaction's 100 writes; a word that is a prefix
 //! of another word of the same item is left out (every term that finds it finds the longer one).
+//!
+//! Two orders serve a search. By word (`by_word`): a term's key range, read whole when it is
+//! small (a rare term: a name, a number). By item (`by_bucket`): the entries of one bucket (the
+//! words sharing their first two characters) in item id order, streamed page by page with the
+//! terms checked on each entry, when every term is common: a page in creation order costs the
+//! page divided by the share of the bucket that matches, whatever the table's size.
 
 use serde_json::{Value, json};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-use super::schema::{IndexDef, TableDef};
+use super::schema::{IndexDef, TableDef, shard_of};
 use super::{Item, Write};
 
 /// How a table's items are found by their words.
@@ -40,7 +46,19 @@ pub const WORD_KEY: &str = "_w";
 pub const WORDS: &str = "words";
 /// The id of the entry's item.
 pub const ITEM_ID: &str = "item_id";
+/// The entry's bucket partition (`<bucket>#<shard>`), and within an organization
+/// (`<organization>#<bucket>#<shard>`).
+pub const BUCKET: &str = "_b";
+pub const SCOPED_BUCKET: &str = "_ob";
+/// The entry's key in a bucket: the item's id, then the word (an item's entries are adjacent).
+pub const ITEM_KEY: &str = "_i";
+/// Characters of a word that name its bucket.
+const BUCKET_CHARS: usize = 2;
+/// Shards of a bucket: every account has a word in the buckets of its email's domain.
+pub const BUCKET_SHARDS: u32 = 8;
 const SEPARATOR: char = '\u{1}';
+/// Sorts after the separator and below any letter or digit.
+const AFTER_SEPARATOR: char = '\u{2}';
 
 /// Letters that decompose to nothing simpler but that people type without their mark.
 fn special(c: char) -> Option<&'static str> {
@@ -113,15 +131,53 @@ fn texts<'a>(item: &'a Item, sources: &[&str]) -> Vec<&'a str> {
     sources.iter().filter_map(|s| item.get(*s).and_then(Value::as_str)).collect()
 }
 
+fn first_chars(text: &str) -> &str {
+    &text[..text.char_indices().nth(BUCKET_CHARS).map_or(text.len(), |(i, _)| i)]
+}
+
+/// The bucket of a word: its first characters (a shorter word is its own).
+pub fn bucket_of_word(word: &str) -> &str {
+    first_chars(word)
+}
+
+/// The one bucket holding every word a term starts: none for a term shorter than a bucket.
+pub fn bucket_of_term(term: &str) -> Option<&str> {
+    (term.chars().count() >= BUCKET_CHARS).then(|| first_chars(term))
+}
+
+/// A bucket partition key as a query names it (the store reads each shard of it).
+pub fn bucket_key(organization: Option<&str>, bucket: &str) -> String {
+    match organization {
+        Some(org) => format!("{org}#{bucket}"),
+        None => bucket.to_string(),
+    }
+}
+
+/// A bucket position after every entry of `item_id` (ascending); before them is `item_id`.
+pub fn after_item(item_id: &str) -> String {
+    format!("{item_id}{AFTER_SEPARATOR}")
+}
+
+/// Names of the word index tables' indexes.
+pub const BY_WORD: &str = "by_word";
+pub const ORGANIZATION_BY_WORD: &str = "organization_by_word";
+pub const BY_BUCKET: &str = "by_bucket";
+pub const ORGANIZATION_BY_BUCKET: &str = "organization_by_bucket";
+
 impl WordIndex {
-    /// Every entry by word.
-    pub fn every(&self) -> &'static IndexDef {
-        &self.table.indexes[0]
+    fn named(&self, name: &str) -> Option<&'static IndexDef> {
+        let table: &'static TableDef = self.table;
+        table.index(name)
     }
 
-    /// One organization's entries by word, when items belong to organizations.
-    pub fn scoped(&self) -> Option<&'static IndexDef> {
-        self.table.indexes.get(1)
+    /// The entries by word: of every item, or of one organization's when `scoped`.
+    pub fn by_word(&self, scoped: bool) -> Option<&'static IndexDef> {
+        self.named(if scoped { ORGANIZATION_BY_WORD } else { BY_WORD })
+    }
+
+    /// The entries of a bucket in item order: of every item, or of one organization's.
+    pub fn by_bucket(&self, scoped: bool) -> Option<&'static IndexDef> {
+        self.named(if scoped { ORGANIZATION_BY_BUCKET } else { BY_BUCKET })
     }
 
     /// The indexed words of an item.
@@ -137,14 +193,20 @@ impl WordIndex {
         words
             .iter()
             .map(|word| {
+                let entry_id = format!("{id}{SEPARATOR}{word}");
+                let shard = shard_of(&entry_id, BUCKET_SHARDS);
+                let bucket = bucket_of_word(word);
                 let mut entry = json!({
-                    "id": format!("{id}{SEPARATOR}{word}"),
+                    "id": entry_id,
                     ITEM_ID: id,
                     WORD_KEY: format!("{word}{SEPARATOR}{id}"),
+                    ITEM_KEY: format!("{id}{SEPARATOR}{word}"),
+                    BUCKET: format!("{}#{shard}", bucket_key(None, bucket)),
                     WORDS: words,
                 });
-                if let (Some(attr), Some(value)) = (self.scope, scope) {
-                    entry[attr] = value.clone();
+                if let (Some(attr), Some(Value::String(org))) = (self.scope, scope) {
+                    entry[attr] = json!(org);
+                    entry[SCOPED_BUCKET] = json!(format!("{}#{shard}", bucket_key(Some(org), bucket)));
                 }
                 entry.as_object().cloned().unwrap_or_default()
             })
@@ -216,6 +278,15 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_is_a_words_first_two_characters() {
+        assert_eq!(bucket_of_word("annabel"), "an");
+        assert_eq!(bucket_of_word("a"), "a", "a word of one character is its own bucket");
+        assert_eq!(bucket_of_term("ørjan"), Some("ør"));
+        assert_eq!(bucket_of_term("a"), None, "a one-character term spans buckets");
+        assert!(after_item("a1").as_str() > "a1\u{1}zzz" && "a1" < "a1\u{1}");
+    }
+
+    #[test]
     fn terms_match_words_by_prefix_only() {
         let words = distinct(["Acme Corp", "ann@acme.test"]);
         assert!(all_found(&split("acm"), &words));
@@ -231,6 +302,10 @@ mod tests {
         let entries = index.entries(&old);
         assert_eq!(entries.len(), 4, "ann, lee, x, test: {entries:?}");
         assert_eq!(entries[0][WORD_KEY], "ann\u{1}a1");
+        assert_eq!(entries[0][ITEM_KEY], "a1\u{1}ann");
+        assert!(entries[0][BUCKET].as_str().unwrap().starts_with("an#"));
+        assert!(entries[0][SCOPED_BUCKET].as_str().unwrap().starts_with("o1#an#"));
+        assert!(entries[2][BUCKET].as_str().unwrap().starts_with("x#"), "a word shorter than a bucket is its own");
         assert_eq!(entries[0]["organization_id"], "o1");
         assert_eq!(entries[0][WORDS], json!(["ann", "lee", "x", "test"]));
         assert!(index.changes(Some(&old), Some(&old.clone())).is_empty(), "unchanged words write nothing");
