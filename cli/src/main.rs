@@ -97,8 +97,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Reindex => {
             let config = config()?;
             let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
-            let rewritten = iam_shared::store::reindex::reindex(store.as_ref()).await?;
-            println!("Rewrote {rewritten} items in the current index layout.");
+            let done = iam_shared::store::reindex::reindex(store.as_ref()).await?;
+            println!(
+                "Rewrote {} items in the current index layout; indexed the words of {} items.",
+                done.rewritten, done.indexed
+            );
             Ok(())
         }
         Command::Cleanup => {

@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use iam_shared::store::embedded::EmbeddedStore;
-use iam_shared::store::reindex::reindex;
+use iam_shared::store::reindex::{Reindexed, reindex};
+use iam_shared::store::schema::ACCOUNT_WORDS;
 use iam_shared::store::schema::ACCOUNTS;
+use iam_shared::store::words::{ITEM_ID, WORD_KEY};
 use iam_shared::store::{Item, Query, Store, Write, read};
 use iam_tests::moto;
 use serde_json::json;
@@ -24,14 +26,35 @@ async fn listed(store: &dyn Store, index: &str) -> Vec<String> {
     page.items.iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
 }
 
+/// The items whose word entries start with `term`, by id.
+async fn searched(store: &dyn Store, term: &str) -> Vec<String> {
+    let index = ACCOUNT_WORDS.index("by_word").expect("the word index");
+    let range = iam_shared::store::SortCondition::BeginsWith(term.to_string());
+    let query = Query::partition(&ACCOUNT_WORDS, index, "account_words").with_sk(Some(range));
+    let mut ids: Vec<String> = iam_shared::store::query_all(store, query)
+        .await
+        .expect("entries")
+        .iter()
+        .filter(|e| e[WORD_KEY].as_str().is_some_and(|w| w.starts_with(term)))
+        .map(|e| e[ITEM_ID].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 async fn old_items_are_rewritten_once(store: Arc<dyn Store>) {
     for index in ["by_id", "sort_name"] {
         assert_eq!(listed(store.as_ref(), index).await, ["a2"], "{index}: the old item is missing");
     }
-    assert_eq!(reindex(store.as_ref()).await.expect("reindex"), 1);
+    assert_eq!(searched(store.as_ref(), "zed").await, Vec::<String>::new(), "written before its words were indexed");
+    let done = reindex(store.as_ref()).await.expect("reindex");
+    assert_eq!(done, Reindexed { rewritten: 1, indexed: 2 }, "one old layout; neither had word entries");
     assert_eq!(listed(store.as_ref(), "by_id").await, ["a1", "a2"]);
     assert_eq!(listed(store.as_ref(), "sort_name").await, ["a2", "a1"], "Ann, then Zed");
-    assert_eq!(reindex(store.as_ref()).await.expect("reindex"), 0, "once");
+    assert_eq!(searched(store.as_ref(), "zed").await, ["a1"]);
+    assert_eq!(searched(store.as_ref(), "x").await, ["a1", "a2"], "their email's domain");
+    assert_eq!(reindex(store.as_ref()).await.expect("reindex"), Reindexed::default(), "once");
     let item: Item = store.get(&ACCOUNTS, "a1").await.unwrap().unwrap();
     assert_eq!((item["name"].clone(), item["version"].clone()), (json!("Zed"), json!(1)), "nothing else changed");
 }

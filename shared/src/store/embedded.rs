@@ -165,8 +165,12 @@ fn run_query(conn: &Connection, q: &Query) -> Result<QueryPage, StoreError> {
                 format!("{sk} >= {low} AND {sk} <= {high}")
             }
             SortCondition::BeginsWith(v) => {
+                // The upper bound ends the index range scan at the prefix's last key (no key
+                // holds U+10FFFF, a noncharacter); without it SQLite reads on to the end of the
+                // partition whenever fewer keys than the limit start with the prefix.
                 let p = arg(v, &mut args);
-                format!("{sk} >= {p} AND substr({sk}, 1, length({p})) = {p}")
+                let end = arg(&format!("{v}\u{10FFFF}"), &mut args);
+                format!("{sk} >= {p} AND {sk} < {end} AND substr({sk}, 1, length({p})) = {p}")
             }
         };
         sql.push_str(&format!(" AND {clause}"));

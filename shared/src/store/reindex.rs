@@ -19,10 +19,20 @@ use super::{Condition, Item, Query, Reading, Store, StoreError, TableDef, Write}
 /// Items re-read and indexed a batch at a time.
 const BATCH: usize = 100;
 
-/// Rewrites the items of every sharded table still in its old single partition; returns how
-/// many were rewritten. Each is re-read strongly and rewritten only if it still is in the old
-/// partition and unchanged (its `version`), so running this beside live traffic loses nothing.
-pub async fn reindex(store: &dyn Store) -> Result<usize, StoreError> {
+/// What a reindex did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reindexed {
+    /// Items rewritten from the old single partition into the current layout.
+    pub rewritten: usize,
+    /// Items whose word entries were written.
+    pub indexed: usize,
+}
+
+/// Rewrites the items of every sharded table still in its old single partition, then writes
+/// the word entries of items that lack them. Each item is re-read strongly and rewritten (or
+/// indexed) only if unchanged meanwhile (its `version`), so running this beside live traffic
+/// loses nothing: a write meanwhile wrote the current layout and entries itself.
+pub async fn reindex(store: &dyn Store) -> Result<Reindexed, StoreError> {
     let mut rewritten = 0;
     for table in TABLES {
         let Some(by_id) = table.indexes.iter().find(|i| i.sk == Some("id")) else { continue };
@@ -57,12 +67,13 @@ pub async fn reindex(store: &dyn Store) -> Result<usize, StoreError> {
             }
         }
     }
+    let mut indexed = 0;
     for table in TABLES {
         if let Some(index) = table.words {
-            rewritten += index_words(store, table, index).await?;
+            indexed += index_words(store, table, index).await?;
         }
     }
-    Ok(rewritten)
+    Ok(Reindexed { rewritten, indexed })
 }
 
 /// Writes the word entries of every item of `table` whose first entry is missing or stale,
