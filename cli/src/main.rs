@@ -133,6 +133,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
     let state = AppState::from_config(config).await?;
     bootstrap(state.store.as_ref(), &state.passwords, &state.config).await?;
+    if state.config.store == iam_shared::config::StoreKind::Embedded {
+        // A data folder from an older build lacks what a new one indexes (word entries): a
+        // local run catches up at start, as a deployment does with `iam reindex`.
+        let done = iam_shared::store::reindex::reindex(state.store.as_ref()).await?;
+        if done != Default::default() {
+            println!("Reindexed {} items; indexed the words of {} items.", done.rewritten, done.indexed);
+        }
+    }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     println!("IAM API on http://{addr}/api/v3/iam (data in {})", state.config.data_dir.display());
     let shutdown = async {

@@ -311,4 +311,22 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_word_index_holds_exactly_its_resources_text_fields() {
+        for def in all() {
+            let Some(index) = def.table.words else { continue };
+            let mut text: Vec<&str> = def.fields.iter().filter(|f| f.text).map(|f| f.name).collect();
+            let mut sources = index.sources.to_vec();
+            text.sort();
+            sources.sort();
+            assert_eq!(text, sources, "{}: query= must mean the same read either way", def.type_name);
+            assert!(index.by_word(false).is_some() && index.by_bucket(false).is_some(), "{}", def.type_name);
+            let scoped = index.by_word(true).is_some() && index.by_bucket(true).is_some();
+            assert_eq!(scoped, index.scope.is_some(), "{}: scoped indexes iff a scope", def.type_name);
+            if let Some(scope) = index.scope {
+                assert_eq!(Some(scope), def.guard.organization, "{}: scoped by its organization", def.type_name);
+            }
+        }
+    }
 }

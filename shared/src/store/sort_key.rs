@@ -24,14 +24,7 @@ pub const PRESENT_END: &str = "1\u{10FFFF}";
 const MAX_VALUE_BYTES: usize = 900;
 
 fn truncated(value: &str) -> &str {
-    if value.len() <= MAX_VALUE_BYTES {
-        return value;
-    }
-    let mut end = MAX_VALUE_BYTES;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    &value[..end]
+    &value[..value.floor_char_boundary(MAX_VALUE_BYTES)]
 }
 
 /// The sort key of an item with this value (or none) and id.

@@ -93,14 +93,7 @@ pub fn fold(text: &str) -> String {
 }
 
 fn cut(word: &str) -> &str {
-    if word.len() <= MAX_WORD_BYTES {
-        return word;
-    }
-    let mut end = MAX_WORD_BYTES;
-    while !word.is_char_boundary(end) {
-        end -= 1;
-    }
-    &word[..end]
+    &word[..word.floor_char_boundary(MAX_WORD_BYTES)]
 }
 
 /// The folded words of a text, in order (repeats kept).
