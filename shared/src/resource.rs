@@ -321,9 +321,27 @@ mod tests {
             text.sort();
             sources.sort();
             assert_eq!(text, sources, "{}: query= must mean the same read either way", def.type_name);
-            assert!(index.by_word(false).is_some() && index.by_bucket(false).is_some(), "{}", def.type_name);
-            let scoped = index.by_word(true).is_some() && index.by_bucket(true).is_some();
-            assert_eq!(scoped, index.scope.is_some(), "{}: scoped indexes iff a scope", def.type_name);
+            let orders = std::iter::once(None).chain(index.orders.iter().map(Some));
+            for order in orders {
+                assert!(index.by_bucket(false, order).is_some(), "{}: a bucket in {order:?}", def.type_name);
+                let scoped = index.by_bucket(true, order).is_some();
+                assert_eq!(scoped, index.scope.is_some(), "{}: scoped buckets iff a scope", def.type_name);
+                // A bucket order must be one the listing sorts by, of a searched column (its
+                // entries change exactly when the column does).
+                if let Some(order) = order {
+                    let field = def.field(order.source).expect("a field");
+                    assert!(field.sort && field.text, "{}.{}", def.type_name, field.name);
+                    assert_eq!(
+                        order.folded,
+                        field.folded.is_some(),
+                        "{}.{}: compared as sorted",
+                        def.type_name,
+                        field.name
+                    );
+                }
+            }
+            assert!(index.by_word(false).is_some(), "{}", def.type_name);
+            assert_eq!(index.by_word(true).is_some(), index.scope.is_some(), "{}", def.type_name);
             if let Some(scope) = index.scope {
                 assert_eq!(Some(scope), def.guard.organization, "{}: scoped by its organization", def.type_name);
             }

@@ -503,8 +503,24 @@ async fn the_search_box_reads_the_rarest_terms_entries_and_then_only_what_matche
     both.sort();
     let share = bucket_entries.div_ceil(both.len()) as u64;
     let page_cost = 4 * MERGE * share * 51 + 51;
-    for (order, reversed) in [("", false), ("&sort=-created_at", true)] {
-        let want: Vec<String> = if reversed { both.iter().rev().cloned().collect() } else { both.clone() };
+    let by_name = |descending: bool| {
+        let mut named: Vec<&Item> = c.accounts.iter().filter(|a| found_by(a, &terms)).collect();
+        // The listing's order: name bytes, absent names last, ties by id; descending reverses all.
+        named.sort_by(|a, b| {
+            let key = |x: &Item| {
+                (attr(x, "name").is_none(), attr(x, "name").map(String::from), attr(x, "id").map(String::from))
+            };
+            key(a).cmp(&key(b))
+        });
+        let ids: Vec<String> = named.iter().map(|a| attr(a, "id").unwrap().to_string()).collect();
+        if descending { ids.into_iter().rev().collect() } else { ids }
+    };
+    for (order, want) in [
+        ("", both.clone()),
+        ("&sort=-created_at", both.iter().rev().cloned().collect()),
+        ("&sort=name", by_name(false)),
+        ("&sort=-name", by_name(true)),
+    ] {
         let first = c.measure(&format!("query=corp%20hana{order}&page[size]=50")).await;
         let got: Vec<String> =
             first.body["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();

@@ -21,7 +21,11 @@ use crate::query::{Expr, ListQuery, Op, Paging, Scalar};
 use crate::records::id_of;
 use crate::resource::{ResourceDef, Via};
 use crate::store::schema::UNIQUES;
+use crate::store::words::is_position_of;
 use crate::store::{IndexDef, Item, Query, Reading, SortCondition, StartKey, Store, query_within, start_key_of};
+
+/// The cursor field of a word bucket's position.
+const POSITION: &str = "at";
 
 /// Items read a request when the whole matching range must be read.
 const READ_ALL_BATCH: usize = 1000;
@@ -95,10 +99,11 @@ pub async fn fetch(r: Reader<'_>, def: &'static ResourceDef, q: &ListQuery, scop
         (Access::Via { via, pk, organizations }, Some(descending)) => {
             stream_via(r, def, &q, window, via, pk, organizations.as_deref(), descending).await?
         }
-        (Access::WordBuckets { index, pk, terms, organizations }, Some(descending)) => match def.table.words {
+        (Access::WordBuckets { index, pk, terms, organizations, order }, Some(descending)) => match def.table.words {
             Some(search) => {
                 let terms = words::Terms { search, terms, organizations: organizations.as_deref() };
-                words::stream(r, def, &q, window, index, pk, terms, descending).await?
+                let bucket = words::Bucket { index, pk, order: *order, descending };
+                words::stream(r, def, &q, window, bucket, terms).await?
             }
             None => Page::default(),
         },
@@ -220,12 +225,16 @@ impl Window {
         }
     }
 
-    /// A word bucket resumes after the last item's id, carried as an index position.
-    fn after_key_id(&mut self) -> Result<Option<String>> {
+    /// A word bucket resumes after the last item's position in it (`store::words`).
+    fn after_bucket_position(&mut self) -> Result<Option<String>> {
         match self.cursor.take() {
             None => Ok(None),
-            Some(Cursor::Key(key)) => match key.get("id").and_then(Value::as_str) {
-                Some(id) if key.len() == 1 && is_id(id) => Ok(Some(id.to_string())),
+            Some(Cursor::Key(key)) => match (key.get("id").and_then(Value::as_str), key.get(POSITION)) {
+                (Some(id), Some(Value::String(at)))
+                    if key.len() == 2 && is_id(id) && at.len() <= MAX_VALUE_BYTES && is_position_of(at, id) =>
+                {
+                    Ok(Some(at.clone()))
+                }
                 _ => Err(Cursor::invalid()),
             },
             Some(_) => Err(Cursor::invalid()),
@@ -459,7 +468,8 @@ async fn read_within(
             }
             return Ok(Some(items.into_iter().filter(|item| matches(&q.filter, item, def)).collect()));
         }
-        Access::Words { index, pk, terms, organizations } | Access::WordBuckets { index, pk, terms, organizations } => {
+        Access::Words { index, pk, terms, organizations }
+        | Access::WordBuckets { index, pk, terms, organizations, .. } => {
             let Some(search) = def.table.words else { return Ok(Some(vec![])) };
             let terms = words::Terms { search, terms, organizations: organizations.as_deref() };
             let found = match &plan.access {

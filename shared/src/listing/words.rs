@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Batches, IndexPages, Page, READ_ALL_BATCH, Reader, Window, fill, items_in_order};
 use crate::error::Result;
@@ -13,7 +13,8 @@ use crate::query::ListQuery;
 use crate::query::cursor::Cursor;
 use crate::records::id_of;
 use crate::resource::ResourceDef;
-use crate::store::words::{ITEM_ID, WordIndex, after_item, all_found};
+use crate::store::schema::Sorted;
+use crate::store::words::{ITEM_ID, WordIndex, after_position, all_found, position_of};
 use crate::store::{IndexDef, Item, Query, SortCondition, query_within};
 
 /// What a search keeps of the entries it reads.
@@ -137,29 +138,35 @@ impl Batches for EntryBatches<'_> {
     }
 }
 
-/// Streams a bucket of the word index in item (creation) order: a page reads about the page
-/// divided by the share of the bucket's entries that hold every term, then the page's items.
-/// The cursor is the last item's id, resumed as a key condition on the bucket.
-#[allow(clippy::too_many_arguments)]
+/// One bucket of the word index, read in an item order (creation, or `order`'s).
+pub(super) struct Bucket<'a> {
+    pub index: &'static IndexDef,
+    pub pk: &'a str,
+    pub order: Option<&'static Sorted>,
+    pub descending: bool,
+}
+
+/// Streams a bucket of the word index in its item order: a page reads about the page divided
+/// by the share of the bucket's entries that hold every term, then the page's items. The
+/// cursor is the last item's position in the bucket, resumed as a key condition.
 pub(super) async fn stream(
     r: Reader<'_>,
     def: &'static ResourceDef,
     q: &ListQuery,
     mut window: Window,
-    index: &'static IndexDef,
-    pk: &str,
+    bucket: Bucket<'_>,
     terms: Terms<'_>,
-    descending: bool,
 ) -> Result<Page> {
-    let last = window.after_key_id()?;
-    let sk = last
-        .as_deref()
-        .map(|id| if descending { SortCondition::Lt(id.into()) } else { SortCondition::Gt(after_item(id)) });
+    let Bucket { index, pk, order, descending } = bucket;
+    let sk = window
+        .after_bucket_position()?
+        .map(|at| if descending { SortCondition::Lt(at) } else { SortCondition::Gt(after_position(&at)) });
     let query = Query { table: terms.search.table, index, pk: pk.to_string(), sk, descending, limit: 1, start: None };
-    let mut source = EntryBatches { pages: IndexPages::new(r, query), def, terms, last };
+    let mut source = EntryBatches { pages: IndexPages::new(r, query), def, terms, last: None };
     let found = fill(def, q, window.wanted(), &mut source).await?;
     Ok(window.page(found, None, |last| {
-        Cursor::Key(Map::from_iter([("id".to_string(), Value::String(id_of(last).to_string()))]))
+        let position = [("id", id_of(last).to_string()), (super::POSITION, position_of(last, order))];
+        Cursor::Key(position.into_iter().map(|(k, v)| (k.to_string(), Value::String(v))).collect())
     }))
 }
 

@@ -6,7 +6,9 @@
 use super::ast::{Expr, ListQuery, Op, Scalar, SortKey};
 use crate::clock;
 use crate::resource::{Field, ResourceDef, Via};
-use crate::store::{IndexDef, SortCondition, schema::PartitionKey, words};
+use crate::store::schema::{PartitionKey, Sorted};
+use crate::store::words::{self, WordIndex};
+use crate::store::{IndexDef, SortCondition};
 
 /// Largest `id in (...)` list served by batch reads instead of an index.
 pub const MAX_ID_BATCH: usize = 100;
@@ -32,7 +34,14 @@ pub enum Access {
     Words { index: &'static IndexDef, pk: String, terms: Vec<String>, organizations: Option<Vec<String>> },
     /// Stream one bucket of the word index in item order (`store::words`), keeping the entries
     /// that hold every term (and one of `organizations`, when given), then their items.
-    WordBuckets { index: &'static IndexDef, pk: String, terms: Vec<String>, organizations: Option<Vec<String>> },
+    /// `order` is the bucket's item order (`None`: creation order).
+    WordBuckets {
+        index: &'static IndexDef,
+        pk: String,
+        terms: Vec<String>,
+        organizations: Option<Vec<String>>,
+        order: Option<&'static Sorted>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,12 +210,14 @@ fn unique_marker(def: &ResourceDef, conjuncts: &[&Expr]) -> Option<String> {
     })
 }
 
-/// `Some(descending)` when the order is the id's (creation order) and nothing else.
-fn id_ordered(def: &ResourceDef, sort: &[SortKey]) -> Option<bool> {
-    match sort {
-        [key] if key.field == "id" || def.field(key.field).is_some_and(|f| f.id_order) => Some(key.descending),
-        _ => None,
+/// The order a word bucket is listed in that is the requested one, with its direction:
+/// creation order (`None`), or one of the searched text columns'.
+fn bucket_order(def: &ResourceDef, search: &WordIndex, sort: &[SortKey]) -> Option<(Option<&'static Sorted>, bool)> {
+    let [key] = sort else { return None };
+    if key.field == "id" || def.field(key.field).is_some_and(|f| f.id_order) {
+        return Some((None, key.descending));
     }
+    search.order_of(key.field).map(|order| (Some(order), key.descending))
 }
 
 /// The terms of a `query=` (every term of several, ANDed).
@@ -296,11 +307,11 @@ pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
             best = Some((if scoped { 75 } else { 60 }, Plan::unordered(access)));
         }
         let longest = terms.iter().max_by_key(|t| t.chars().count()).and_then(|t| words::bucket_of_term(t));
-        if let (Some(bucket), Some(descending), Some(index)) =
-            (longest, id_ordered(def, &sort), search.by_bucket(scoped))
-        {
+        let order = bucket_order(def, search, &sort);
+        let index = order.and_then(|(order, _)| search.by_bucket(scoped, order));
+        if let (Some(bucket), Some((order, descending)), Some(index)) = (longest, order, index) {
             let pk = words::bucket_key(organization, bucket);
-            let access = Access::WordBuckets { index, pk, terms, organizations };
+            let access = Access::WordBuckets { index, pk, terms, organizations, order };
             word_stream = Some(Plan { access, ordered: Some(descending), runs: false });
         }
     }
@@ -581,6 +592,19 @@ mod tests {
             }
             other => panic!("expected the bucket of a term in id order, got {other:?}"),
         }
+        for (sort, index, descending) in [("-name", "by_bucket_name", true), ("email", "by_bucket_email", false)] {
+            match plans_for(&format!("query=annabel&sort={sort}")).ordered.map(|o| (o.access, o.ordered)) {
+                Some((Access::WordBuckets { index: i, order: Some(_), .. }, Some(d))) => {
+                    assert_eq!((i.name, d), (index, descending))
+                }
+                other => panic!("sort={sort}: expected the bucket in that order, got {other:?}"),
+            }
+        }
+        let p = plans_for("query=annabel&sort=-last_login_at");
+        assert!(
+            !matches!(p.ordered.map(|o| o.access), Some(Access::WordBuckets { .. })),
+            "no bucket lists by last login"
+        );
         let p = plans_for("query=a%20e&sort=-created_at");
         assert_eq!(
             p.ordered.map(|o| (o.access, o.ordered)).map(|(a, o)| (matches!(a, Access::Index { .. }), o)),

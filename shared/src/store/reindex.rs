@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::schema::{ALL, PartitionKey, TABLES};
-use super::words::{WORDS, WordIndex};
+use super::words::WordIndex;
 use super::{Condition, Item, Query, Reading, Store, StoreError, TableDef, Write};
 
 /// Items re-read and indexed a batch at a time.
@@ -94,7 +94,7 @@ async fn index_words(store: &dyn Store, table: &'static TableDef, index: &WordIn
             let Some(first) = entries.first() else { continue };
             let first_id = first.get("id").and_then(Value::as_str).unwrap_or_default();
             let stored = store.get(index.table, first_id).await?;
-            if stored.is_some_and(|s| same_entry(&s, first, index)) {
+            if stored.is_some_and(|s| same_entry(&s, first)) {
                 continue;
             }
             let unchanged = match item.get("version") {
@@ -113,8 +113,7 @@ async fn index_words(store: &dyn Store, table: &'static TableDef, index: &WordIn
     Ok(indexed)
 }
 
-/// Does the stored entry say what the item's entry says (its words and scope)?
-fn same_entry(stored: &Item, wanted: &Item, index: &WordIndex) -> bool {
-    let attrs = [Some(WORDS), index.scope];
-    attrs.into_iter().flatten().all(|a| stored.get(a) == wanted.get(a))
+/// Does the stored entry say all the item's entry says (words, scope, positions)?
+fn same_entry(stored: &Item, wanted: &Item) -> bool {
+    wanted.iter().all(|(attr, value)| stored.get(attr) == Some(value))
 }

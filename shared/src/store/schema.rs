@@ -221,7 +221,12 @@ pub const ORGANIZATIONS: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
-    words: Some(&WordIndex { table: &ORGANIZATION_WORDS, sources: &["name"], scope: None }),
+    words: Some(&WordIndex {
+        table: &ORGANIZATION_WORDS,
+        sources: &["name"],
+        scope: None,
+        orders: &[Sorted::new("_i_name", "name")],
+    }),
 };
 
 /// An index of word entries (`store::words`) by word, over the partition `pk`.
@@ -229,10 +234,11 @@ const fn by_word(name: &'static str, pk: PartitionKey) -> IndexDef {
     IndexDef { name, pk, sk: Some(words::WORD_KEY), keys_only: false }
 }
 
-/// An index of word entries by item, over the bucket partitions in `attr`.
-const fn by_bucket(name: &'static str, attr: &'static str) -> IndexDef {
+/// An index of word entries in item order (`sk`: creation, or a column's), over the bucket
+/// partitions in `attr`.
+const fn by_bucket(name: &'static str, attr: &'static str, sk: &'static str) -> IndexDef {
     let pk = PartitionKey::ShardedAttr { attr, shards: words::BUCKET_SHARDS };
-    IndexDef { name, pk, sk: Some(words::ITEM_KEY), keys_only: false }
+    IndexDef { name, pk, sk: Some(sk), keys_only: false }
 }
 
 /// A table of word entries with these indexes.
@@ -242,7 +248,11 @@ const fn word_entries(name: &'static str, indexes: &'static [IndexDef]) -> Table
 
 pub const ORGANIZATION_WORDS: TableDef = word_entries(
     "organization_words",
-    &[by_word(words::BY_WORD, PartitionKey::whole("organization_words")), by_bucket(words::BY_BUCKET, words::BUCKET)],
+    &[
+        by_word(words::BY_WORD, PartitionKey::whole("organization_words")),
+        by_bucket(words::BY_BUCKET, words::BUCKET, words::ITEM_KEY),
+        by_bucket("by_bucket_name", words::BUCKET, "_i_name"),
+    ],
 );
 
 /// Written with every account created or renamed, so spread over write shards like accounts.
@@ -251,8 +261,14 @@ pub const ACCOUNT_WORDS: TableDef = word_entries(
     &[
         by_word(words::BY_WORD, PartitionKey::sharded("account_words")),
         by_word(words::ORGANIZATION_BY_WORD, BY_ORGANIZATION),
-        by_bucket(words::BY_BUCKET, words::BUCKET),
-        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET),
+        by_bucket(words::BY_BUCKET, words::BUCKET, words::ITEM_KEY),
+        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET, words::ITEM_KEY),
+        by_bucket("by_bucket_name", words::BUCKET, "_i_name"),
+        by_bucket("organization_by_bucket_name", words::SCOPED_BUCKET, "_i_name"),
+        by_bucket("by_bucket_username", words::BUCKET, "_i_username"),
+        by_bucket("organization_by_bucket_username", words::SCOPED_BUCKET, "_i_username"),
+        by_bucket("by_bucket_email", words::BUCKET, "_i_email"),
+        by_bucket("organization_by_bucket_email", words::SCOPED_BUCKET, "_i_email"),
     ],
 );
 
@@ -261,8 +277,10 @@ pub const TEAM_WORDS: TableDef = word_entries(
     &[
         by_word(words::BY_WORD, PartitionKey::whole("team_words")),
         by_word(words::ORGANIZATION_BY_WORD, BY_ORGANIZATION),
-        by_bucket(words::BY_BUCKET, words::BUCKET),
-        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET),
+        by_bucket(words::BY_BUCKET, words::BUCKET, words::ITEM_KEY),
+        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET, words::ITEM_KEY),
+        by_bucket("by_bucket_name", words::BUCKET, "_i_name"),
+        by_bucket("organization_by_bucket_name", words::SCOPED_BUCKET, "_i_name"),
     ],
 );
 
@@ -346,6 +364,11 @@ pub const ACCOUNTS: TableDef = TableDef {
         table: &ACCOUNT_WORDS,
         sources: &["name", "username", "email"],
         scope: Some("organization_id"),
+        orders: &[
+            Sorted::new("_i_name", "name"),
+            Sorted::folded("_i_username", "username"),
+            Sorted::folded("_i_email", "email"),
+        ],
     }),
 };
 
@@ -469,7 +492,12 @@ pub const TEAMS: TableDef = TableDef {
     folded: &[],
     ttl: None,
     sorted: &[],
-    words: Some(&WordIndex { table: &TEAM_WORDS, sources: &["name"], scope: Some("organization_id") }),
+    words: Some(&WordIndex {
+        table: &TEAM_WORDS,
+        sources: &["name"],
+        scope: Some("organization_id"),
+        orders: &[Sorted::new("_i_name", "name")],
+    }),
 };
 
 /// A team's members in account order: serves `/accounts?filter[team_id]=T` page by page.

@@ -9,16 +9,18 @@
 //! word, not per prefix, keeps an item within a transaction's 100 writes; a word that is a prefix
 //! of another word of the same item is left out (every term that finds it finds the longer one).
 //!
-//! Two orders serve a search. By word (`by_word`): a term's key range, read whole when it is
-//! small (a rare term: a name, a number). By item (`by_bucket`): the entries of one bucket (the
-//! words sharing their first two characters) in item id order, streamed page by page with the
-//! terms checked on each entry, when every term is common: a page in creation order costs the
-//! page divided by the share of the bucket that matches, whatever the table's size.
+//! Two kinds of index serve a search. By word (`by_word`): a term's key range, read whole when
+//! it is small (a rare term: a name, a number). By bucket (`by_bucket`, `by_bucket_name`, ...):
+//! the entries of one bucket (the words sharing their first two characters) in item order
+//! (creation, or one of the searched text columns: entries change exactly when those do),
+//! streamed page by page with the terms checked on each entry, when every term is common: a
+//! page costs the page divided by the share of the bucket that matches, whatever the table's
+//! size.
 
 use serde_json::{Value, json};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
-use super::schema::{IndexDef, TableDef, shard_of};
+use super::schema::{IndexDef, Sorted, TableDef, shard_of};
 use super::{Item, Write};
 
 /// How a table's items are found by their words.
@@ -31,6 +33,10 @@ pub struct WordIndex {
     pub sources: &'static [&'static str],
     /// The item's attribute copied onto each entry, partitioning the scoped index.
     pub scope: Option<&'static str>,
+    /// The orders a bucket is also listed in besides creation order: each entry carries the
+    /// item's sort key for each (`attr`, see `store::sort_key`) followed by its word. Only
+    /// searched text columns qualify, so that an entry changes exactly when its item's words do.
+    pub orders: &'static [Sorted],
 }
 
 /// Most words indexed per item: with the item, its uniqueness claims and what moves with it,
@@ -146,9 +152,24 @@ pub fn bucket_key(organization: Option<&str>, bucket: &str) -> String {
     }
 }
 
-/// A bucket position after every entry of `item_id` (ascending); before them is `item_id`.
-pub fn after_item(item_id: &str) -> String {
-    format!("{item_id}{AFTER_SEPARATOR}")
+/// Where an item's entries begin in a bucket listed in creation order (`None`) or in `order`:
+/// every entry of the item starts with it and no other item's does.
+pub fn position_of(item: &Item, order: Option<&Sorted>) -> String {
+    match order {
+        Some(order) => order.key_of(item),
+        None => item.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+    }
+}
+
+/// A bucket position after every entry of the item at `position` (ascending); before them is
+/// `position` itself.
+pub fn after_position(position: &str) -> String {
+    format!("{position}{AFTER_SEPARATOR}")
+}
+
+/// Is `position` one [`position_of`] gives for the item `id` (a cursor is checked with it)?
+pub fn is_position_of(position: &str, id: &str) -> bool {
+    position == id || position.strip_suffix(id).is_some_and(|rest| rest.ends_with(SEPARATOR))
 }
 
 /// Names of the word index tables' indexes.
@@ -168,9 +189,19 @@ impl WordIndex {
         self.named(if scoped { ORGANIZATION_BY_WORD } else { BY_WORD })
     }
 
-    /// The entries of a bucket in item order: of every item, or of one organization's.
-    pub fn by_bucket(&self, scoped: bool) -> Option<&'static IndexDef> {
-        self.named(if scoped { ORGANIZATION_BY_BUCKET } else { BY_BUCKET })
+    /// The entries of a bucket in item order (creation order, or `order`'s): of every item,
+    /// or of one organization's.
+    pub fn by_bucket(&self, scoped: bool, order: Option<&Sorted>) -> Option<&'static IndexDef> {
+        let table: &'static TableDef = self.table;
+        let pk = if scoped { SCOPED_BUCKET } else { BUCKET };
+        let sk = order.map_or(ITEM_KEY, |o| o.attr);
+        table.indexes.iter().find(|i| i.pk_attr() == pk && i.sk == Some(sk))
+    }
+
+    /// The order among `orders` listing the field `field`.
+    pub fn order_of(&self, field: &str) -> Option<&'static Sorted> {
+        let orders: &'static [Sorted] = self.orders;
+        orders.iter().find(|o| o.source == field)
     }
 
     /// The indexed words of an item.
@@ -197,6 +228,9 @@ impl WordIndex {
                     BUCKET: format!("{}#{shard}", bucket_key(None, bucket)),
                     WORDS: words,
                 });
+                for order in self.orders {
+                    entry[order.attr] = json!(format!("{}{SEPARATOR}{word}", order.key_of(item)));
+                }
                 if let (Some(attr), Some(Value::String(org))) = (self.scope, scope) {
                     entry[attr] = json!(org);
                     entry[SCOPED_BUCKET] = json!(format!("{}#{shard}", bucket_key(Some(org), bucket)));
@@ -276,7 +310,8 @@ mod tests {
         assert_eq!(bucket_of_word("a"), "a", "a word of one character is its own bucket");
         assert_eq!(bucket_of_term("ørjan"), Some("ør"));
         assert_eq!(bucket_of_term("a"), None, "a one-character term spans buckets");
-        assert!(after_item("a1").as_str() > "a1\u{1}zzz" && "a1" < "a1\u{1}");
+        assert!(after_position("a1").as_str() > "a1\u{1}zzz" && "a1" < "a1\u{1}");
+        assert!(is_position_of("a1", "a1") && is_position_of("1Ann\u{1}a1", "a1") && !is_position_of("xa1", "a1"));
     }
 
     #[test]
@@ -296,6 +331,9 @@ mod tests {
         assert_eq!(entries.len(), 4, "ann, lee, x, test: {entries:?}");
         assert_eq!(entries[0][WORD_KEY], "ann\u{1}a1");
         assert_eq!(entries[0][ITEM_KEY], "a1\u{1}ann");
+        assert_eq!(entries[0]["_i_name"], "1Ann Lee\u{1}a1\u{1}ann", "the name's sort key, then the word");
+        assert_eq!(entries[0]["_i_email"], "1ann@x.test\u{1}a1\u{1}ann");
+        assert_eq!(entries[0]["_i_username"], "2\u{1}a1\u{1}ann", "absent: after every name");
         assert!(entries[0][BUCKET].as_str().unwrap().starts_with("an#"));
         assert!(entries[0][SCOPED_BUCKET].as_str().unwrap().starts_with("o1#an#"));
         assert!(entries[2][BUCKET].as_str().unwrap().starts_with("x#"), "a word shorter than a bucket is its own");
