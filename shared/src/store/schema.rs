@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::words::{self, WordIndex};
 use super::{Item, sort_key};
 
 /// The partition key of a secondary index.
@@ -229,15 +228,60 @@ pub const ORGANIZATIONS: TableDef = TableDef {
     }),
 };
 
+// The word indexes' shape: declared here with the tables, their behaviour in `store::words`.
+
+/// How a table's items are found by their words.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WordIndex {
+    /// The table of entries; its `by_word` index reads the whole table's entries, and its
+    /// `organization_by_word` index (when `scope` is set) one organization's.
+    pub table: &'static TableDef,
+    /// The item's attributes whose words are indexed, most telling first (the cap keeps these).
+    pub sources: &'static [&'static str],
+    /// The item's attribute copied onto each entry, partitioning the scoped index.
+    pub scope: Option<&'static str>,
+    /// The orders a bucket is also listed in besides creation order: each entry carries the
+    /// item's sort key for each (`attr`, see `store::sort_key`) followed by its word. Only
+    /// searched text columns qualify, so that an entry changes exactly when its item's words do.
+    pub orders: &'static [Sorted],
+}
+
+/// Most words indexed per item: with the item, its uniqueness claims and what moves with it,
+/// deleting the old entries and writing the new ones stays within a transaction's 100 writes.
+pub const MAX_WORDS: usize = 24;
+/// Longest word kept, in bytes (longer ones are cut, terms alike).
+pub const MAX_WORD_BYTES: usize = 64;
+/// The entry's sort key: the word, then the item's id (`\u{1}` sorts below any letter or digit,
+/// so `ann` and its item ids come before `anna`).
+pub const WORD_KEY: &str = "_w";
+/// The entry's list of every indexed word of its item: a query's other terms are checked on
+/// the entry before the item is read.
+pub const WORDS: &str = "words";
+/// The id of the entry's item.
+pub const ITEM_ID: &str = "item_id";
+/// The entry's bucket partition (`<bucket>#<shard>`), and within an organization
+/// (`<organization>#<bucket>#<shard>`).
+pub const BUCKET: &str = "_b";
+pub const SCOPED_BUCKET: &str = "_ob";
+/// The entry's key in a bucket: the item's id, then the word (an item's entries are adjacent).
+pub const ITEM_KEY: &str = "_i";
+/// Shards of a bucket: every account has a word in the buckets of its email's domain.
+pub const BUCKET_SHARDS: u32 = 8;
+/// Names of the word index tables' indexes.
+pub const BY_WORD: &str = "by_word";
+pub const ORGANIZATION_BY_WORD: &str = "organization_by_word";
+pub const BY_BUCKET: &str = "by_bucket";
+pub const ORGANIZATION_BY_BUCKET: &str = "organization_by_bucket";
+
 /// An index of word entries (`store::words`) by word, over the partition `pk`.
 const fn by_word(name: &'static str, pk: PartitionKey) -> IndexDef {
-    IndexDef { name, pk, sk: Some(words::WORD_KEY), keys_only: false }
+    IndexDef { name, pk, sk: Some(WORD_KEY), keys_only: false }
 }
 
 /// An index of word entries in item order (`sk`: creation, or a column's), over the bucket
 /// partitions in `attr`.
 const fn by_bucket(name: &'static str, attr: &'static str, sk: &'static str) -> IndexDef {
-    let pk = PartitionKey::ShardedAttr { attr, shards: words::BUCKET_SHARDS };
+    let pk = PartitionKey::ShardedAttr { attr, shards: BUCKET_SHARDS };
     IndexDef { name, pk, sk: Some(sk), keys_only: false }
 }
 
@@ -249,9 +293,9 @@ const fn word_entries(name: &'static str, indexes: &'static [IndexDef]) -> Table
 pub const ORGANIZATION_WORDS: TableDef = word_entries(
     "organization_words",
     &[
-        by_word(words::BY_WORD, PartitionKey::whole("organization_words")),
-        by_bucket(words::BY_BUCKET, words::BUCKET, words::ITEM_KEY),
-        by_bucket("by_bucket_name", words::BUCKET, "_i_name"),
+        by_word(BY_WORD, PartitionKey::whole("organization_words")),
+        by_bucket(BY_BUCKET, BUCKET, ITEM_KEY),
+        by_bucket("by_bucket_name", BUCKET, "_i_name"),
     ],
 );
 
@@ -259,28 +303,28 @@ pub const ORGANIZATION_WORDS: TableDef = word_entries(
 pub const ACCOUNT_WORDS: TableDef = word_entries(
     "account_words",
     &[
-        by_word(words::BY_WORD, PartitionKey::sharded("account_words")),
-        by_word(words::ORGANIZATION_BY_WORD, BY_ORGANIZATION),
-        by_bucket(words::BY_BUCKET, words::BUCKET, words::ITEM_KEY),
-        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET, words::ITEM_KEY),
-        by_bucket("by_bucket_name", words::BUCKET, "_i_name"),
-        by_bucket("organization_by_bucket_name", words::SCOPED_BUCKET, "_i_name"),
-        by_bucket("by_bucket_username", words::BUCKET, "_i_username"),
-        by_bucket("organization_by_bucket_username", words::SCOPED_BUCKET, "_i_username"),
-        by_bucket("by_bucket_email", words::BUCKET, "_i_email"),
-        by_bucket("organization_by_bucket_email", words::SCOPED_BUCKET, "_i_email"),
+        by_word(BY_WORD, PartitionKey::sharded("account_words")),
+        by_word(ORGANIZATION_BY_WORD, BY_ORGANIZATION),
+        by_bucket(BY_BUCKET, BUCKET, ITEM_KEY),
+        by_bucket(ORGANIZATION_BY_BUCKET, SCOPED_BUCKET, ITEM_KEY),
+        by_bucket("by_bucket_name", BUCKET, "_i_name"),
+        by_bucket("organization_by_bucket_name", SCOPED_BUCKET, "_i_name"),
+        by_bucket("by_bucket_username", BUCKET, "_i_username"),
+        by_bucket("organization_by_bucket_username", SCOPED_BUCKET, "_i_username"),
+        by_bucket("by_bucket_email", BUCKET, "_i_email"),
+        by_bucket("organization_by_bucket_email", SCOPED_BUCKET, "_i_email"),
     ],
 );
 
 pub const TEAM_WORDS: TableDef = word_entries(
     "team_words",
     &[
-        by_word(words::BY_WORD, PartitionKey::whole("team_words")),
-        by_word(words::ORGANIZATION_BY_WORD, BY_ORGANIZATION),
-        by_bucket(words::BY_BUCKET, words::BUCKET, words::ITEM_KEY),
-        by_bucket(words::ORGANIZATION_BY_BUCKET, words::SCOPED_BUCKET, words::ITEM_KEY),
-        by_bucket("by_bucket_name", words::BUCKET, "_i_name"),
-        by_bucket("organization_by_bucket_name", words::SCOPED_BUCKET, "_i_name"),
+        by_word(BY_WORD, PartitionKey::whole("team_words")),
+        by_word(ORGANIZATION_BY_WORD, BY_ORGANIZATION),
+        by_bucket(BY_BUCKET, BUCKET, ITEM_KEY),
+        by_bucket(ORGANIZATION_BY_BUCKET, SCOPED_BUCKET, ITEM_KEY),
+        by_bucket("by_bucket_name", BUCKET, "_i_name"),
+        by_bucket("organization_by_bucket_name", SCOPED_BUCKET, "_i_name"),
     ],
 );
 

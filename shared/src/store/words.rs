@@ -20,48 +20,15 @@
 use serde_json::{Value, json};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+pub use super::schema::{
+    BUCKET, BUCKET_SHARDS, BY_BUCKET, BY_WORD, ITEM_ID, ITEM_KEY, MAX_WORD_BYTES, MAX_WORDS, ORGANIZATION_BY_BUCKET,
+    ORGANIZATION_BY_WORD, SCOPED_BUCKET, WORD_KEY, WORDS, WordIndex,
+};
 use super::schema::{IndexDef, Sorted, TableDef, shard_of};
 use super::{Item, Write};
 
-/// How a table's items are found by their words.
-#[derive(Debug, PartialEq, Eq)]
-pub struct WordIndex {
-    /// The table of entries; its `by_word` index reads the whole table's entries, and its
-    /// `organization_by_word` index (when `scope` is set) one organization's.
-    pub table: &'static TableDef,
-    /// The item's attributes whose words are indexed, most telling first (the cap keeps these).
-    pub sources: &'static [&'static str],
-    /// The item's attribute copied onto each entry, partitioning the scoped index.
-    pub scope: Option<&'static str>,
-    /// The orders a bucket is also listed in besides creation order: each entry carries the
-    /// item's sort key for each (`attr`, see `store::sort_key`) followed by its word. Only
-    /// searched text columns qualify, so that an entry changes exactly when its item's words do.
-    pub orders: &'static [Sorted],
-}
-
-/// Most words indexed per item: with the item, its uniqueness claims and what moves with it,
-/// deleting the old entries and writing the new ones stays within a transaction's 100 writes.
-pub const MAX_WORDS: usize = 24;
-/// Longest word kept, in bytes (longer ones are cut, terms alike).
-pub const MAX_WORD_BYTES: usize = 64;
-/// The entry's sort key: the word, then the item's id (`\u{1}` sorts below any letter or digit,
-/// so `ann` and its item ids come before `anna`).
-pub const WORD_KEY: &str = "_w";
-/// The entry's list of every indexed word of its item: a query's other terms are checked on
-/// the entry before the item is read.
-pub const WORDS: &str = "words";
-/// The id of the entry's item.
-pub const ITEM_ID: &str = "item_id";
-/// The entry's bucket partition (`<bucket>#<shard>`), and within an organization
-/// (`<organization>#<bucket>#<shard>`).
-pub const BUCKET: &str = "_b";
-pub const SCOPED_BUCKET: &str = "_ob";
-/// The entry's key in a bucket: the item's id, then the word (an item's entries are adjacent).
-pub const ITEM_KEY: &str = "_i";
 /// Characters of a word that name its bucket.
 const BUCKET_CHARS: usize = 2;
-/// Shards of a bucket: every account has a word in the buckets of its email's domain.
-pub const BUCKET_SHARDS: u32 = 8;
 const SEPARATOR: char = '\u{1}';
 /// Sorts after the separator and below any letter or digit.
 const AFTER_SEPARATOR: char = '\u{2}';
@@ -171,12 +138,6 @@ pub fn after_position(position: &str) -> String {
 pub fn is_position_of(position: &str, id: &str) -> bool {
     position == id || position.strip_suffix(id).is_some_and(|rest| rest.ends_with(SEPARATOR))
 }
-
-/// Names of the word index tables' indexes.
-pub const BY_WORD: &str = "by_word";
-pub const ORGANIZATION_BY_WORD: &str = "organization_by_word";
-pub const BY_BUCKET: &str = "by_bucket";
-pub const ORGANIZATION_BY_BUCKET: &str = "organization_by_bucket";
 
 impl WordIndex {
     fn named(&self, name: &str) -> Option<&'static IndexDef> {
