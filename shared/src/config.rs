@@ -139,6 +139,10 @@ pub const VARIABLES: &[Variable] = &[
     var("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", "Failed logins per client address within a window [default: 100]"),
     var("IAM_LOGIN_FAILURE_WINDOW", "Seconds of a failed-login window [default: 900]"),
     var("IAM_RESET_MAX_REQUESTS", "Password reset requests per email within a window [default: 5]"),
+    var(
+        "IAM_RESET_MAX_REQUESTS_PER_ADDRESS",
+        "Password reset requests per client address within a window [default: 20]",
+    ),
     var("IAM_RESET_WINDOW", "Seconds of a reset-request window [default: 3600]"),
     var("IAM_RESET_MIN_RESPONSE_MS", "Milliseconds a reset request takes at least, sent or not [default: 400]"),
 ];
@@ -174,6 +178,9 @@ pub struct Config {
     pub login_failures_per_address: Limit,
     /// Password reset requests per account.
     pub reset_requests_per_account: Limit,
+    /// Password reset requests per client address, whatever the emails: one client cannot
+    /// mail-bomb many addresses (or spend the sender's reputation) through the reset form.
+    pub reset_requests_per_address: Limit,
     /// A reset request answers no sooner than this after it arrived, whether an email was
     /// sent or not, so that its timing does not tell whether the account exists.
     pub reset_min_response: Duration,
@@ -263,6 +270,7 @@ impl Config {
                 ("IAM_LOGIN_FAILURE_WINDOW", 900),
             )?,
             reset_requests_per_account: limit(("IAM_RESET_MAX_REQUESTS", 5), ("IAM_RESET_WINDOW", 3600))?,
+            reset_requests_per_address: limit(("IAM_RESET_MAX_REQUESTS_PER_ADDRESS", 20), ("IAM_RESET_WINDOW", 3600))?,
             reset_min_response: millis("IAM_RESET_MIN_RESPONSE_MS", 400)?,
             addr,
             data_dir: PathBuf::from(get("IAM_DATA_DIR").unwrap_or_else(|| "./.iam".into())),
@@ -314,6 +322,7 @@ mod tests {
         assert_eq!(c.mailer, MailerKind::Outbox);
         assert_eq!(c.login_failures_per_account, Limit { max: 10, window: Duration::from_secs(900) });
         assert_eq!(c.login_failures_per_address, Limit { max: 100, window: Duration::from_secs(900) });
+        assert_eq!(c.reset_requests_per_address, Limit { max: 20, window: Duration::from_secs(3600) });
         assert_eq!(c.signing_key, SigningKeySource::DataDir);
         assert_eq!(c.hash_slots.max_wait, Duration::from_secs(2));
         let cores = std::thread::available_parallelism().unwrap().get();

@@ -62,7 +62,12 @@ impl Reply {
 /// A `POST /auth/token` request with a JSON body from client address `ip` (as the local
 /// gateway sees a socket's peer).
 pub fn token_request_from(ip: &str, body: Value) -> Request<Body> {
-    let mut request = Request::post("/api/v3/iam/auth/token")
+    post_from(ip, "/api/v3/iam/auth/token", body)
+}
+
+/// A JSON `POST` to `path` from the client address `ip` (as the local server sees a peer).
+pub fn post_from(ip: &str, path: &str, body: Value) -> Request<Body> {
+    let mut request = Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .expect("request");

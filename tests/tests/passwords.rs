@@ -212,6 +212,28 @@ async fn reset_requests_are_limited_per_email() {
     assert_eq!(request_reset(&app, "ann@acme.test").await, StatusCode::NO_CONTENT);
 }
 
+#[tokio::test]
+async fn reset_requests_are_limited_per_client_address_whatever_the_email() {
+    let app =
+        TestApp::with_env(&[("IAM_RESET_MAX_REQUESTS_PER_ADDRESS", "3"), ("IAM_RESET_MIN_RESPONSE_MS", "0")]).await;
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+    let from = |ip: &str, email: &str| iam_tests::app::post_from(ip, REQUEST_RESET, json!({"email": email}));
+    for email in ["a@acme.test", "b@acme.test", "c@acme.test"] {
+        assert_eq!(app.send(from("2001:db8::1", email)).await.status, StatusCode::NO_CONTENT);
+    }
+    // The same /64 is the same client (it may take a new address for every request).
+    let blocked = app.send(from("2001:db8::2", "ann@acme.test")).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(blocked.header("retry-after"), Some("3600"));
+    assert_eq!(blocked.body["errors"][0]["code"], "too_many_requests", "{:?}", blocked.body);
+    assert!(app.mail_to("ann@acme.test").is_empty(), "a refused request sends nothing");
+    assert_eq!(app.send(from("2001:db9::1", "ann@acme.test")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.mail_to("ann@acme.test").len(), 1);
+    app.clock.advance(time::Duration::hours(1));
+    assert_eq!(app.send(from("2001:db8::1", "d@acme.test")).await.status, StatusCode::NO_CONTENT);
+}
+
 /// Virtual time (the runtime's clock is paused and jumps to each timer): both answers take at
 /// least the configured floor, so timing does not tell a known email from an unknown one.
 #[tokio::test(start_paused = true)]

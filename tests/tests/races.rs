@@ -11,7 +11,7 @@ use http::{Method, Request, StatusCode, header};
 use iam_shared::store::schema::{ACCOUNT_WORDS, ACCOUNTS, TEAM_WORDS, TEAMS, TableDef};
 use iam_shared::store::words::{ITEM_ID, WORDS, WordIndex};
 use iam_shared::store::{Query, query_all};
-use iam_tests::app::{PASSWORD, Reply, TestApp, token_request_from};
+use iam_tests::app::{PASSWORD, Reply, TestApp, post_from, token_request_from};
 use serde_json::{Value, json};
 
 /// Sends every request at once (each on its own task) and returns the replies in order.
@@ -121,6 +121,39 @@ async fn the_limit_per_address_holds_in_parallel_and_successes_give_their_slot_b
     ];
     let replies = all_at_once(&app, mixed).await;
     assert_eq!((replies[0].status, replies[1].status), (StatusCode::TOO_MANY_REQUESTS, StatusCode::OK));
+}
+
+/// One client sending reset requests for forty different emails at once (mail bombing, or
+/// spending the sender's reputation): the address's limit holds in parallel, only the known
+/// emails among the accepted requests are mailed, and the refused requests used up none of
+/// their emails' own counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forty_parallel_reset_requests_from_one_address_get_exactly_its_limit() {
+    const REQUEST_RESET: &str = "/api/v3/iam/account/passwords/request_reset";
+    let vars = [("IAM_RESET_MAX_REQUESTS_PER_ADDRESS", "10"), ("IAM_RESET_MIN_RESPONSE_MS", "0")];
+    let app = Arc::new(TestApp::for_races(&vars).await);
+    let org = app.create_org("Acme").await;
+    let emails: Vec<String> = (0..40).map(|i| format!("user{i}@acme.test")).collect();
+    for email in emails.iter().step_by(4) {
+        app.create_account(email, &org).await;
+    }
+    let requests = emails.iter().map(|e| post_from("203.0.113.9", REQUEST_RESET, json!({"email": e}))).collect();
+    let replies = all_at_once(&app, requests).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(204, 10), (429, 30)]), "the limit is 10 per address");
+    let throttled = replies.iter().find(|r| r.status == StatusCode::TOO_MANY_REQUESTS).unwrap();
+    let wait: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "Retry-After within the window: {wait}");
+    for (email, reply) in emails.iter().zip(&replies) {
+        let known = emails.iter().step_by(4).any(|k| k == email);
+        let mailed = app.mail_to(email).len();
+        let expected = usize::from(known && reply.status == StatusCode::NO_CONTENT);
+        assert_eq!(mailed, expected, "{email}: {}", reply.status);
+    }
+
+    // Another address is not affected, and a refused email still has its own five.
+    let refused = emails.iter().zip(&replies).find(|(_, r)| r.status == StatusCode::TOO_MANY_REQUESTS).unwrap().0;
+    let again = (0..6).map(|_| post_from("198.51.100.7", REQUEST_RESET, json!({"email": refused}))).collect();
+    assert_eq!(statuses(&all_at_once(&app, again).await), BTreeMap::from([(204, 5), (429, 1)]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -23,9 +23,15 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `POST /account/passwords/request_reset` (public): 204 whatever the email, after the same
-/// minimum time, and an email only to an account that may log in.
-async fn request_reset(State(state): State<AppState>, body: ActionBody) -> Result<StatusCode> {
-    passwords::request_reset(&state, &body).await?;
+/// minimum time, and an email only to an account that may log in; 429 past the limits per
+/// email and per client address.
+async fn request_reset(
+    State(state): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    body: ActionBody,
+) -> Result<StatusCode> {
+    let address = ip.map(|Extension(ClientIp(ip))| ip);
+    passwords::request_reset(&state, address.as_deref(), &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

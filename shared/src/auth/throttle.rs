@@ -56,6 +56,11 @@ pub fn reset_by_email(email: &str) -> String {
     format!("reset-email#{}", hash_token(&email.trim().to_lowercase()))
 }
 
+/// Password reset requests from a client address (counted like failed logins' addresses).
+pub fn reset_by_address(ip: &str) -> String {
+    format!("reset-address#{}", address_key(ip))
+}
+
 /// The end of an item's window, in epoch seconds (0: none).
 fn window_end(item: &Item) -> i64 {
     item.get(TTL).and_then(Value::as_i64).unwrap_or(0)

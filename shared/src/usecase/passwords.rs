@@ -42,12 +42,16 @@ async fn changed_password(state: &AppState, account: &Item, body: &ActionBody) -
 
 /// Reset requests answer after the same minimum time whether an email went out or not, and
 /// are counted by email whether or not an account has it: neither the time nor a 429 tells
-/// whether the account exists.
-pub async fn request_reset(state: &AppState, body: &ActionBody) -> Result<()> {
+/// whether the account exists. They are counted by client address too, first, so that one
+/// client cycling through many emails is stopped without using up those emails' own counts.
+pub async fn request_reset(state: &AppState, address: Option<&str>, body: &ActionBody) -> Result<()> {
     let started = tokio::time::Instant::now();
     let email = body.string("email").map_err(|p| Error::Validation(vec![p]))?.to_string();
-    let limit = state.config.reset_requests_per_account;
-    throttle::reserve(state.store.as_ref(), &throttle::reset_by_email(&email), limit, state.now()).await?;
+    let (store, config, now) = (state.store.as_ref(), &state.config, state.now());
+    if let Some(ip) = address {
+        throttle::reserve(store, &throttle::reset_by_address(ip), config.reset_requests_per_address, now).await?;
+    }
+    throttle::reserve(store, &throttle::reset_by_email(&email), config.reset_requests_per_account, now).await?;
     let outcome = send_reset_link(state, &email).await;
     tokio::time::sleep_until(started + state.config.reset_min_response).await;
     outcome
