@@ -11,6 +11,7 @@ use crate::auth::password::PasswordHasher;
 use crate::aws::{self, Aws};
 use crate::clock::{self, Clock, SystemClock};
 use crate::config::{Config, Secret, SigningKeySource, StoreKind};
+use crate::mail::templates::Templates;
 use crate::mail::{self, Mailer};
 use crate::store::dynamodb::DynamoStore;
 #[cfg(feature = "embedded")]
@@ -47,6 +48,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub mailer: Arc<dyn Mailer>,
+    /// The emails' templates, ours and the operator's, read and checked once.
+    pub templates: Arc<Templates>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
         };
         let keys = TokenKeys::from_pem(pem, &config.issuer, &config.audience, config.access_token_ttl)?;
         let passwords = PasswordHasher::new(config.hash_cost, config.hash_slots)?;
+        let templates = Templates::load(config.mail_templates.as_deref())?;
         let metered = Metered::new(store);
         Ok(AppState {
             metrics: metered.metrics(),
@@ -97,6 +101,7 @@ impl AppState {
             passwords: Arc::new(passwords),
             clock,
             mailer,
+            templates: Arc::new(templates),
             config: Arc::new(config),
         })
     }

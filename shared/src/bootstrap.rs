@@ -47,7 +47,7 @@ pub async fn ensure_root_admin(
     }
     let raw_email = email.unwrap_or(DEFAULT_ADMIN_EMAIL);
     let email =
-        Email::parse(raw_email).with_context(|| format!("IAM_ADMIN_EMAIL={raw_email:?} is not an email address"))?;
+        Email::accept(raw_email).with_context(|| format!("IAM_ADMIN_EMAIL={raw_email:?} is not an email address"))?;
     let (password, generated) = match password {
         Some(p) => (p.to_string(), false),
         None => (generate_password()?, true),

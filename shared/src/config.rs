@@ -132,7 +132,14 @@ pub const VARIABLES: &[Variable] = &[
     var("IAM_HASH_CONCURRENCY", "Most password hashes at once, 19 MiB each [default: two per core]"),
     var("IAM_HASH_MAX_WAIT_MS", "Milliseconds a login waits for a hashing slot before 503 [default: 2000]"),
     var("IAM_MAILER", "Mail adapter: outbox (.eml files) or ses [default: outbox]"),
-    var("IAM_MAIL_FROM", "Sender of every email; with SES, a verified identity"),
+    var(
+        "IAM_MAIL_FROM",
+        "Sender of every email, `Name <address>` or an address; with SES, a verified identity [default: IAM <no-reply@iam.localhost>]",
+    ),
+    var(
+        "IAM_MAIL_TEMPLATES",
+        "Folder of mail templates replacing ours, one subfolder per language [default: the built-in en, fr, de]",
+    ),
     var("IAM_ADMIN_EMAIL", "Email of the first root admin, created when none exists [default: admin@iam.local]"),
     secret("IAM_ADMIN_PASSWORD", "Password of the first root admin [default: generated and printed once]"),
     var("IAM_LOGIN_MAX_FAILURES", "Failed logins per email within a window [default: 10]"),
@@ -172,6 +179,8 @@ pub struct Config {
     pub mailer: MailerKind,
     /// The sender of every email (`IAM_MAIL_FROM`); with SES, a verified identity.
     pub mail_from: String,
+    /// A folder of mail templates replacing ours (`IAM_MAIL_TEMPLATES`, `mail::templates`).
+    pub mail_templates: Option<PathBuf>,
     /// Failed logins per account (counted by email, so unknown emails are limited alike).
     pub login_failures_per_account: Limit,
     /// Failed logins per client address (higher: many users may share one address).
@@ -230,7 +239,7 @@ impl Config {
         };
         let mail_from = match (get("IAM_MAIL_FROM"), mailer) {
             (Some(from), _) => from,
-            (None, MailerKind::Outbox) => "IAM <no-reply@localhost>".into(),
+            (None, MailerKind::Outbox) => "IAM <no-reply@iam.localhost>".into(),
             (None, MailerKind::Ses) => bail!("IAM_MAIL_FROM (a verified SES identity) is required with IAM_MAILER=ses"),
         };
         let count = |k: &str, default: u32| -> anyhow::Result<u32> {
@@ -264,6 +273,7 @@ impl Config {
             hash_slots,
             mailer,
             mail_from,
+            mail_templates: get("IAM_MAIL_TEMPLATES").map(PathBuf::from),
             login_failures_per_account: limit(("IAM_LOGIN_MAX_FAILURES", 10), ("IAM_LOGIN_FAILURE_WINDOW", 900))?,
             login_failures_per_address: limit(
                 ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", 100),

@@ -152,7 +152,10 @@ impl TestApp {
         })
         .expect("config");
         let clock = Arc::new(ManualClock::new(clock::parse("2026-11-23T10:00:00Z").expect("time")));
-        let outbox = Arc::new(Outbox::new(dir.path().join("outbox"), "IAM <no-reply@iam.test>".into()));
+        let outbox = Arc::new(Outbox::new(
+            dir.path().join("outbox"),
+            iam_shared::mail::header::Sender::parse("IAM <no-reply@iam.test>").expect("sender"),
+        ));
         let state = AppState::assemble(config, store, clock.clone(), outbox).expect("state");
         ensure_root_admin(
             state.store.as_ref(),

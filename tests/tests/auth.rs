@@ -307,8 +307,10 @@ async fn bootstrap_without_a_password_generates_a_strong_one_that_works() {
         _ => None,
     })
     .unwrap();
-    let outbox =
-        std::sync::Arc::new(iam_shared::mail::outbox::Outbox::new(dir.path().join("outbox"), "IAM <a@b.c>".into()));
+    let outbox = std::sync::Arc::new(iam_shared::mail::outbox::Outbox::new(
+        dir.path().join("outbox"),
+        iam_shared::mail::header::Sender::parse("IAM <a@b.co>").unwrap(),
+    ));
     let clock = std::sync::Arc::new(iam_shared::clock::SystemClock);
     let state = iam_shared::AppState::assemble(config, store, clock, outbox).unwrap();
     let weak = ensure_root_admin(

@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use http::{Method, StatusCode};
+use iam_shared::mail::Mailer;
+use iam_shared::mail::address::Address;
+use iam_shared::mail::header::Sender;
 use iam_shared::mail::ses::SesMailer;
-use iam_shared::mail::{Mailer, templates};
+use iam_shared::mail::templates::{self, Kind, Templates};
 use iam_tests::app::{PASSWORD, PUBLIC_URL};
 use iam_tests::{TestApp, moto};
 use serde_json::{Value, json};
@@ -43,9 +46,11 @@ fn token_in(html: &str, page: &str) -> Option<String> {
 #[tokio::test]
 async fn the_ses_adapter_sends_both_parts_from_the_configured_identity() {
     let Some(endpoint) = ses_endpoint().await else { return };
-    let mailer = SesMailer::new(moto::ses_client(endpoint), SENDER.into());
+    let mailer = SesMailer::new(moto::ses_client(endpoint), Sender::parse(SENDER).unwrap());
     let link = templates::join_link(PUBLIC_URL, "t0ken");
-    mailer.send(&templates::invitation("ses-one@acme.test", None, &link, "2026-11-30T10:00:00Z")).await.unwrap();
+    let to = Address::parse("ses-one@acme.test").unwrap();
+    let message = Templates::built_in().render(Kind::Invitation, None, &to, None, &link, "2026-11-30T10:00:00Z");
+    mailer.send(&message).await.unwrap();
     let sent = sent_to(endpoint, "ses-one@acme.test").await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["source"], SENDER);
@@ -53,12 +58,38 @@ async fn the_ses_adapter_sends_both_parts_from_the_configured_identity() {
     assert_eq!(token_in(sent[0]["body"].as_str().unwrap(), "join").as_deref(), Some("t0ken"));
 }
 
+/// A sender's display name that is not ASCII reaches SES as RFC 2047 encoded words, as SES
+/// requires, and the verified address is what SES checks.
+#[tokio::test]
+async fn a_display_name_goes_to_ses_encoded() {
+    let Some(endpoint) = ses_endpoint().await else { return };
+    let sender = Sender::parse(&format!("Zoë's Accounts <{SENDER}>")).unwrap();
+    let mailer = SesMailer::new(moto::ses_client(endpoint), sender.clone());
+    let link = templates::reset_link(PUBLIC_URL, "x");
+    let to = Address::parse("ses-four@acme.test").unwrap();
+    mailer.send(&Templates::built_in().render(Kind::PasswordReset, None, &to, None, &link, "t")).await.unwrap();
+    let sent = sent_to(endpoint, "ses-four@acme.test").await;
+    assert_eq!(sent.len(), 1);
+    let source = sent[0]["source"].as_str().unwrap();
+    assert_eq!(source, sender.header());
+    assert!(source.starts_with("=?utf-8?B?") && source.ends_with(&format!("<{SENDER}>")), "{source}");
+}
+
 #[tokio::test]
 async fn an_unverified_sender_is_an_error_not_a_silent_loss() {
     let Some(endpoint) = ses_endpoint().await else { return };
-    let mailer = SesMailer::new(moto::ses_client(endpoint), "stranger@elsewhere.test".into());
+    let mailer = SesMailer::new(moto::ses_client(endpoint), Sender::parse("stranger@elsewhere.test").unwrap());
     let link = templates::reset_link(PUBLIC_URL, "x");
-    let sent = mailer.send(&templates::password_reset("ses-two@acme.test", None, &link, "t")).await;
+    let sent = mailer
+        .send(&Templates::built_in().render(
+            Kind::PasswordReset,
+            None,
+            &Address::parse("ses-two@acme.test").unwrap(),
+            None,
+            &link,
+            "t",
+        ))
+        .await;
     assert!(sent.is_err(), "SES refuses an unverified sender and the adapter says so");
     assert!(sent_to(endpoint, "ses-two@acme.test").await.is_empty());
 }
@@ -67,7 +98,7 @@ async fn an_unverified_sender_is_an_error_not_a_silent_loss() {
 async fn an_invitation_sent_through_ses_carries_a_working_join_link() {
     let Some(endpoint) = ses_endpoint().await else { return };
     let mut app = TestApp::new().await;
-    app.swap_mailer(Arc::new(SesMailer::new(moto::ses_client(endpoint), SENDER.into())));
+    app.swap_mailer(Arc::new(SesMailer::new(moto::ses_client(endpoint), Sender::parse(SENDER).unwrap())));
     let org = app.create_org("Acme").await;
     app.create("accounts", json!({"email": "ses-three@acme.test", "organization_id": org})).await;
     assert!(app.outbox().is_empty(), "SES, not the outbox, sent it");

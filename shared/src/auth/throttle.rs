@@ -14,6 +14,7 @@ use super::tokens::hash_token;
 use crate::clock;
 use crate::config::{Config, Limit};
 use crate::error::{Error, Result};
+use crate::model::account::Email;
 use crate::store::schema::{THROTTLES, TTL};
 use crate::store::{Condition, Item, Store, StoreError, Update, Write};
 
@@ -24,7 +25,13 @@ const ATTEMPTS: usize = 8;
 /// Failed logins for an email (known or not, so a 429 says nothing about existence). The
 /// email is hashed: the table holds no addresses.
 pub fn login_by_email(email: &str) -> String {
-    format!("login-email#{}", hash_token(&email.trim().to_lowercase()))
+    format!("login-email#{}", hash_token(&counted_as(email)))
+}
+
+/// The form an email is counted under: as accepted (an internationalized domain in ASCII, so
+/// `ann@bücher.example` and `ann@xn--bcher-kva.example` share one count), lower-cased.
+fn counted_as(email: &str) -> String {
+    Email::accept(email).map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_lowercase())
 }
 
 /// Failed logins from a client address: an IPv4 address itself, an IPv6 client by its /64.
@@ -53,7 +60,7 @@ fn address_key(ip: &str) -> String {
 
 /// Password reset requests for an email.
 pub fn reset_by_email(email: &str) -> String {
-    format!("reset-email#{}", hash_token(&email.trim().to_lowercase()))
+    format!("reset-email#{}", hash_token(&counted_as(email)))
 }
 
 /// Password reset requests from a client address (counted like failed logins' addresses).

@@ -5,20 +5,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
+use super::header::{self, Sender};
 use super::{Mailer, Message};
 
 pub struct Outbox {
     dir: PathBuf,
-    from: String,
+    from: Sender,
 }
 
 impl Outbox {
-    pub fn new(dir: PathBuf, from: String) -> Outbox {
+    pub fn new(dir: PathBuf, from: Sender) -> Outbox {
         Outbox { dir, from }
     }
 
@@ -27,24 +26,13 @@ impl Outbox {
     }
 }
 
-/// A header value on one line: a header can never be split or injected through a value.
-fn one_line(value: &str) -> String {
-    value.chars().filter(|c| !c.is_control()).collect()
-}
-
-/// RFC 2047 encoding for a subject that is not plain ASCII.
-fn encoded_word(value: &str) -> String {
-    let value = one_line(value);
-    if value.is_ascii() { value } else { format!("=?utf-8?B?{}?=", STANDARD.encode(value.as_bytes())) }
-}
-
 /// Lines of a body part ending in CRLF, as RFC 5322 requires.
 fn crlf(body: &str) -> String {
     body.lines().map(|l| format!("{l}\r\n")).collect()
 }
 
 /// The message as an RFC 5322 document.
-pub fn render_eml(from: &str, message: &Message, id: &str, date: OffsetDateTime) -> String {
+pub fn render_eml(from: &Sender, message: &Message, id: &str, date: OffsetDateTime) -> String {
     let boundary = format!("=_iam_{id}");
     let date = date.format(&Rfc2822).unwrap_or_default();
     let part = |media: &str, body: &str| {
@@ -56,9 +44,9 @@ pub fn render_eml(from: &str, message: &Message, id: &str, date: OffsetDateTime)
     format!(
         "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{id}@iam.local>\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n{}{}--{boundary}--\r\n",
-        one_line(from),
-        one_line(&message.to),
-        encoded_word(&message.subject),
+        from.header(),
+        message.to,
+        header::text(&message.subject),
         part("text/plain", &message.text),
         part("text/html", &message.html),
     )
@@ -82,10 +70,15 @@ impl Mailer for Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::address::Address;
+
+    fn sender() -> Sender {
+        Sender::parse("IAM <no-reply@example.com>").unwrap()
+    }
 
     fn message() -> Message {
         Message {
-            to: "ann@example.com".into(),
+            to: Address::parse("ann@example.com").unwrap(),
             subject: "Willkommen, Änne".into(),
             text: "Hello\nhttp://x/join?token=abc".into(),
             html: "<p>Hello</p>".into(),
@@ -94,8 +87,9 @@ mod tests {
 
     #[test]
     fn an_eml_has_headers_a_text_part_and_an_html_part() {
-        let eml = render_eml("IAM <no-reply@example.com>", &message(), "0193", OffsetDateTime::UNIX_EPOCH);
+        let eml = render_eml(&sender(), &message(), "0193", OffsetDateTime::UNIX_EPOCH);
         let (head, body) = eml.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("From: IAM <no-reply@example.com>\r\n"));
         assert!(head.contains("To: ann@example.com\r\n"));
         assert!(head.contains("Subject: =?utf-8?B?"), "non-ASCII subjects are encoded: {head}");
         assert!(head.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
@@ -110,18 +104,22 @@ mod tests {
     #[test]
     fn header_values_cannot_inject_headers() {
         let mut m = message();
-        m.to = "ann@example.com\r\nBcc: eve@example.com".into();
-        let eml = render_eml("IAM <a@b.c>", &m, "1", OffsetDateTime::UNIX_EPOCH);
-        assert!(!eml.contains("\r\nBcc:"));
+        m.subject = "Hi\r\nBcc: eve@example.com".into();
+        let from = Sender::parse("Zoë \u{2028} Accounts <a@b.co>").unwrap();
+        let eml = render_eml(&from, &m, "1", OffsetDateTime::UNIX_EPOCH);
+        let (head, _) = eml.split_once("\r\n\r\n").unwrap();
+        assert!(!head.contains("Bcc:"), "{head}");
+        assert!(head.contains("From: =?utf-8?B?"), "{head}");
+        assert!(head.lines().all(|l| l.is_ascii() && l.len() <= 78), "{head}");
     }
 
     #[tokio::test]
     async fn each_message_is_one_file_in_sending_order() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::new(dir.path().join("outbox"), "IAM <a@b.c>".into());
+        let outbox = Outbox::new(dir.path().join("outbox"), sender());
         outbox.send(&message()).await.unwrap();
         let mut second = message();
-        second.to = "bob@example.com".into();
+        second.to = Address::parse("bob@example.com").unwrap();
         outbox.send(&second).await.unwrap();
         let mut files: Vec<_> = std::fs::read_dir(outbox.dir()).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();

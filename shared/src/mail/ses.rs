@@ -6,15 +6,16 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 
+use super::header::Sender;
 use super::{Mailer, Message};
 
 pub struct SesMailer {
     client: Client,
-    from: String,
+    from: Sender,
 }
 
 impl SesMailer {
-    pub fn new(client: Client, from: String) -> SesMailer {
+    pub fn new(client: Client, from: Sender) -> SesMailer {
         SesMailer { client, from }
     }
 }
@@ -31,8 +32,8 @@ impl Mailer for SesMailer {
         let sent = self
             .client
             .send_email()
-            .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(&message.to).build())
+            .from_email_address(self.from.header())
+            .destination(Destination::builder().to_addresses(message.to.as_str()).build())
             .content(EmailContent::builder().simple(content).build())
             .send()
             .await

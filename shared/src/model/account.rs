@@ -10,6 +10,7 @@ use crate::clock;
 use crate::counters::{ALL_ACCOUNTS, Dependents};
 use crate::error::Result;
 use crate::links;
+use crate::mail::address::Address;
 use crate::permissions::Permission;
 use crate::records::{self, Unique};
 use crate::resource::{Counts, Field, FieldType as T, Guard, Relationship, ResourceDef, Source, Via};
@@ -312,11 +313,15 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
     let email = a.text("email", Text { min: 3, max: 254, single_line: true }, creating);
     required_not_null(a, "email", &email);
     if let Given::Value(raw) = &email {
-        match Email::parse(raw) {
+        match Email::accept(raw) {
             Some(e) => {
                 item.insert("email".into(), json!(e.as_str()));
             }
-            None => a.problem("email", "invalid_email", "email must be an address like ann@example.com"),
+            None => a.problem(
+                "email",
+                "invalid_email",
+                "email must be one address like ann@example.com (no list, quotes, comments or display name)",
+            ),
         }
     }
     for (name, limits) in OPTIONAL_TEXT {
@@ -426,12 +431,22 @@ pub fn update(old: &Item, mut attributes: Map<String, Value>, now: &str) -> Resu
     Ok(item)
 }
 
-/// An email address: trimmed, one `@` with text on both sides, no spaces or control
-/// characters, at most 254 characters. Stored as given; compared lower-cased.
+/// An account's email address. New and changed addresses are [`Email::accept`]ed: one
+/// `addr-spec` (`mail::address`), its domain in ASCII. Stored ones are read with the looser
+/// [`Email::parse`] that was once the rule for all: an address stored before stays readable
+/// and usable for login until its next change, but mail goes only to an address that is
+/// accepted now. Compared lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
+    /// An address as new input must be (create, update, the first admin).
+    pub fn accept(raw: &str) -> Option<Email> {
+        Address::parse(raw).map(|a| Email(a.as_str().to_string()))
+    }
+
+    /// A stored address, or one typed at login: trimmed, one `@` with text on both sides, no
+    /// spaces or control characters, at most 254 characters.
     pub fn parse(raw: &str) -> Option<Email> {
         let s = raw.trim();
         let (local, domain) = s.rsplit_once('@')?;
@@ -444,6 +459,22 @@ impl Email {
             && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
             && !domain.contains('@');
         valid.then(|| Email(s.to_string()))
+    }
+
+    /// The forms an account holding the address `raw` may be stored under: as accepted now
+    /// (an internationalized domain in ASCII), then as typed, for accounts stored before.
+    pub fn lookups(raw: &str) -> Vec<Email> {
+        let mut forms: Vec<Email> = Email::accept(raw).into_iter().collect();
+        if let Some(typed) = Email::parse(raw).filter(|t| forms.iter().all(|f| f.unique() != t.unique())) {
+            forms.push(typed);
+        }
+        forms
+    }
+
+    /// Where mail to this address may go, if it is one address (not for one stored before
+    /// the rule that the strict parse enforces).
+    pub fn mailbox(&self) -> Option<Address> {
+        Address::parse(&self.0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -524,6 +555,17 @@ pub async fn find_by_email(store: &dyn Store, email: &Email) -> Result<Option<It
         Some(id) => Ok(store.get(&schema::ACCOUNTS, &id).await?),
         None => Ok(None),
     }
+}
+
+/// The account holding the address `raw` as someone typed it (login, a reset request): under
+/// each of its [`Email::lookups`] forms in turn.
+pub async fn find_by_typed_email(store: &dyn Store, raw: &str) -> Result<Option<Item>> {
+    for email in Email::lookups(raw) {
+        if let Some(found) = find_by_email(store, &email).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// The account with this external id, through its index (one key lookup; eventually

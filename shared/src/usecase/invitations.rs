@@ -2,7 +2,7 @@
 //! sets the password and activates the account; an admin may send a new link, which ends the
 //! old ones. An update that changes what a link was mailed for ends it too.
 
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
 use super::passwords::{new_password, with_password};
 use super::single_use::redeem;
@@ -12,8 +12,9 @@ use crate::auth::{Permission, Principal};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::jsonapi::ActionBody;
-use crate::mail::{self, Message, templates};
-use crate::model::account::{self, Account, AccountStatus};
+use crate::mail::templates::{self, Kind};
+use crate::mail::{self, Message};
+use crate::model::account::{self, Account, AccountStatus, Email};
 use crate::records::Change;
 use crate::store::schema::ACCOUNTS;
 use crate::store::{Item, Write};
@@ -45,8 +46,17 @@ pub fn prepare(state: &AppState, account: &mut Item) -> Result<(Write, Message)>
     account::invite(account, &expires_at);
     let link = templates::join_link(&state.config.public_url, &issued.token);
     let invited = Account::parse(account);
-    let email = invited.email.as_ref().map(|e| e.as_str()).unwrap_or_default();
-    Ok((issued.write, templates::invitation(email, invited.name.as_deref(), &link, &expires_at)))
+    // An address stored before the strict rule is not mailed: it must be corrected first.
+    let to = invited.email.as_ref().and_then(Email::mailbox).ok_or_else(|| {
+        Error::invalid_attribute(
+            "email",
+            "invalid_email",
+            "the account's email is not one address like ann@example.com: correct it to send an invitation",
+        )
+    })?;
+    let language = account.get("language").and_then(Value::as_str);
+    let message = state.templates.render(Kind::Invitation, language, &to, invited.name.as_deref(), &link, &expires_at);
+    Ok((issued.write, message))
 }
 
 /// Accepts the invitation `token` stands for: the body's password (and name, if given) are

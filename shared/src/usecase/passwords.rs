@@ -11,7 +11,8 @@ use crate::auth::{Principal, session, throttle};
 use crate::clock;
 use crate::error::{Error, Problem, Result};
 use crate::jsonapi::ActionBody;
-use crate::mail::{self, templates};
+use crate::mail;
+use crate::mail::templates::{self, Kind};
 use crate::model::account::{self, Account, Email};
 use crate::model::password::NewPassword;
 use crate::records::{self, Change};
@@ -62,19 +63,22 @@ pub async fn request_reset(state: &AppState, address: Option<&str>, body: &Actio
 async fn send_reset_link(state: &AppState, email: &str) -> Result<()> {
     let store = state.store.as_ref();
     let now = state.now();
-    let account = match Email::parse(email) {
-        Some(email) => account::find_by_email(store, &email).await?,
-        None => None,
-    };
+    let account = account::find_by_typed_email(store, email).await?;
     let Some(account) = account.filter(|a| account::may_log_in(a, now)) else { return Ok(()) };
+    let known = Account::parse(&account);
+    // An address stored before the strict rule (a list, a quoted part) gets no mail until it
+    // is corrected: whatever it says, it may reach a mailbox nobody meant.
+    let Some(to) = known.email.as_ref().and_then(Email::mailbox) else {
+        tracing::warn!(account = %known.id, "reset link not sent: the stored email is not one address");
+        return Ok(());
+    };
     let issued = single_use::issue(Purpose::PasswordReset, &account, now)?;
     let mut writes = single_use::revoke_all(store, Purpose::PasswordReset, records::id_of(&account), None).await?;
     writes.push(issued.write);
     store.transact(writes).await?;
     let link = templates::reset_link(&state.config.public_url, &issued.token);
-    let known = Account::parse(&account);
-    let to = known.email.as_ref().map_or(email, Email::as_str);
-    let message = templates::password_reset(to, known.name.as_deref(), &link, &clock::format(issued.expires_at));
+    let (language, expires_at) = (account.get("language").and_then(Value::as_str), clock::format(issued.expires_at));
+    let message = state.templates.render(Kind::PasswordReset, language, &to, known.name.as_deref(), &link, &expires_at);
     mail::deliver(state.mailer.as_ref(), &message, "password reset").await;
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::auth::session::{self, Origin};
 use crate::auth::{Principal, jwt};
 use crate::error::{Error, Result};
-use crate::model::account::{self, Email};
+use crate::model::account;
 use crate::model::account_session;
 use crate::records::{self, Change};
 use crate::store::Item;
@@ -74,12 +74,7 @@ async fn password_grant(state: &AppState, body: &Map<String, Value>, origin: Ori
     let password = string_param(body, &["password"])?;
     let now = state.now();
     let find = async move {
-        match Email::parse(email) {
-            Some(email) => {
-                Ok(account::find_by_email(state.store.as_ref(), &email).await?.filter(|a| account::may_log_in(a, now)))
-            }
-            None => Ok(None),
-        }
+        Ok(account::find_by_typed_email(state.store.as_ref(), email).await?.filter(|a| account::may_log_in(a, now)))
     };
     let opened = credentials::check(state, email, origin.ip.as_deref(), password, find).await?;
     let account = opened.ok_or_else(Error::invalid_grant)?;
