@@ -49,7 +49,8 @@ async fn the_ses_adapter_sends_both_parts_from_the_configured_identity() {
     let mailer = SesMailer::new(moto::ses_client(endpoint), Sender::parse(SENDER).unwrap());
     let link = templates::join_link(PUBLIC_URL, "t0ken");
     let to = Address::parse("ses-one@acme.test").unwrap();
-    let message = Templates::built_in().render(Kind::Invitation, None, &to, None, &link, "2026-11-30T10:00:00Z");
+    let message =
+        Templates::load(None).unwrap().render(Kind::Invitation, None, &to, None, &link, "2026-11-30T10:00:00Z");
     mailer.send(&message).await.unwrap();
     let sent = sent_to(endpoint, "ses-one@acme.test").await;
     assert_eq!(sent.len(), 1);
@@ -67,7 +68,10 @@ async fn a_display_name_goes_to_ses_encoded() {
     let mailer = SesMailer::new(moto::ses_client(endpoint), sender.clone());
     let link = templates::reset_link(PUBLIC_URL, "x");
     let to = Address::parse("ses-four@acme.test").unwrap();
-    mailer.send(&Templates::built_in().render(Kind::PasswordReset, None, &to, None, &link, "t")).await.unwrap();
+    mailer
+        .send(&Templates::load(None).unwrap().render(Kind::PasswordReset, None, &to, None, &link, "t"))
+        .await
+        .unwrap();
     let sent = sent_to(endpoint, "ses-four@acme.test").await;
     assert_eq!(sent.len(), 1);
     let source = sent[0]["source"].as_str().unwrap();
@@ -81,7 +85,7 @@ async fn an_unverified_sender_is_an_error_not_a_silent_loss() {
     let mailer = SesMailer::new(moto::ses_client(endpoint), Sender::parse("stranger@elsewhere.test").unwrap());
     let link = templates::reset_link(PUBLIC_URL, "x");
     let sent = mailer
-        .send(&Templates::built_in().render(
+        .send(&Templates::load(None).unwrap().render(
             Kind::PasswordReset,
             None,
             &Address::parse("ses-two@acme.test").unwrap(),

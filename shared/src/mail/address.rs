@@ -44,8 +44,9 @@ impl std::fmt::Display for Address {
     }
 }
 
-/// RFC 5322 `atext`: what an unquoted local part may hold besides its dots.
-fn is_atext(c: char) -> bool {
+/// RFC 5322 `atext`: what an unquoted local part (or a header phrase's word) may hold besides
+/// its dots.
+pub(super) fn is_atext(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)
 }
 

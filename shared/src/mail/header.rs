@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::address::Address;
+use super::address::{Address, is_atext};
 
 /// Bytes of UTF-8 per encoded word: 45 bytes are 60 base64 characters, 72 with the markers.
 const WORD_BYTES: usize = 45;
@@ -36,7 +36,7 @@ pub fn text(value: &str) -> String {
 /// A display name as a header phrase: as it is when it is only atoms and spaces, otherwise
 /// encoded words (never a quoted string, which a careless parser may read as an address).
 fn phrase(name: &str) -> String {
-    let atoms = name.chars().all(|c| c == ' ' || c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c));
+    let atoms = name.chars().all(|c| c == ' ' || is_atext(c));
     if atoms && name.len() <= PLAIN_MAX { name.to_string() } else { text(name) }
 }
 

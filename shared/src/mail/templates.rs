@@ -62,8 +62,6 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 2] = [Kind::Invitation, Kind::PasswordReset];
-
     /// The name of its files (`invitation.txt`, `invitation.html`).
     fn stem(self) -> &'static str {
         match self {
@@ -87,7 +85,17 @@ struct Template {
 struct Language {
     greeting: String,
     impersonal: String,
-    emails: BTreeMap<&'static str, Template>,
+    invitation: Template,
+    password_reset: Template,
+}
+
+impl Language {
+    fn email(&self, kind: Kind) -> &Template {
+        match kind {
+            Kind::Invitation => &self.invitation,
+            Kind::PasswordReset => &self.password_reset,
+        }
+    }
 }
 
 /// The files of a language folder, as shipped (`shared/templates/mail/<language>/`).
@@ -99,6 +107,8 @@ const FALLBACK: &str = "en";
 #[derive(Debug, Clone)]
 pub struct Templates {
     languages: BTreeMap<String, Language>,
+    /// English, for a tag no language matches.
+    fallback: Language,
 }
 
 macro_rules! built_in {
@@ -120,11 +130,6 @@ macro_rules! built_in {
 const BUILT_IN: [(&str, [&str; 5]); 3] = [built_in!("en"), built_in!("fr"), built_in!("de")];
 
 impl Templates {
-    /// Our templates alone.
-    pub fn built_in() -> Templates {
-        Templates::load(None).expect("the built-in templates are valid (a unit test renders them all)")
-    }
-
     /// Ours, then the files of the operator's folder (`IAM_MAIL_TEMPLATES`): one subfolder per
     /// language (`fr/invitation.html`), each file replacing ours; a new language starts from
     /// English, so that a file it lacks is English. A file that does not parse, lacks its link
@@ -154,7 +159,8 @@ impl Templates {
             let language = Language::parse(&texts).with_context(|| format!("mail templates of {lang:?}"))?;
             languages.insert(lang, language);
         }
-        Ok(Templates { languages })
+        let fallback = languages.get(FALLBACK).cloned().context("no English mail templates")?;
+        Ok(Templates { languages, fallback })
     }
 
     /// The languages there are templates for.
@@ -167,11 +173,7 @@ impl Templates {
     fn language(&self, tag: Option<&str>) -> &Language {
         let tag = tag.unwrap_or(FALLBACK).to_ascii_lowercase();
         let primary = tag.split(['-', '_']).next().unwrap_or_default().to_string();
-        [tag, primary, FALLBACK.to_string()]
-            .iter()
-            .find_map(|t| self.languages.get(t))
-            .or_else(|| self.languages.values().next())
-            .expect("English is always there")
+        [tag, primary].iter().find_map(|t| self.languages.get(t)).unwrap_or(&self.fallback)
     }
 
     /// The email `kind` for `to`, in the language `tag`, greeting `name` if it reads as a name;
@@ -186,7 +188,7 @@ impl Templates {
         expires_at: &str,
     ) -> Message {
         let language = self.language(tag);
-        let template = &language.emails[kind.stem()];
+        let template = language.email(kind);
         let greeting = match person_name(name) {
             Some(name) => fill(&language.greeting, &[("name", name)]),
             None => language.impersonal.clone(),
@@ -204,29 +206,36 @@ impl Templates {
 }
 
 impl Language {
+    /// A language from its files, in the order of [`FILES`].
     fn parse(texts: &[String; 5]) -> anyhow::Result<Language> {
-        let [greeting, emails @ ..] = texts;
+        let [greeting, invitation_txt, invitation_html, reset_txt, reset_html] = texts;
         let mut lines = greeting.lines().map(str::trim).filter(|l| !l.is_empty());
         let (Some(named), Some(impersonal)) = (lines.next(), lines.next()) else {
             bail!("greeting.txt: two lines, such as `Hello {{{{name}}}},` and `Hello,`");
         };
         check(named, "greeting.txt", &["name"], Some("name"))?;
         check(impersonal, "greeting.txt", &[], None)?;
-        let mut parsed = BTreeMap::new();
-        for (kind, pair) in Kind::ALL.iter().zip(emails.chunks(2)) {
-            let (txt, html) = (&pair[0], &pair[1]);
-            let stem = kind.stem();
-            let (first, text) = txt.split_once('\n').unwrap_or((txt, ""));
-            let subject = first.trim().strip_prefix("Subject:").map(str::trim).filter(|s| !s.is_empty());
-            let subject = subject.with_context(|| format!("{stem}.txt: its first line is `Subject: ...`"))?;
-            check(subject, &format!("{stem}.txt's subject"), &[], None)?;
-            let placeholders = ["greeting", "link", "expires_at"];
-            check(text, &format!("{stem}.txt"), &placeholders, Some("link"))?;
-            check(html, &format!("{stem}.html"), &placeholders, Some("link"))?;
-            let template = Template { subject: subject.into(), text: text.trim_start().into(), html: html.clone() };
-            parsed.insert(stem, template);
-        }
-        Ok(Language { greeting: named.into(), impersonal: impersonal.into(), emails: parsed })
+        Ok(Language {
+            greeting: named.into(),
+            impersonal: impersonal.into(),
+            invitation: Template::parse(Kind::Invitation, invitation_txt, invitation_html)?,
+            password_reset: Template::parse(Kind::PasswordReset, reset_txt, reset_html)?,
+        })
+    }
+}
+
+impl Template {
+    /// An email from its text file (subject first) and its HTML file, checked.
+    fn parse(kind: Kind, txt: &str, html: &str) -> anyhow::Result<Template> {
+        let stem = kind.stem();
+        let (first, text) = txt.split_once('\n').unwrap_or((txt, ""));
+        let subject = first.trim().strip_prefix("Subject:").map(str::trim).filter(|s| !s.is_empty());
+        let subject = subject.with_context(|| format!("{stem}.txt: its first line is `Subject: ...`"))?;
+        check(subject, &format!("{stem}.txt's subject"), &[], None)?;
+        let placeholders = ["greeting", "link", "expires_at"];
+        check(text, &format!("{stem}.txt"), &placeholders, Some("link"))?;
+        check(html, &format!("{stem}.html"), &placeholders, Some("link"))?;
+        Ok(Template { subject: subject.into(), text: text.trim_start().into(), html: html.into() })
     }
 }
 
@@ -278,7 +287,7 @@ mod tests {
     }
 
     fn reset(tag: Option<&str>, name: Option<&str>) -> Message {
-        Templates::built_in().render(Kind::PasswordReset, tag, &to("a@b.co"), name, "https://x/r?token=t", "T")
+        Templates::load(None).unwrap().render(Kind::PasswordReset, tag, &to("a@b.co"), name, "https://x/r?token=t", "T")
     }
 
     #[test]
@@ -291,11 +300,11 @@ mod tests {
     /// own in the text and escaped in the HTML, the expiry, nothing left unfilled.
     #[test]
     fn every_template_renders_in_every_language_with_its_link_and_escaping() {
-        let templates = Templates::built_in();
+        let templates = Templates::load(None).unwrap();
         assert_eq!(templates.languages().collect::<Vec<_>>(), ["de", "en", "fr"]);
         let link = "https://app.example.com/join?token=t0k&x=<1>";
         for lang in ["en", "fr", "de"] {
-            for kind in Kind::ALL {
+            for kind in [Kind::Invitation, Kind::PasswordReset] {
                 let m =
                     templates.render(kind, Some(lang), &to("a@b.co"), Some("O'Brien"), link, "2026-11-30T10:00:00Z");
                 let what = format!("{lang} {kind:?}");

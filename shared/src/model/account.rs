@@ -179,6 +179,8 @@ pub struct Account {
     /// As stored; every account has one, so absent only on a corrupt item.
     pub email: Option<Email>,
     pub name: Option<String>,
+    /// The language tag its emails are written in (`fr-CA`); absent means English.
+    pub language: Option<String>,
     /// The stored lifecycle (not the derived one).
     pub status: AccountStatus,
     pub enabled: bool,
@@ -198,6 +200,7 @@ impl Account {
             id: text("id").unwrap_or_default().to_string(),
             email: text("email").and_then(Email::parse),
             name: text("name").map(str::to_string),
+            language: text("language").map(str::to_string),
             status: AccountStatus::parse(text("status")),
             enabled: item.get("enabled").and_then(Value::as_bool).unwrap_or(false),
             sso: text("auth_type") == Some("sso"),

@@ -2,7 +2,7 @@
 //! sets the password and activates the account; an admin may send a new link, which ends the
 //! old ones. An update that changes what a link was mailed for ends it too.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use super::passwords::{new_password, with_password};
 use super::single_use::redeem;
@@ -54,8 +54,8 @@ pub fn prepare(state: &AppState, account: &mut Item) -> Result<(Write, Message)>
             "the account's email is not one address like ann@example.com: correct it to send an invitation",
         )
     })?;
-    let language = account.get("language").and_then(Value::as_str);
-    let message = state.templates.render(Kind::Invitation, language, &to, invited.name.as_deref(), &link, &expires_at);
+    let (language, name) = (invited.language.as_deref(), invited.name.as_deref());
+    let message = state.templates.render(Kind::Invitation, language, &to, name, &link, &expires_at);
     Ok((issued.write, message))
 }
 

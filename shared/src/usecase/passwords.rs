@@ -77,8 +77,9 @@ async fn send_reset_link(state: &AppState, email: &str) -> Result<()> {
     writes.push(issued.write);
     store.transact(writes).await?;
     let link = templates::reset_link(&state.config.public_url, &issued.token);
-    let (language, expires_at) = (account.get("language").and_then(Value::as_str), clock::format(issued.expires_at));
-    let message = state.templates.render(Kind::PasswordReset, language, &to, known.name.as_deref(), &link, &expires_at);
+    let (language, name, expires_at) =
+        (known.language.as_deref(), known.name.as_deref(), clock::format(issued.expires_at));
+    let message = state.templates.render(Kind::PasswordReset, language, &to, name, &link, &expires_at);
     mail::deliver(state.mailer.as_ref(), &message, "password reset").await;
     Ok(())
 }
