@@ -13,7 +13,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
 CARGO_LAMBDA := PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda
 
 # Every function crate: each becomes target/lambda/iam-<name>/bootstrap (the template's CodeUri).
-FUNCTIONS := accounts organizations passwords roles sessions teams cleanup
+FUNCTIONS := accounts organizations passwords roles sessions teams cleanup mailer
 # Lambda builds leave the embedded store (SQLite) out: the cloud uses DynamoDB.
 LAMBDA_BUILD := --release --no-default-features $(addprefix -p iam-,$(FUNCTIONS))
 
@@ -32,7 +32,7 @@ test: lint test-rust
 
 MOTO := MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1
 # The end-to-end suites, run a second time with every request served by DynamoDB (moto).
-E2E := --test accounts --test invitations --test passwords --test account_sessions --test roles --test teams --test account_queries --test account_costs --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses
+E2E := --test accounts --test invitations --test passwords --test account_sessions --test roles --test teams --test account_queries --test account_costs --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox
 
 test-rust: $(VENV)/.installed
 	$(MOTO) cargo test --workspace --all-targets
@@ -48,9 +48,14 @@ lint-infra: $(VENV)/.installed
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(SAM) validate --lint --template infra/template.yaml --region us-east-1
 
+# The mail templates shipped with the mailer (its IAM_MAIL_TEMPLATES): ours by default, or an
+# operator's folder (`make build MAIL_TEMPLATES=path`; see README, Email).
+MAIL_TEMPLATES ?= shared/templates/mail
+
 # Every function for Lambda: provided.al2023 on arm64 (Graviton), cross-linked by zig.
 build: build-tools
 	$(CARGO_LAMBDA) build --arm64 $(LAMBDA_BUILD)
+	rm -rf target/lambda/iam-mailer/templates && cp -R $(MAIL_TEMPLATES) target/lambda/iam-mailer/templates
 	@ls -l target/lambda/*/bootstrap
 
 build-tools: $(VENV)/.build-tools
@@ -67,7 +72,8 @@ deploy: build
 		$(SAM) deploy --config-env $(STAGE); \
 	else \
 		$(SAM) deploy --guided --config-env $(STAGE) --stack-name $(STACK) --capabilities CAPABILITY_IAM \
-			--parameter-overrides Stage=$(STAGE) SigningKeyParameter=/iam/$(STAGE)/signing-key; \
+			--parameter-overrides Stage=$(STAGE) SigningKeyParameter=/iam/$(STAGE)/signing-key \
+			OutboxKeyParameter=/iam/$(STAGE)/outbox-key; \
 	fi
 
 # Cold start of every function (and of a lambda_http hello-world built the same way) through a

@@ -1,6 +1,7 @@
-//! `iam`: the local gateway (`serve`), the first root admin (`bootstrap`), one cleanup sweep
-//! (`cleanup`), the route table (`routes`) and a cloud signing key (`signing-key`), all
-//! configured by the `IAM_*` and `AWS_*` environment variables.
+//! `iam`: the local gateway (`serve`, which also delivers the outbox), the first root admin
+//! (`bootstrap`), one cleanup sweep (`cleanup`), one outbox sweep (`deliver`), the route table
+//! (`routes`) and the cloud's keys (`signing-key`, `outbox-key`), all configured by the `IAM_*`
+//! and `AWS_*` environment variables.
 
 use anyhow::Context;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -11,6 +12,7 @@ use iam_shared::aws::Aws;
 use iam_shared::bootstrap::{Outcome, ensure_root_admin};
 use iam_shared::clock::{self, Clock, SystemClock};
 use iam_shared::config::{self, Config, Secret};
+use iam_shared::mail::seal::OpeningKey;
 use iam_shared::routes::ROUTES;
 use iam_shared::store::Store;
 use iam_shared::{AppState, lambda::init_logging};
@@ -43,6 +45,17 @@ enum Command {
         #[arg(long)]
         parameter: String,
     },
+    /// Create the mailer's key pair: the private key straight into an SSM Parameter Store
+    /// SecureString (the template's OutboxKeyParameter, readable by the mailer alone), the
+    /// public key printed (the template's OutboxPublicKey). An existing parameter is left alone.
+    OutboxKey {
+        /// The parameter's name, e.g. /iam/prod/outbox-key.
+        #[arg(long)]
+        parameter: String,
+    },
+    /// Deliver every letter waiting in the outbox now (what the mailer's sweep does): prints
+    /// what was sent, failed or dropped.
+    Deliver,
 }
 
 /// Every `IAM_*` variable is also an option (`IAM_DATA_DIR` is `--data-dir`), so that
@@ -90,8 +103,29 @@ async fn main() -> anyhow::Result<()> {
         Command::SigningKey { parameter } => {
             let aws = Aws::new(config()?.tls_roots);
             let pem = Secret::new(TokenKeys::generate_pem()?);
-            iam_shared::aws::create_signing_key_parameter(aws.config().await, &parameter, &pem).await?;
+            let description = "IAM access token signing key (Ed25519, PKCS#8 PEM)";
+            iam_shared::aws::create_secure_parameter(aws.config().await, &parameter, description, &pem).await?;
             println!("Stored a new signing key in the SecureString {parameter}.");
+            Ok(())
+        }
+        Command::OutboxKey { parameter } => {
+            let aws = Aws::new(config()?.tls_roots);
+            let key = OpeningKey::generate();
+            let description = "IAM mailer key (X25519, base64url): opens the tokens sealed in outbox letters";
+            iam_shared::aws::create_secure_parameter(aws.config().await, &parameter, description, &key.to_base64())
+                .await?;
+            println!(
+                "Stored a new mailer key in the SecureString {parameter}. Its public half (the template's \
+                 OutboxPublicKey, IAM_OUTBOX_PUBLIC_KEY):\n\n    {}",
+                key.sealing_key().to_base64()
+            );
+            Ok(())
+        }
+        Command::Deliver => {
+            let config = config()?;
+            let postman = iam_shared::app::postman(&config, &Aws::new(config.tls_roots)).await?;
+            let round = postman.sweep().await?;
+            println!("{}", serde_json::to_string_pretty(&round)?);
             Ok(())
         }
         Command::Reindex => {
@@ -131,8 +165,14 @@ async fn bootstrap(store: &dyn Store, passwords: &PasswordHasher, config: &Confi
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
-    let state = AppState::from_config(config).await?;
+    let aws = Aws::new(config.tls_roots);
+    let state = AppState::from_config_with(config, &aws).await?;
     bootstrap(state.store.as_ref(), &state.passwords, &state.config).await?;
+    // Mail goes out in the background, as the mailer function does it in the cloud; its first
+    // sweep sends what a previous run left in the outbox.
+    let postman = iam_shared::app::postman_on(&state.config, &aws, state.store.clone()).await?;
+    let every = state.config.outbox_poll;
+    tokio::spawn(async move { postman.keep_delivering(every).await });
     if state.config.store == iam_shared::config::StoreKind::Embedded {
         // A data folder from an older build lacks what a new one indexes (word entries): a
         // local run catches up at start, as a deployment does with `iam reindex`.

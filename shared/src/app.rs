@@ -1,5 +1,6 @@
 //! The state every handler borrows: configuration, the store, keys, the password hasher, the
-//! mailer and the clock — all built once per cold start.
+//! key mailed tokens are sealed to and the clock — all built once per cold start. And the
+//! postman, which the mailer function and `iam serve` build instead to deliver the outbox.
 
 use std::sync::Arc;
 
@@ -10,7 +11,9 @@ use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::aws::{self, Aws};
 use crate::clock::{self, Clock, SystemClock};
-use crate::config::{Config, Secret, SigningKeySource, StoreKind};
+use crate::config::{Config, OutboxKeySource, Secret, SigningKeySource, StoreKind};
+use crate::mail::delivery::Postman;
+use crate::mail::seal::{OpeningKey, SealingKey};
 use crate::mail::templates::Templates;
 use crate::mail::{self, Mailer};
 use crate::store::dynamodb::DynamoStore;
@@ -47,9 +50,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     pub passwords: Arc<PasswordHasher>,
     pub clock: Arc<dyn Clock>,
-    pub mailer: Arc<dyn Mailer>,
-    /// The emails' templates, ours and the operator's, read and checked once.
-    pub templates: Arc<Templates>,
+    /// The mailer's public key: mailed tokens are sealed to it in the outbox.
+    pub sealer: Arc<SealingKey>,
 }
 
 impl AppState {
@@ -63,21 +65,15 @@ impl AppState {
     /// [`AppState::from_config`] with a given AWS configuration (tests point it at moto).
     pub async fn from_config_with(mut config: Config, aws: &Aws) -> anyhow::Result<AppState> {
         let store = open_store(&config, aws).await?;
-        let mailer = mail::from_config(&config, aws).await?;
         if let SigningKeySource::Parameter(name) = &config.signing_key {
             let pem = aws::read_secure_parameter(aws.config().await, name).await?;
             config.signing_key = SigningKeySource::Pem(Secret::new(pem));
         }
-        Self::assemble(config, store, Arc::new(SystemClock), mailer)
+        Self::assemble(config, store, Arc::new(SystemClock))
     }
 
-    /// Assembles a state around a given store, clock and mailer (tests choose all three).
-    pub fn assemble(
-        config: Config,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        mailer: Arc<dyn Mailer>,
-    ) -> anyhow::Result<AppState> {
+    /// Assembles a state around a given store and clock (tests choose both).
+    pub fn assemble(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         let generated;
         let pem = match &config.signing_key {
             SigningKeySource::Pem(pem) => pem.expose(),
@@ -92,7 +88,7 @@ impl AppState {
         };
         let keys = TokenKeys::from_pem(pem, &config.issuer, &config.audience, config.access_token_ttl)?;
         let passwords = PasswordHasher::new(config.hash_cost, config.hash_slots)?;
-        let templates = Templates::load(config.mail_templates.as_deref())?;
+        let sealer = sealing_key(&config)?;
         let metered = Metered::new(store);
         Ok(AppState {
             metrics: metered.metrics(),
@@ -100,8 +96,7 @@ impl AppState {
             keys: Arc::new(keys),
             passwords: Arc::new(passwords),
             clock,
-            mailer,
-            templates: Arc::new(templates),
+            sealer: Arc::new(sealer),
             config: Arc::new(config),
         })
     }
@@ -119,4 +114,64 @@ impl AppState {
     pub fn timestamp(&self) -> String {
         clock::format(self.clock.now())
     }
+}
+
+/// The key request functions seal mailed tokens to: the configured public key, or locally the
+/// public half of the key in the data folder (made on first use).
+fn sealing_key(config: &Config) -> anyhow::Result<SealingKey> {
+    match (&config.outbox_public_key, &config.outbox_key, config.store) {
+        (Some(public), ..) => SealingKey::from_base64(public).context("IAM_OUTBOX_PUBLIC_KEY"),
+        (None, OutboxKeySource::Value(secret), _) => Ok(OpeningKey::from_base64(secret)?.sealing_key()),
+        (None, OutboxKeySource::DataDir, StoreKind::Embedded) => {
+            Ok(OpeningKey::load_or_create(&config.data_dir.join("outbox_key"))?.sealing_key())
+        }
+        (None, ..) => anyhow::bail!("IAM_OUTBOX_PUBLIC_KEY is required with IAM_STORE=dynamodb (`iam outbox-key`)"),
+    }
+}
+
+/// The mailer's private key, as the configuration says where it is.
+async fn opening_key(config: &Config, aws: &Aws) -> anyhow::Result<OpeningKey> {
+    match &config.outbox_key {
+        OutboxKeySource::Value(secret) => OpeningKey::from_base64(secret).context("IAM_OUTBOX_KEY"),
+        OutboxKeySource::Parameter(name) => {
+            let text = aws::read_secure_parameter(aws.config().await, name).await?;
+            OpeningKey::from_base64(&Secret::new(text)).with_context(|| format!("the SSM parameter {name}"))
+        }
+        OutboxKeySource::DataDir if config.store == StoreKind::Embedded => {
+            OpeningKey::load_or_create(&config.data_dir.join("outbox_key"))
+        }
+        OutboxKeySource::DataDir => {
+            anyhow::bail!("IAM_OUTBOX_KEY_PARAMETER or IAM_OUTBOX_KEY is required with IAM_STORE=dynamodb")
+        }
+    }
+}
+
+/// The postman the configuration describes: its store, mail adapter, templates (ours and the
+/// operator's, checked now) and private key, built once per cold start of the mailer.
+pub async fn postman(config: &Config, aws: &Aws) -> anyhow::Result<Postman> {
+    postman_on(config, aws, open_store(config, aws).await?).await
+}
+
+/// [`postman`] on a store opened already (`iam serve` shares the API's).
+pub async fn postman_on(config: &Config, aws: &Aws, store: Arc<dyn Store>) -> anyhow::Result<Postman> {
+    let mailer = mail::from_config(config, aws).await?;
+    postman_with(config, store, Arc::new(SystemClock), mailer, opening_key(config, aws).await?)
+}
+
+/// [`postman`] around a given store, clock, mail adapter and key (tests choose them).
+pub fn postman_with(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    key: OpeningKey,
+) -> anyhow::Result<Postman> {
+    Ok(Postman {
+        store,
+        mailer,
+        templates: Arc::new(Templates::load(config.mail_templates.as_deref())?),
+        key: Arc::new(key),
+        clock,
+        public_url: config.public_url.clone(),
+    })
 }

@@ -81,15 +81,21 @@ pub async fn read_secure_parameter(config: &SdkConfig, name: &str) -> anyhow::Re
         .with_context(|| format!("the SSM parameter {name} has no value"))
 }
 
-/// Creates `name` as a `SecureString` holding `pem`, a signing key (Ed25519, PKCS#8 PEM) that
-/// never leaves the process otherwise. Refuses to replace an existing parameter.
-pub async fn create_signing_key_parameter(config: &SdkConfig, name: &str, pem: &Secret) -> anyhow::Result<()> {
+/// Creates `name` as a `SecureString` holding `secret`, a private key that never leaves the
+/// process otherwise (the signing key, the mailer's key), described by `description`. Refuses
+/// to replace an existing parameter.
+pub async fn create_secure_parameter(
+    config: &SdkConfig,
+    name: &str,
+    description: &str,
+    secret: &Secret,
+) -> anyhow::Result<()> {
     aws_sdk_ssm::Client::new(config)
         .put_parameter()
         .name(name)
-        .description("IAM access token signing key (Ed25519, PKCS#8 PEM)")
+        .description(description)
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(pem.expose())
+        .value(secret.expose())
         .overwrite(false)
         .send()
         .await

@@ -54,6 +54,27 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Writes `contents` to a new file at `path` readable by its owner only, and returns what the
+/// file holds: ours, or another process's if it created the file first (local keys are made
+/// once, by whichever process starts first).
+pub fn create_private_file(path: &std::path::Path, contents: &str) -> anyhow::Result<String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut f) => {
+            std::io::Write::write_all(&mut f, contents.as_bytes())?;
+            Ok(contents.to_string())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(path)?),
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
+}
+
 /// Where the Ed25519 signing key of access tokens comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SigningKeySource {
@@ -64,6 +85,18 @@ pub enum SigningKeySource {
     /// configuration, where anyone allowed to read it would see it).
     Parameter(String),
     /// Neither: generated once into `IAM_DATA_DIR/signing_key.pem` (embedded store only).
+    DataDir,
+}
+
+/// Where the mailer's private key (which opens the tokens sealed in outbox letters) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxKeySource {
+    /// `IAM_OUTBOX_KEY`: the key itself (base64url).
+    Value(Secret),
+    /// `IAM_OUTBOX_KEY_PARAMETER`: the name of an SSM `SecureString` holding it, which only
+    /// the mailer function may read.
+    Parameter(String),
+    /// Neither: generated once into `IAM_DATA_DIR/outbox_key` (embedded store only).
     DataDir,
 }
 
@@ -122,6 +155,10 @@ pub const VARIABLES: &[Variable] = &[
     var("IAM_AUDIENCE", "The `aud` of access tokens [default: iam]"),
     secret("IAM_SIGNING_KEY", "The Ed25519 signing key as PKCS#8 PEM (prefer IAM_SIGNING_KEY_PARAMETER in the cloud)"),
     var("IAM_SIGNING_KEY_PARAMETER", "Name of the SSM SecureString holding the signing key"),
+    var("IAM_OUTBOX_PUBLIC_KEY", "The mailer's public key, which mailed tokens are sealed to (`iam outbox-key`)"),
+    var("IAM_OUTBOX_KEY_PARAMETER", "Name of the SSM SecureString holding the mailer's private key (mailer only)"),
+    secret("IAM_OUTBOX_KEY", "The mailer's private key itself, base64url (instead of the parameter)"),
+    var("IAM_OUTBOX_POLL_MS", "Milliseconds between `iam serve`'s sweeps of the outbox [default: 500]"),
     var("IAM_TLS_ROOTS", "Certificate authorities the AWS clients trust: amazon or system [default: amazon]"),
     var("IAM_ACCESS_TOKEN_TTL", "Seconds an access token lives [default: 900]"),
     var("IAM_SESSION_TTL", "Seconds a session (its refresh token) lives [default: 2592000]"),
@@ -181,6 +218,13 @@ pub struct Config {
     pub mail_from: String,
     /// A folder of mail templates replacing ours (`IAM_MAIL_TEMPLATES`, `mail::templates`).
     pub mail_templates: Option<PathBuf>,
+    /// The mailer's public key, which request functions seal mailed tokens to
+    /// (`IAM_OUTBOX_PUBLIC_KEY`; locally, derived from the key in the data folder).
+    pub outbox_public_key: Option<String>,
+    /// The mailer's private key (the mailer function and `iam serve` only).
+    pub outbox_key: OutboxKeySource,
+    /// How often `iam serve` sweeps the outbox (`IAM_OUTBOX_POLL_MS`).
+    pub outbox_poll: Duration,
     /// Failed logins per account (counted by email, so unknown emails are limited alike).
     pub login_failures_per_account: Limit,
     /// Failed logins per client address (higher: many users may share one address).
@@ -274,6 +318,14 @@ impl Config {
             mailer,
             mail_from,
             mail_templates: get("IAM_MAIL_TEMPLATES").map(PathBuf::from),
+            outbox_public_key: get("IAM_OUTBOX_PUBLIC_KEY"),
+            outbox_key: match (get("IAM_OUTBOX_KEY"), get("IAM_OUTBOX_KEY_PARAMETER")) {
+                (Some(_), Some(_)) => bail!("set IAM_OUTBOX_KEY or IAM_OUTBOX_KEY_PARAMETER, not both"),
+                (Some(key), None) => OutboxKeySource::Value(Secret(key)),
+                (None, Some(name)) => OutboxKeySource::Parameter(name),
+                (None, None) => OutboxKeySource::DataDir,
+            },
+            outbox_poll: millis("IAM_OUTBOX_POLL_MS", 500)?.max(Duration::from_millis(10)),
             login_failures_per_account: limit(("IAM_LOGIN_MAX_FAILURES", 10), ("IAM_LOGIN_FAILURE_WINDOW", 900))?,
             login_failures_per_address: limit(
                 ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", 100),

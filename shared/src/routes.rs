@@ -72,8 +72,8 @@ pub const ROUTES: &[Route] = &[
 /// The function crates that serve HTTP routes, each one Lambda.
 pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "passwords", "roles", "sessions", "teams"];
 
-/// The function crates run by a schedule instead of HTTP, each one Lambda.
-pub const SCHEDULED: &[&str] = &["cleanup"];
+/// The function crates run by schedules and streams instead of HTTP, each one Lambda.
+pub const BACKGROUND: &[&str] = &["cleanup", "mailer"];
 
 pub fn of_function(function: &str) -> impl Iterator<Item = &'static Route> + '_ {
     ROUTES.iter().filter(move |r| r.function == function)

@@ -12,7 +12,9 @@ use iam_shared::auth::permissions::built_in;
 use iam_shared::bootstrap::ensure_root_admin;
 use iam_shared::clock::{self, ManualClock};
 use iam_shared::config::Config;
-use iam_shared::mail::outbox::Outbox;
+use iam_shared::mail::delivery::Postman;
+use iam_shared::mail::eml::EmlFolder;
+use iam_shared::mail::seal::OpeningKey;
 use iam_shared::model::account::{self, Email};
 use iam_shared::model::new_id;
 use iam_shared::model::role_assignment::Assignment;
@@ -86,6 +88,8 @@ pub struct TestApp {
     pub router: Router,
     pub clock: Arc<ManualClock>,
     pub admin_token: String,
+    /// Delivers the outbox as `iam serve` and the mailer function do, when a test reads mail.
+    pub postman: Postman,
     _dir: tempfile::TempDir,
 }
 
@@ -152,11 +156,13 @@ impl TestApp {
         })
         .expect("config");
         let clock = Arc::new(ManualClock::new(clock::parse("2026-11-23T10:00:00Z").expect("time")));
-        let outbox = Arc::new(Outbox::new(
+        let eml = Arc::new(EmlFolder::new(
             dir.path().join("outbox"),
             iam_shared::mail::header::Sender::parse("IAM <no-reply@iam.test>").expect("sender"),
         ));
-        let state = AppState::assemble(config, store, clock.clone(), outbox).expect("state");
+        let key = OpeningKey::load_or_create(&dir.path().join("outbox_key")).expect("outbox key");
+        let postman = iam_shared::app::postman_with(&config, store.clone(), clock.clone(), eml, key).expect("postman");
+        let state = AppState::assemble(config, store, clock.clone()).expect("state");
         ensure_root_admin(
             state.store.as_ref(),
             &state.passwords,
@@ -167,14 +173,16 @@ impl TestApp {
         .await
         .expect("bootstrap");
         let router = iam_cli::gateway(state.clone());
-        let mut app = TestApp { state, router, clock, admin_token: String::new(), _dir: dir };
+        let mut app = TestApp { state, router, clock, admin_token: String::new(), postman, _dir: dir };
         app.admin_token =
             app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").into();
         app
     }
 
-    /// The messages in the outbox, oldest first, as RFC 5322 text.
-    pub fn outbox(&self) -> Vec<String> {
+    /// The messages sent so far, oldest first, as RFC 5322 text: the outbox is delivered first
+    /// (one sweep, as `iam serve` runs them), then its `.eml` files are read.
+    pub async fn outbox(&self) -> Vec<String> {
+        self.postman.sweep().await.expect("outbox sweep");
         let dir = self.state.config.data_dir.join("outbox");
         let mut files: Vec<_> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
@@ -186,24 +194,24 @@ impl TestApp {
     }
 
     /// The messages sent to `to`, oldest first.
-    pub fn mail_to(&self, to: &str) -> Vec<String> {
+    pub async fn mail_to(&self, to: &str) -> Vec<String> {
         let header = format!("\r\nTo: {to}\r\n");
-        self.outbox().into_iter().filter(|m| m.contains(&header)).collect()
+        self.outbox().await.into_iter().filter(|m| m.contains(&header)).collect()
     }
 
     /// The token of the newest link to `page` (`join`, `reset-password`) mailed to `to`.
-    pub fn mailed_token(&self, to: &str, page: &str) -> Option<String> {
+    pub async fn mailed_token(&self, to: &str, page: &str) -> Option<String> {
         let prefix = format!("{PUBLIC_URL}/{page}?token=");
         self.mail_to(to)
+            .await
             .iter()
             .rev()
             .find_map(|m| m.lines().find_map(|l| l.trim().strip_prefix(prefix.as_str()).map(str::to_string)))
     }
 
-    /// Sends email from now on through another mailer (e.g. SES on moto).
+    /// Delivers email from now on through another mail adapter (e.g. SES on moto).
     pub fn swap_mailer(&mut self, mailer: Arc<dyn iam_shared::mail::Mailer>) {
-        self.state.mailer = mailer;
-        self.router = iam_cli::gateway(self.state.clone());
+        self.postman.mailer = mailer;
     }
 
     /// Serves from now on through another store (e.g. one whose backend fails).

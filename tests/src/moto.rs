@@ -200,6 +200,26 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// The shared moto endpoint, or `None` (the caller's tests skipped, saying so) when moto is
+/// absent and not required (`make test` requires it).
+pub fn endpoint_for(suite: &str) -> Option<&'static str> {
+    if binary().is_none() {
+        assert!(!required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
+        eprintln!("moto_server not found: {suite} tests skipped");
+        return None;
+    }
+    Some(shared())
+}
+
+/// The messages moto's SES has accepted for `to`.
+pub async fn sent_to(endpoint: &str, to: &str) -> Vec<serde_json::Value> {
+    sent_messages(endpoint)
+        .await
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|t| t == to)))
+        .collect()
+}
+
 /// A table prefix no other test in this process uses.
 pub fn unique_prefix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -34,7 +34,7 @@ async fn only_one_address_is_accepted_and_a_refusal_writes_and_mails_nothing() {
     }
     let reply = app.get(&format!("/api/v3/iam/accounts?filter[organization_id]={org}")).await;
     assert_eq!(reply.ids(), Vec::<String>::new(), "no account was written");
-    assert!(app.outbox().is_empty(), "no invitation went anywhere");
+    assert!(app.outbox().await.is_empty(), "no invitation went anywhere");
 
     // An update is held to the same rule.
     let id = app.create_account("ann@acme.test", &org).await;
@@ -59,7 +59,7 @@ async fn an_internationalized_domain_is_one_account_under_its_ascii_form() {
     app.login("ann@xn--bcher-kva.example", PASSWORD).await;
     let reply = app.action(Method::POST, REQUEST_RESET, None, json!({"email": "ANN@BÜCHER.example"})).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.mail_to("Ann@xn--bcher-kva.example").len(), 1);
+    assert_eq!(app.mail_to("Ann@xn--bcher-kva.example").await.len(), 1);
 }
 
 /// An account stored before the rule (here written as bootstrap writes, past the API's check)
@@ -74,7 +74,7 @@ async fn an_address_stored_before_the_rule_logs_in_but_is_mailed_only_once_corre
     assert!(!token.is_empty());
     let reply = app.action(Method::POST, REQUEST_RESET, None, json!({"email": legacy})).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "the answer tells nothing");
-    assert!(app.outbox().is_empty(), "no reset link to a list of addresses");
+    assert!(app.outbox().await.is_empty(), "no reset link to a list of addresses");
 
     let me = app.call(Method::GET, "/api/v3/iam/accounts/me", Some(&token), None).await;
     assert_eq!(me.body["data"]["attributes"]["email"], legacy, "still readable as stored");
@@ -89,6 +89,6 @@ async fn an_address_stored_before_the_rule_logs_in_but_is_mailed_only_once_corre
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let reply = app.action(Method::POST, REQUEST_RESET, None, json!({"email": "victim@x.test"})).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.mail_to("victim@x.test").len(), 1);
-    assert_eq!(app.outbox().len(), 1, "and to nobody else");
+    assert_eq!(app.mail_to("victim@x.test").await.len(), 1);
+    assert_eq!(app.outbox().await.len(), 1, "and to nobody else");
 }

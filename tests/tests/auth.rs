@@ -307,12 +307,8 @@ async fn bootstrap_without_a_password_generates_a_strong_one_that_works() {
         _ => None,
     })
     .unwrap();
-    let outbox = std::sync::Arc::new(iam_shared::mail::outbox::Outbox::new(
-        dir.path().join("outbox"),
-        iam_shared::mail::header::Sender::parse("IAM <a@b.co>").unwrap(),
-    ));
     let clock = std::sync::Arc::new(iam_shared::clock::SystemClock);
-    let state = iam_shared::AppState::assemble(config, store, clock, outbox).unwrap();
+    let state = iam_shared::AppState::assemble(config, store, clock).unwrap();
     let weak = ensure_root_admin(
         state.store.as_ref(),
         &state.passwords,

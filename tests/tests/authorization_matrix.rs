@@ -124,7 +124,7 @@ impl World {
         let g = app.login(GLOBAL_EMAIL, PASSWORD).await["session_id"].as_str().unwrap().to_string();
         let invited = format!("invited{n}@a.test");
         let p = app.create("accounts", json!({"email": invited, "organization_id": a})).await;
-        let k = app.mailed_token(&invited, "join").expect("an invitation");
+        let k = app.mailed_token(&invited, "join").await.expect("an invitation");
         World { a: a.into(), x, ext, member_email, y, t, m, r, c, s, g, p, k }
     }
 

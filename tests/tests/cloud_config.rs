@@ -5,6 +5,7 @@ use iam_shared::AppState;
 use iam_shared::auth::jwt::TokenKeys;
 use iam_shared::aws::Aws;
 use iam_shared::config::Config;
+use iam_shared::mail::seal::OpeningKey;
 use iam_tests::moto;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,22 +19,14 @@ fn cloud_config(prefix: &str, parameter: &str) -> Config {
         ("IAM_MAIL_FROM", "no-reply@iam.test".into()),
         ("IAM_PUBLIC_URL", "https://iam.example.com".into()),
         ("IAM_SIGNING_KEY_PARAMETER", parameter.into()),
+        ("IAM_OUTBOX_PUBLIC_KEY", OpeningKey::generate().sealing_key().to_base64()),
     ]);
     Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid cloud configuration")
 }
 
-fn endpoint() -> Option<&'static str> {
-    if moto::binary().is_none() {
-        assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
-        eprintln!("moto_server not found: cloud configuration tests skipped");
-        return None;
-    }
-    Some(moto::shared())
-}
-
 #[tokio::test]
 async fn the_signing_key_comes_from_a_secure_parameter_and_tokens_verify_with_it() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = moto::endpoint_for("cloud configuration") else { return };
     let prefix = moto::unique_prefix();
     let name = format!("/{prefix}/signing-key");
     let pem = TokenKeys::generate_pem().unwrap();
@@ -62,7 +55,7 @@ async fn the_signing_key_comes_from_a_secure_parameter_and_tokens_verify_with_it
 
 #[tokio::test]
 async fn a_missing_or_malformed_parameter_stops_the_cold_start_without_showing_the_value() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = moto::endpoint_for("cloud configuration") else { return };
     let prefix = moto::unique_prefix();
     let aws = Aws::from_config(moto::sdk_config(endpoint));
 
@@ -87,15 +80,15 @@ fn new_key() -> iam_shared::config::Secret {
 
 #[tokio::test]
 async fn a_key_created_into_a_parameter_serves_a_cold_start_and_is_never_replaced() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(endpoint) = moto::endpoint_for("cloud configuration") else { return };
     let prefix = moto::unique_prefix();
     let name = format!("/{prefix}/signing-key");
     let sdk = moto::sdk_config(endpoint);
-    iam_shared::aws::create_signing_key_parameter(&sdk, &name, &new_key()).await.expect("created");
+    iam_shared::aws::create_secure_parameter(&sdk, &name, "test key", &new_key()).await.expect("created");
     let aws = Aws::from_config(sdk.clone());
     let state = AppState::from_config_with(cloud_config(&prefix, &name), &aws).await.expect("cold start");
     let jwks = state.keys.jwks();
-    let e = iam_shared::aws::create_signing_key_parameter(&sdk, &name, &new_key()).await.expect_err("exists");
+    let e = iam_shared::aws::create_secure_parameter(&sdk, &name, "test key", &new_key()).await.expect_err("exists");
     assert!(format!("{e:#}").contains(&name), "{e:#}");
     let again = AppState::from_config_with(cloud_config(&prefix, &name), &aws).await.expect("cold start");
     assert_eq!(again.keys.jwks(), jwks, "the key did not change");

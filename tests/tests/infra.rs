@@ -28,6 +28,10 @@ fn str_of(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
+fn strings(v: &Value) -> Vec<String> {
+    v.as_sequence().map(|s| s.iter().map(str_of).collect()).unwrap_or_default()
+}
+
 #[test]
 fn the_template_routes_equal_the_route_table() {
     let t = template();
@@ -110,7 +114,49 @@ fn cleanup_runs_hourly_and_mail_goes_only_from_the_configured_identity() {
             ses_statements += 1;
         }
     }
-    assert_eq!(ses_statements, 2, "accounts (invitations) and passwords (resets) send mail");
+    assert_eq!(ses_statements, 1, "the mailer alone sends mail");
+    let mailer = &t["Resources"]["MailerFunction"];
+    assert!(format!("{:?}", inline_statements(mailer)).contains("ses:SendEmail"), "it is the mailer's");
+}
+
+#[test]
+fn the_mailer_is_woken_by_new_letters_with_bounded_retries_and_alone_reads_its_key() {
+    let t = template();
+    let outbox = &t["Resources"]["OutboxTable"]["Properties"];
+    assert_eq!(outbox["StreamSpecification"]["StreamViewType"], "KEYS_ONLY", "the stream carries no letter");
+    let mailer = &t["Resources"]["MailerFunction"]["Properties"];
+    let events = mailer["Events"].as_mapping().unwrap();
+    let stream = events.values().find(|e| e["Type"] == "DynamoDB").expect("a stream event");
+    let p = &stream["Properties"];
+    assert!(format!("{:?}", p["Stream"]).contains("OutboxTable"), "{:?}", p["Stream"]);
+    let retries = p["MaximumRetryAttempts"].as_u64().expect("bounded retries");
+    assert!((1..=10).contains(&retries), "{retries}");
+    assert!(p["MaximumRecordAgeInSeconds"].as_u64().is_some());
+    assert_eq!(strings(&p["FunctionResponseTypes"]), ["ReportBatchItemFailures"], "only failed records are retried");
+    assert_eq!(str_of(&p["FilterCriteria"]["Filters"][0]["Pattern"]), r#"{"eventName": ["INSERT"]}"#);
+    let failure = &p["DestinationConfig"]["OnFailure"];
+    assert_eq!(failure["Type"], "SQS");
+    assert!(format!("{:?}", failure["Destination"]).contains("MailerFailures"));
+    let sweeps: Vec<_> =
+        events.values().filter(|e| e["Type"] == "Schedule").map(|e| str_of(&e["Properties"]["Schedule"])).collect();
+    assert_eq!(sweeps, ["rate(5 minutes)"]);
+    assert!(references(&mailer["Environment"]["Variables"]["IAM_OUTBOX_KEY_PARAMETER"], "OutboxKeyParameter"));
+
+    let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(references(&globals["IAM_OUTBOX_PUBLIC_KEY"], "OutboxPublicKey"), "request functions seal to it");
+    assert!(globals.get("IAM_OUTBOX_KEY").is_none() && globals.get("IAM_OUTBOX_KEY_PARAMETER").is_none());
+    assert!(globals.get("IAM_MAILER").is_none(), "request functions have no mail adapter");
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        let Some(policies) = resource["Properties"]["Policies"].as_sequence() else { continue };
+        let reads_key = policies.iter().any(|p| references(p, "ReadOutboxKeyPolicy"));
+        assert_eq!(reads_key, *id == "MailerFunction", "{id:?}");
+        // Request functions only post letters; only the mailer reads, updates or deletes them.
+        for statement in inline_statements(resource) {
+            if format!("{:?}", statement["Resource"]).contains("OutboxTable") && *id != "MailerFunction" {
+                assert_eq!(strings(&statement["Action"]), ["dynamodb:PutItem"], "{id:?}");
+            }
+        }
+    }
 }
 
 /// Every inline policy statement of a function (managed policies referenced by `!Ref` are skipped).
@@ -135,11 +181,11 @@ fn the_signing_key_is_read_from_its_parameter_by_the_http_functions_only() {
         format!("{:?}", serde_norway::from_str::<Value>("[ssm:GetParameter]").unwrap())
     );
     assert!(format!("{:?}", statement["Resource"]).contains(":parameter${SigningKeyParameter}"));
-    for function in iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::SCHEDULED) {
+    for function in iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::BACKGROUND) {
         let resource = &t["Resources"][logical_id(function, "Function")];
         let policies = resource["Properties"]["Policies"].as_sequence().expect("policies");
         let reads_key = policies.iter().any(|p| references(p, "ReadSigningKeyPolicy"));
-        assert_eq!(reads_key, *function != "cleanup", "{function}");
+        assert_eq!(reads_key, !["cleanup", "mailer"].contains(function), "{function}");
         let inline = format!("{:?}", inline_statements(resource));
         assert!(!inline.contains("ssm:") && !inline.contains("secretsmanager:"), "{function}: {inline}");
     }

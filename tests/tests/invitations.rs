@@ -25,12 +25,12 @@ async fn an_invited_account_joins_through_the_mailed_link_and_logs_in() {
     assert_eq!(account.body["data"]["attributes"]["status"], "pending");
     assert_eq!(account.body["data"]["attributes"]["invitation_expired_at"], "2026-11-30T10:00:00Z");
 
-    let mail = app.mail_to("ann@acme.test");
+    let mail = app.mail_to("ann@acme.test").await;
     assert_eq!(mail.len(), 1, "one invitation");
     assert!(mail[0].contains("Subject: You are invited"));
     assert!(mail[0].contains("Hello,"), "a name that holds markup is not written into the email");
     assert!(!mail[0].contains("Admin"), "{}", mail[0]);
-    let token = app.mailed_token("ann@acme.test", JOIN).expect("a join link in the text part");
+    let token = app.mailed_token("ann@acme.test", JOIN).await.expect("a join link in the text part");
     assert!(token.len() >= 43, "256 random bits");
     let before = app.token(json!({"grant_type": "password", "email": "ann@acme.test", "password": PASSWORD})).await;
     assert_eq!(before.status, StatusCode::UNAUTHORIZED, "a pending account cannot log in");
@@ -54,7 +54,7 @@ async fn a_weak_password_lists_every_broken_rule_and_leaves_the_link_usable() {
     let app = TestApp::new().await;
     let org = app.create_org("Acme").await;
     invite(&app, "ann@acme.test", &org).await;
-    let token = app.mailed_token("ann@acme.test", JOIN).unwrap();
+    let token = app.mailed_token("ann@acme.test", JOIN).await.unwrap();
 
     let weak = app.action(Method::PATCH, &join_path(&token), None, json!({"password": "abc"})).await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -82,7 +82,7 @@ async fn an_invitation_expires_after_seven_days() {
     let app = TestApp::new().await;
     let org = app.create_org("Acme").await;
     let id = invite(&app, "ann@acme.test", &org).await;
-    let token = app.mailed_token("ann@acme.test", JOIN).unwrap();
+    let token = app.mailed_token("ann@acme.test", JOIN).await.unwrap();
     app.clock.advance(time::Duration::days(7));
     let late = app.action(Method::PATCH, &join_path(&token), None, json!({"password": PASSWORD})).await;
     assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -97,15 +97,15 @@ async fn a_resend_kills_the_old_link_and_mails_a_new_one() {
     let app = TestApp::new().await;
     let org = app.create_org("Acme").await;
     let id = invite(&app, "ann@acme.test", &org).await;
-    let old = app.mailed_token("ann@acme.test", JOIN).unwrap();
+    let old = app.mailed_token("ann@acme.test", JOIN).await.unwrap();
     app.clock.advance(time::Duration::days(6));
     let admin = app.admin_now().await;
 
     let resend = format!("/api/v3/iam/accounts/{id}/resend_invitation");
     let reply = app.call(Method::POST, &resend, Some(&admin), None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
-    assert_eq!(app.mail_to("ann@acme.test").len(), 2);
-    let new = app.mailed_token("ann@acme.test", JOIN).unwrap();
+    assert_eq!(app.mail_to("ann@acme.test").await.len(), 2);
+    let new = app.mailed_token("ann@acme.test", JOIN).await.unwrap();
     assert_ne!(old, new);
     let account = app.call(Method::GET, &format!("/api/v3/iam/accounts/{id}"), Some(&admin), None).await;
     assert_eq!(account.body["data"]["attributes"]["invitation_expired_at"], "2026-12-06T10:00:00Z");
@@ -118,7 +118,7 @@ async fn a_resend_kills_the_old_link_and_mails_a_new_one() {
     let reply = app.call(Method::POST, &resend, Some(&admin), None).await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.error_codes(), ["already_joined"]);
-    assert_eq!(app.mail_to("ann@acme.test").len(), 2, "no email for a joined account");
+    assert_eq!(app.mail_to("ann@acme.test").await.len(), 2, "no email for a joined account");
 }
 
 #[tokio::test]
@@ -132,7 +132,7 @@ async fn a_lapsed_invitation_can_be_resent() {
     assert_eq!(app.call(Method::POST, &resend, Some(&admin), None).await.status, StatusCode::NO_CONTENT);
     let account = app.call(Method::GET, &format!("/api/v3/iam/accounts/{id}"), Some(&admin), None).await;
     assert_eq!(account.body["data"]["attributes"]["status"], "pending");
-    let token = app.mailed_token("ann@acme.test", JOIN).unwrap();
+    let token = app.mailed_token("ann@acme.test", JOIN).await.unwrap();
     let joined = app.action(Method::PATCH, &join_path(&token), None, json!({"password": PASSWORD})).await;
     assert_eq!(joined.status, StatusCode::NO_CONTENT);
 }
@@ -164,7 +164,7 @@ async fn resending_needs_invitations_write_in_the_accounts_organization() {
     assert_eq!(status(Some(other_admin)).await, StatusCode::NOT_FOUND, "another organization's admin neither");
     assert_eq!(status(Some(viewer)).await, StatusCode::FORBIDDEN, "seeing is not inviting");
     assert_eq!(status(Some(helpdesk)).await, StatusCode::NO_CONTENT);
-    assert_eq!(app.mail_to("ann@a.test").len(), 2);
+    assert_eq!(app.mail_to("ann@a.test").await.len(), 2);
     let missing =
         app.call(Method::POST, "/api/v3/iam/accounts/nope/resend_invitation", Some(&app.admin_token), None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -176,7 +176,7 @@ async fn accounts_with_a_password_or_sso_get_no_invitation() {
     let org = app.create_org("Acme").await;
     app.create_account("pw@acme.test", &org).await;
     app.create("accounts", json!({"email": "sso@acme.test", "auth_type": "sso", "organization_id": org})).await;
-    assert!(app.outbox().is_empty());
+    assert!(app.outbox().await.is_empty());
 }
 
 #[tokio::test]
@@ -211,24 +211,24 @@ async fn emails_go_out_in_the_accounts_language_from_the_operators_templates_fir
 
     let attributes = json!({"email": "zoe@acme.test", "organization_id": org, "language": "fr-CA", "name": "Zoë"});
     app.create("accounts", attributes).await;
-    let mail = app.mail_to("zoe@acme.test");
+    let mail = app.mail_to("zoe@acme.test").await;
     assert_eq!(mail.len(), 1);
     assert!(mail[0].contains("Subject: =?utf-8?B?"), "a French subject is encoded: {}", mail[0]);
     assert!(mail[0].contains("Bonjour Zoë,") && mail[0].contains("Accepter l'invitation"), "{}", mail[0]);
 
     let attributes = json!({"email": "jan@acme.test", "organization_id": org, "language": "de", "name": "Jan"});
     app.create("accounts", attributes).await;
-    let mail = app.mail_to("jan@acme.test");
+    let mail = app.mail_to("jan@acme.test").await;
     assert!(mail[0].contains("Subject: Willkommen bei Acme\r\n"), "the operator's subject: {}", mail[0]);
     assert!(mail[0].contains("Hallo Jan,"));
     assert!(mail[0].contains("Einladung annehmen"), "our HTML part, which the operator did not replace");
-    let token = app.mailed_token("jan@acme.test", JOIN).expect("a join link");
+    let token = app.mailed_token("jan@acme.test", JOIN).await.expect("a join link");
     let joined = app.action(Method::PATCH, &join_path(&token), None, json!({"password": PASSWORD})).await;
     assert_eq!(joined.status, StatusCode::NO_CONTENT, "{:?}", joined.body);
 
     let reset = json!({"email": "jan@acme.test"});
     let reply = app.action(Method::POST, "/api/v3/iam/account/passwords/request_reset", None, reset).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    let mail = app.mail_to("jan@acme.test");
+    let mail = app.mail_to("jan@acme.test").await;
     assert!(mail[1].contains("Neues Passwort w"), "our German reset email: {}", mail[1]);
 }

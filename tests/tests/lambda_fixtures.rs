@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use iam_cleanup::Cleanup;
 use iam_shared::lambda::lambda_service;
-use iam_shared::routes::{FUNCTIONS, SCHEDULED};
+use iam_shared::routes::{BACKGROUND, FUNCTIONS};
 use iam_tests::TestApp;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
@@ -106,7 +106,7 @@ async fn every_fixture_gives_its_expected_answer_through_lambda_http() {
         let raw = std::fs::read_to_string(events_dir().join(&fixture)).unwrap();
         let event = raw.replace(TOKEN_PLACEHOLDER, &app.admin_token);
         let function = function_of(&fixture);
-        if SCHEDULED.contains(&function) {
+        if BACKGROUND.contains(&function) {
             continue; // the scheduled events have their own test below
         }
         let result = invoke_http(&app, function, &event).await;
@@ -149,11 +149,11 @@ async fn the_scheduled_event_runs_a_sweep_that_removes_what_expired() {
 #[test]
 fn every_function_has_a_fixture_and_every_fixture_a_function() {
     let fixtures = fixtures();
-    for function in FUNCTIONS.iter().chain(SCHEDULED) {
+    for function in FUNCTIONS.iter().chain(BACKGROUND) {
         assert!(fixtures.iter().any(|f| function_of(f) == *function), "{function} has no fixture in infra/events");
     }
     for fixture in &fixtures {
         let function = function_of(fixture);
-        assert!(FUNCTIONS.contains(&function) || SCHEDULED.contains(&function), "{fixture}: no function {function}");
+        assert!(FUNCTIONS.contains(&function) || BACKGROUND.contains(&function), "{fixture}: no function {function}");
     }
 }

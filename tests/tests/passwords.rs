@@ -36,10 +36,10 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let access = session["access_token"].as_str().unwrap().to_string();
 
     assert_eq!(request_reset(&app, "ANN@acme.test").await, StatusCode::NO_CONTENT);
-    let mail = app.mail_to("ann@acme.test");
+    let mail = app.mail_to("ann@acme.test").await;
     assert_eq!(mail.len(), 1);
     assert!(mail[0].contains("Subject: Reset your password"));
-    let token = app.mailed_token("ann@acme.test", RESET_PAGE).expect("a reset link");
+    let token = app.mailed_token("ann@acme.test", RESET_PAGE).await.expect("a reset link");
     assert_eq!(token_valid(&app, &token).await, json!(true));
     assert_eq!(token_valid(&app, &token).await, json!(true), "checking does not use the link up");
 
@@ -73,11 +73,11 @@ async fn unknown_disabled_and_pending_accounts_get_the_same_204_and_no_email() {
         .await;
     assert!(!off.is_empty());
     app.create("accounts", json!({"email": "pending@acme.test", "organization_id": org})).await;
-    let invitations = app.outbox().len();
+    let invitations = app.outbox().await.len();
     for email in ["nobody@acme.test", "off@acme.test", "pending@acme.test", "not an email"] {
         assert_eq!(request_reset(&app, email).await, StatusCode::NO_CONTENT, "{email}");
     }
-    assert_eq!(app.outbox().len(), invitations, "no reset email was sent");
+    assert_eq!(app.outbox().await.len(), invitations, "no reset email was sent");
     let missing = app.action(Method::POST, REQUEST_RESET, None, json!({})).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing.body["errors"][0]["source"]["pointer"], "/email");
@@ -89,9 +89,9 @@ async fn a_reset_link_lasts_an_hour_and_only_the_newest_works() {
     let org = app.create_org("Acme").await;
     app.create_account("ann@acme.test", &org).await;
     request_reset(&app, "ann@acme.test").await;
-    let first = app.mailed_token("ann@acme.test", RESET_PAGE).unwrap();
+    let first = app.mailed_token("ann@acme.test", RESET_PAGE).await.unwrap();
     request_reset(&app, "ann@acme.test").await;
-    let second = app.mailed_token("ann@acme.test", RESET_PAGE).unwrap();
+    let second = app.mailed_token("ann@acme.test", RESET_PAGE).await.unwrap();
     assert_eq!(token_valid(&app, &first).await, json!(false), "a newer link replaces it");
     assert_eq!(token_valid(&app, &second).await, json!(true));
     app.clock.advance(time::Duration::minutes(60));
@@ -207,7 +207,7 @@ async fn reset_requests_are_limited_per_email() {
         assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
         assert_eq!(reply.header("retry-after"), Some("3600"));
     }
-    assert_eq!(app.mail_to("ann@acme.test").len(), 5);
+    assert_eq!(app.mail_to("ann@acme.test").await.len(), 5);
     app.clock.advance(time::Duration::hours(1));
     assert_eq!(request_reset(&app, "ann@acme.test").await, StatusCode::NO_CONTENT);
 }
@@ -227,9 +227,9 @@ async fn reset_requests_are_limited_per_client_address_whatever_the_email() {
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(blocked.header("retry-after"), Some("3600"));
     assert_eq!(blocked.body["errors"][0]["code"], "too_many_requests", "{:?}", blocked.body);
-    assert!(app.mail_to("ann@acme.test").is_empty(), "a refused request sends nothing");
+    assert!(app.mail_to("ann@acme.test").await.is_empty(), "a refused request sends nothing");
     assert_eq!(app.send(from("2001:db9::1", "ann@acme.test")).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.mail_to("ann@acme.test").len(), 1);
+    assert_eq!(app.mail_to("ann@acme.test").await.len(), 1);
     app.clock.advance(time::Duration::hours(1));
     assert_eq!(app.send(from("2001:db8::1", "d@acme.test")).await.status, StatusCode::NO_CONTENT);
 }
@@ -250,5 +250,5 @@ async fn reset_requests_take_the_same_minimum_time_for_known_and_unknown_emails(
         let took = started.elapsed();
         assert!(took >= std::time::Duration::from_millis(400), "{email} answered after {took:?}");
     }
-    assert_eq!(app.mail_to("ann@acme.test").len(), 1);
+    assert_eq!(app.mail_to("ann@acme.test").await.len(), 1);
 }

@@ -145,7 +145,7 @@ async fn forty_parallel_reset_requests_from_one_address_get_exactly_its_limit() 
     assert!((1..=3600).contains(&wait), "Retry-After within the window: {wait}");
     for (email, reply) in emails.iter().zip(&replies) {
         let known = emails.iter().step_by(4).any(|k| k == email);
-        let mailed = app.mail_to(email).len();
+        let mailed = app.mail_to(email).await.len();
         let expected = usize::from(known && reply.status == StatusCode::NO_CONTENT);
         assert_eq!(mailed, expected, "{email}: {}", reply.status);
     }
@@ -414,7 +414,7 @@ async fn joins_with_an_old_link_racing_the_address_change_never_both_win() {
     for trial in 0..10 {
         let (old, new) = (format!("pend{trial}.x@acme.test"), format!("pend{trial}.y@acme.test"));
         let id = app.create("accounts", json!({"email": old, "organization_id": org})).await;
-        let link = app.mailed_token(&old, "join").expect("an invitation");
+        let link = app.mailed_token(&old, "join").await.expect("an invitation");
         let mut requests: Vec<Request<Body>> = (0..20)
             .map(|_| {
                 Request::patch(format!("/api/v3/iam/accounts/{link}/join"))
@@ -433,7 +433,7 @@ async fn joins_with_an_old_link_racing_the_address_change_never_both_win() {
         assert_eq!(joins.get(&422).copied().unwrap_or(0) + joined, 20, "trial {trial}: {joins:?}");
         if changed.status == StatusCode::OK && changed.body["data"]["attributes"]["status"] == "pending" {
             assert_eq!(joined, 0, "trial {trial}: the change of a pending account's address killed the old link");
-            assert!(app.mailed_token(&new, "join").is_some(), "trial {trial}: and invited the new address");
+            assert!(app.mailed_token(&new, "join").await.is_some(), "trial {trial}: and invited the new address");
         } else if changed.status != StatusCode::OK {
             assert_eq!(changed.status, StatusCode::CONFLICT, "trial {trial}: {:?}", changed.body);
             assert_eq!(joined, 1, "trial {trial}: the change lost only to a join that committed first");
@@ -452,7 +452,7 @@ async fn twenty_parallel_resets_with_one_link_succeed_once() {
         app.create("accounts", json!({"email": email, "organization_id": org, "password": PASSWORD})).await;
         let path = "/api/v3/iam/account/passwords/request_reset";
         assert_eq!(app.action(Method::POST, path, None, json!({"email": email})).await.status, StatusCode::NO_CONTENT);
-        let link = app.mailed_token(&email, "reset-password").expect("a reset link");
+        let link = app.mailed_token(&email, "reset-password").await.expect("a reset link");
         let chosen = |i: usize| format!("N3w!Passw0rd-{i}");
         let requests = (0..20)
             .map(|i| {

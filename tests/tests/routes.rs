@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use http::{Request, StatusCode};
-use iam_shared::routes::{FUNCTIONS, ROUTES, SCHEDULED};
+use iam_shared::routes::{BACKGROUND, FUNCTIONS, ROUTES};
 use iam_tests::TestApp;
 use tower::ServiceExt;
 
@@ -38,7 +38,7 @@ fn every_function_crate_is_in_the_table_and_serves_routes() {
     let mut crates: Vec<String> =
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     crates.sort();
-    let mut listed: Vec<&str> = [FUNCTIONS, SCHEDULED].concat();
+    let mut listed: Vec<&str> = [FUNCTIONS, BACKGROUND].concat();
     listed.sort();
     assert_eq!(crates, listed);
     for f in FUNCTIONS {

@@ -11,29 +11,15 @@ use iam_shared::mail::ses::SesMailer;
 use iam_shared::mail::templates::{self, Kind, Templates};
 use iam_tests::app::{PASSWORD, PUBLIC_URL};
 use iam_tests::{TestApp, moto};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SENDER: &str = "no-reply@iam.test";
 
 /// moto's endpoint with the sender verified, or `None` when moto is absent and not required.
 async fn ses_endpoint() -> Option<&'static str> {
-    if moto::binary().is_none() {
-        assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
-        eprintln!("moto_server not found: SES tests skipped");
-        return None;
-    }
-    let endpoint = moto::shared();
+    let endpoint = moto::endpoint_for("SES")?;
     moto::ses_client(endpoint).create_email_identity().email_identity(SENDER).send().await.expect("identity");
     Some(endpoint)
-}
-
-/// The message moto's SES recorded for `to`.
-async fn sent_to(endpoint: &str, to: &str) -> Vec<Value> {
-    moto::sent_messages(endpoint)
-        .await
-        .into_iter()
-        .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|t| t == to)))
-        .collect()
 }
 
 /// The token of a `page` link in an HTML body.
@@ -52,7 +38,7 @@ async fn the_ses_adapter_sends_both_parts_from_the_configured_identity() {
     let message =
         Templates::load(None).unwrap().render(Kind::Invitation, None, &to, None, &link, "2026-11-30T10:00:00Z");
     mailer.send(&message).await.unwrap();
-    let sent = sent_to(endpoint, "ses-one@acme.test").await;
+    let sent = moto::sent_to(endpoint, "ses-one@acme.test").await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["source"], SENDER);
     assert_eq!(sent[0]["subject"], "You are invited");
@@ -72,7 +58,7 @@ async fn a_display_name_goes_to_ses_encoded() {
         .send(&Templates::load(None).unwrap().render(Kind::PasswordReset, None, &to, None, &link, "t"))
         .await
         .unwrap();
-    let sent = sent_to(endpoint, "ses-four@acme.test").await;
+    let sent = moto::sent_to(endpoint, "ses-four@acme.test").await;
     assert_eq!(sent.len(), 1);
     let source = sent[0]["source"].as_str().unwrap();
     assert_eq!(source, sender.header());
@@ -95,7 +81,7 @@ async fn an_unverified_sender_is_an_error_not_a_silent_loss() {
         ))
         .await;
     assert!(sent.is_err(), "SES refuses an unverified sender and the adapter says so");
-    assert!(sent_to(endpoint, "ses-two@acme.test").await.is_empty());
+    assert!(moto::sent_to(endpoint, "ses-two@acme.test").await.is_empty());
 }
 
 #[tokio::test]
@@ -105,8 +91,8 @@ async fn an_invitation_sent_through_ses_carries_a_working_join_link() {
     app.swap_mailer(Arc::new(SesMailer::new(moto::ses_client(endpoint), Sender::parse(SENDER).unwrap())));
     let org = app.create_org("Acme").await;
     app.create("accounts", json!({"email": "ses-three@acme.test", "organization_id": org})).await;
-    assert!(app.outbox().is_empty(), "SES, not the outbox, sent it");
-    let sent = sent_to(endpoint, "ses-three@acme.test").await;
+    assert!(app.outbox().await.is_empty(), "SES, not the outbox, sent it");
+    let sent = moto::sent_to(endpoint, "ses-three@acme.test").await;
     assert_eq!(sent.len(), 1);
     let token = token_in(sent[0]["body"].as_str().unwrap(), "join").expect("a join link");
     let path = format!("/api/v3/iam/accounts/{token}/join");

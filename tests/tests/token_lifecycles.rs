@@ -43,7 +43,7 @@ async fn reset_link(app: &TestApp, email: &str) -> String {
     let reply =
         app.action(Method::POST, "/api/v3/iam/account/passwords/request_reset", None, json!({"email": email})).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
-    app.mailed_token(email, RESET_PAGE).expect("a reset link")
+    app.mailed_token(email, RESET_PAGE).await.expect("a reset link")
 }
 
 #[tokio::test]
@@ -51,13 +51,13 @@ async fn an_invitation_ends_with_the_address_it_was_sent_to_and_the_new_address_
     let app = TestApp::new().await;
     let org = app.create_org("Acme").await;
     let id = app.create("accounts", json!({"email": "pend.x@acme.test", "organization_id": org})).await;
-    let old_link = app.mailed_token("pend.x@acme.test", JOIN).expect("the first invitation");
+    let old_link = app.mailed_token("pend.x@acme.test", JOIN).await.expect("the first invitation");
 
     patch_account(&app, &id, json!({"email": "pend.y@acme.test"})).await;
     assert_eq!(tokens_held(&app, &id).await, 1, "the old link is deleted, the new one stored");
     assert_eq!(join(&app, &old_link).await, StatusCode::UNPROCESSABLE_ENTITY, "the old address's link is dead");
-    let new_link = app.mailed_token("pend.y@acme.test", JOIN).expect("an invitation at the new address");
-    assert_eq!(app.mail_to("pend.x@acme.test").len(), 1, "nothing more goes to the old address");
+    let new_link = app.mailed_token("pend.y@acme.test", JOIN).await.expect("an invitation at the new address");
+    assert_eq!(app.mail_to("pend.x@acme.test").await.len(), 1, "nothing more goes to the old address");
     let account = app.get(&format!("/api/v3/iam/accounts/{id}")).await.body["data"]["attributes"].clone();
     assert_eq!(account["status"], "pending");
 
@@ -70,9 +70,9 @@ async fn changing_only_the_case_of_the_address_keeps_the_invitation() {
     let app = TestApp::new().await;
     let org = app.create_org("Acme").await;
     let id = app.create("accounts", json!({"email": "pend@acme.test", "organization_id": org})).await;
-    let link = app.mailed_token("pend@acme.test", JOIN).unwrap();
+    let link = app.mailed_token("pend@acme.test", JOIN).await.unwrap();
     patch_account(&app, &id, json!({"email": "Pend@Acme.test", "name": "Pen"})).await;
-    assert_eq!(app.outbox().len(), 1, "the same address (case-folded) is not invited again");
+    assert_eq!(app.outbox().await.len(), 1, "the same address (case-folded) is not invited again");
     assert_eq!(join(&app, &link).await, StatusCode::NO_CONTENT);
 }
 
@@ -85,11 +85,11 @@ async fn disabling_or_switching_to_sso_ends_the_invitation() {
     {
         let email = format!("pend{n}@acme.test");
         let id = app.create("accounts", json!({"email": email, "organization_id": org})).await;
-        let link = app.mailed_token(&email, JOIN).unwrap();
+        let link = app.mailed_token(&email, JOIN).await.unwrap();
         patch_account(&app, &id, change.clone()).await;
         assert_eq!(tokens_held(&app, &id).await, 0, "deleted with the change: {change}");
         assert_eq!(join(&app, &link).await, StatusCode::UNPROCESSABLE_ENTITY, "{change}");
-        assert_eq!(app.mail_to(&email).len(), 1, "no new invitation: {change}");
+        assert_eq!(app.mail_to(&email).await.len(), 1, "no new invitation: {change}");
     }
 }
 

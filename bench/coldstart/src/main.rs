@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use iam_shared::auth::jwt::TokenKeys;
+use iam_shared::mail::seal::OpeningKey;
 use iam_shared::store::Store;
 use iam_tests::moto::{self, MotoServer};
 use serde_json::Value;
@@ -49,6 +50,8 @@ pub enum Expect {
     Status(u16),
     /// The cleanup sweep's counts.
     Swept,
+    /// The outbox sweep's counts.
+    Delivered,
 }
 
 impl Expect {
@@ -56,15 +59,17 @@ impl Expect {
         match self {
             Expect::Status(s) if body["statusCode"] == s => Ok(()),
             Expect::Swept if body.get("sessions_removed").is_some() => Ok(()),
+            Expect::Delivered if body.get("sent").is_some() => Ok(()),
             Expect::Status(s) => anyhow::bail!("expected status {s}, got {body}"),
             Expect::Swept => anyhow::bail!("expected the sweep's counts, got {body}"),
+            Expect::Delivered => anyhow::bail!("expected the outbox sweep's counts, got {body}"),
         }
     }
 }
 
 /// The hello-world first, then every function. HTTP functions answer a request that needs no
 /// store round trip (a request's store calls are paid warm or cold alike, and here they would
-/// measure moto, a Python server); the cleanup sweep does query the store.
+/// measure moto, a Python server); the cleanup and outbox sweeps do query the store.
 pub const SUBJECTS: &[Subject] = &[
     Subject { name: "hello", event: "sessions-jwks.json", expect: Expect::Status(200) },
     Subject { name: "iam-accounts", event: "accounts-me.json", expect: Expect::Status(401) },
@@ -74,6 +79,7 @@ pub const SUBJECTS: &[Subject] = &[
     Subject { name: "iam-sessions", event: "sessions-jwks.json", expect: Expect::Status(200) },
     Subject { name: "iam-teams", event: "teams-list.json", expect: Expect::Status(401) },
     Subject { name: "iam-cleanup", event: "cleanup-scheduled.json", expect: Expect::Swept },
+    Subject { name: "iam-mailer", event: "mailer-scheduled.json", expect: Expect::Delivered },
 ];
 
 /// Where the signing key comes from in a configuration.
@@ -84,11 +90,12 @@ pub enum KeyFrom {
 }
 
 const PARAMETER: &str = "/iam/bench/signing-key";
+const OUTBOX_KEY_PARAMETER: &str = "/iam/bench/outbox-key";
 const PREFIX: &str = "bench-";
 const SENDER: &str = "no-reply@iam.test";
 
 /// The environment Lambda gives a function, plus the template's variables.
-fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom) -> Vec<(String, String)> {
+fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom, outbox: &OpeningKey) -> Vec<(String, String)> {
     let mut env: Vec<(&str, String)> = vec![
         ("AWS_LAMBDA_FUNCTION_NAME", name.into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
@@ -110,6 +117,8 @@ fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom) -> Vec<(Stri
         ("IAM_PUBLIC_URL", "https://iam.example.com".into()),
         ("IAM_MAILER", "ses".into()),
         ("IAM_MAIL_FROM", SENDER.into()),
+        ("IAM_OUTBOX_PUBLIC_KEY", outbox.sealing_key().to_base64()),
+        ("IAM_OUTBOX_KEY_PARAMETER", OUTBOX_KEY_PARAMETER.into()),
         ("RUST_LOG", "info".into()),
     ];
     match key {
@@ -121,7 +130,7 @@ fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom) -> Vec<(Stri
 
 /// moto's server with what the functions expect to find: the tables, the sender identity and
 /// the signing key parameter.
-async fn cloud(pem: &str) -> anyhow::Result<MotoServer> {
+async fn cloud(pem: &str, outbox: &OpeningKey) -> anyhow::Result<MotoServer> {
     let server = MotoServer::start().context("starting moto_server (MOTO_SERVER=...)")?;
     moto::store_at(&server.endpoint, PREFIX).ensure_schema().await?;
     moto::ses_client(&server.endpoint).create_email_identity().email_identity(SENDER).send().await?;
@@ -132,6 +141,13 @@ async fn cloud(pem: &str) -> anyhow::Result<MotoServer> {
         .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
         .send()
         .await?;
+    moto::ssm_client(&server.endpoint)
+        .put_parameter()
+        .name(OUTBOX_KEY_PARAMETER)
+        .value(outbox.to_base64().expose())
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await?;
     Ok(server)
 }
 
@@ -139,7 +155,8 @@ async fn cloud(pem: &str) -> anyhow::Result<MotoServer> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let pem = TokenKeys::generate_pem()?;
-    let server = cloud(&pem).await?;
+    let outbox = OpeningKey::generate();
+    let server = cloud(&pem, &outbox).await?;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events");
     // Each subject's event, read once (not once per run).
     let events: Vec<Vec<u8>> = SUBJECTS
@@ -153,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
         for run in 0..=args.runs {
             for (i, subject) in SUBJECTS.iter().enumerate() {
                 let binary = args.run_dir.join(subject.name).join("bootstrap");
-                let env = environment(subject.name, &server.endpoint, &pem, key);
+                let env = environment(subject.name, &server.endpoint, &pem, key, &outbox);
                 let expect = subject.expect;
                 let sample = cold_start(&binary, &env, &events[i], &|b| expect.check(b)).await?;
                 if run > 0 {

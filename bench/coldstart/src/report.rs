@@ -110,7 +110,7 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
             // A sweep's first answer includes its store queries (moto's time); its cold start
             // is its init, compared with the hello-world's init.
             let (mine, theirs, what) = match subject.expect {
-                crate::Expect::Swept => (init, hello_init, "init"),
+                crate::Expect::Swept | crate::Expect::Delivered => (init, hello_init, "init"),
                 crate::Expect::Status(_) => (response, hello, "first response"),
             };
             let ratio = mine.as_secs_f64() / theirs.as_secs_f64().max(f64::EPSILON);

@@ -98,23 +98,7 @@ impl TokenKeys {
         if let Ok(pem) = std::fs::read_to_string(path) {
             return Ok(pem);
         }
-        let pem = Self::generate_pem()?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut f) => {
-                std::io::Write::write_all(&mut f, pem.as_bytes())?;
-                Ok(pem)
-            }
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(std::fs::read_to_string(path)?),
-            Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
-        }
+        crate::config::create_private_file(path, &Self::generate_pem()?)
     }
 
     pub fn issue(&self, account_id: &str, session_id: &str, now: OffsetDateTime) -> anyhow::Result<String> {

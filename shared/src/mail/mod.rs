@@ -1,9 +1,12 @@
-//! Email: the `Mailer` port, its adapters (SES v2 in the cloud, `.eml` files in the outbox
-//! locally) and our own templates for the messages the service sends.
+//! Email: the transactional outbox requests post letters to, its delivery, the `Mailer` port
+//! with its adapters (SES v2 in the cloud, `.eml` files locally) and our own templates.
 
 pub mod address;
+pub mod delivery;
+pub mod eml;
 pub mod header;
 pub mod outbox;
+pub mod seal;
 pub mod ses;
 pub mod templates;
 
@@ -26,7 +29,7 @@ pub struct Message {
     pub html: String,
 }
 
-/// Sends messages. Handlers see only this port, never an AWS type.
+/// Sends messages: only delivery (`mail::delivery`) does, never a request.
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, message: &Message) -> anyhow::Result<()>;
@@ -36,23 +39,10 @@ pub trait Mailer: Send + Sync {
 pub async fn from_config(config: &Config, aws: &Aws) -> anyhow::Result<Arc<dyn Mailer>> {
     let sender = Sender::parse(&config.mail_from)?;
     Ok(match config.mailer {
-        MailerKind::Outbox => Arc::new(outbox::Outbox::new(config.data_dir.join("outbox"), sender)),
+        MailerKind::Outbox => Arc::new(eml::EmlFolder::new(config.data_dir.join("outbox"), sender)),
         MailerKind::Ses => {
             let client = aws_sdk_sesv2::Client::new(aws.config().await);
             Arc::new(ses::SesMailer::new(client, sender))
         }
     })
-}
-
-/// Sends `message` after the writes it announces have committed. A failure is logged without
-/// the message (its link is a secret) and reported as `false`: the caller decides whether the
-/// request fails.
-pub async fn deliver(mailer: &dyn Mailer, message: &Message, what: &'static str) -> bool {
-    match mailer.send(message).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(what, error = %format!("{e:#}"), "email not sent");
-            false
-        }
-    }
 }

@@ -1,130 +1,118 @@
-//! The local mail adapter: each message becomes one RFC 5322 `.eml` file (multipart/alternative,
-//! text then HTML) in the outbox folder, named so that files sort in the order they were sent.
+//! The transactional outbox: an email to send is a letter in the `outbox` table, written in the
+//! same transaction as the token or account it announces, so that a committed change always
+//! has its email and a failed one never does. No request sends mail: the mailer delivers the
+//! letters (`mail::delivery`). A letter holds what the email needs, with the link's token
+//! sealed to the mailer's key (`mail::seal`); it is deleted once sent.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
-use async_trait::async_trait;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc2822;
 
-use super::header::{self, Sender};
-use super::{Mailer, Message};
+use super::address::Address;
+use super::seal::SealingKey;
+use super::templates::Kind;
+use crate::clock;
+use crate::store::schema::{OUTBOX, TTL};
+use crate::store::{Condition, Item, Write};
 
-pub struct Outbox {
-    dir: PathBuf,
-    from: Sender,
+/// Who holds a letter being sent, until when: a letter whose lease is over may be taken again
+/// (its sender crashed or gave up). A new letter's lease ended long ago.
+pub const LEASE_UNTIL: &str = "lease_until";
+
+/// An email to send, as the request that causes it knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    pub kind: Kind,
+    pub account_id: String,
+    pub to: Address,
+    /// The account's language tag, which picks the templates.
+    pub language: Option<String>,
+    /// The account's name, greeted if it reads as one.
+    pub name: Option<String>,
+    /// When the link stops working (shown in the email; past it, the letter is not sent).
+    pub expires_at: OffsetDateTime,
 }
 
-impl Outbox {
-    pub fn new(dir: PathBuf, from: Sender) -> Outbox {
-        Outbox { dir, from }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
+/// A letter read back from the outbox, its token still sealed.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub id: String,
+    pub letter: Letter,
+    pub sealed: String,
+    pub lease_until: String,
 }
 
-/// Lines of a body part ending in CRLF, as RFC 5322 requires.
-fn crlf(body: &str) -> String {
-    body.lines().map(|l| format!("{l}\r\n")).collect()
-}
-
-/// The message as an RFC 5322 document.
-pub fn render_eml(from: &Sender, message: &Message, id: &str, date: OffsetDateTime) -> String {
-    let boundary = format!("=_iam_{id}");
-    let date = date.format(&Rfc2822).unwrap_or_default();
-    let part = |media: &str, body: &str| {
-        format!(
-            "--{boundary}\r\nContent-Type: {media}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
-            crlf(body)
-        )
-    };
-    format!(
-        "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{id}@iam.local>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n{}{}--{boundary}--\r\n",
-        from.header(),
-        message.to,
-        header::text(&message.subject),
-        part("text/plain", &message.text),
-        part("text/html", &message.html),
-    )
-}
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, message: &Message) -> anyhow::Result<()> {
+impl Letter {
+    /// The write that posts the letter with `token` sealed in it; it commits with the writes it
+    /// announces. The letter lives no longer than its link.
+    pub fn post(&self, sealer: &SealingKey, token: &str) -> anyhow::Result<Write> {
         let id = uuid::Uuid::now_v7().to_string();
-        let eml = render_eml(&self.from, message, &id, OffsetDateTime::now_utc());
-        tokio::fs::create_dir_all(&self.dir).await.with_context(|| format!("creating {}", self.dir.display()))?;
-        // Written aside, then renamed: a reader of the outbox never sees half a message.
-        let (partial, done) = (self.dir.join(format!(".{id}.partial")), self.dir.join(format!("{id}.eml")));
-        tokio::fs::write(&partial, eml).await.with_context(|| format!("writing {}", partial.display()))?;
-        tokio::fs::rename(&partial, &done).await.with_context(|| format!("renaming to {}", done.display()))?;
-        tracing::info!(file = %done.display(), "email written to the outbox");
-        Ok(())
+        let sealed = sealer.seal(token, &id)?;
+        let item = json!({
+            "id": id,
+            "kind": self.kind.name(),
+            "account_id": self.account_id,
+            "to": self.to.as_str(),
+            "language": self.language,
+            "name": self.name,
+            "expires_at": clock::format(self.expires_at),
+            "sealed": sealed,
+            LEASE_UNTIL: clock::format(OffsetDateTime::UNIX_EPOCH),
+            TTL: self.expires_at.unix_timestamp(),
+        });
+        let item = item.as_object().cloned().unwrap_or_default();
+        Ok(Write::Put { table: &OUTBOX, item, condition: Some(Condition::NotExists) })
+    }
+}
+
+impl Posted {
+    /// The letter an outbox item holds; `None` if it is not one (then it is dropped, logged).
+    pub fn parse(item: &Item) -> Option<Posted> {
+        let text = |name: &str| item.get(name).and_then(Value::as_str);
+        let optional = |name: &str| text(name).map(str::to_string);
+        let letter = Letter {
+            kind: Kind::from_name(text("kind")?)?,
+            account_id: text("account_id")?.to_string(),
+            to: Address::parse(text("to")?)?,
+            language: optional("language"),
+            name: optional("name"),
+            expires_at: clock::parse(text("expires_at")?)?,
+        };
+        Some(Posted {
+            id: text("id")?.to_string(),
+            letter,
+            sealed: text("sealed")?.to_string(),
+            lease_until: text(LEASE_UNTIL)?.to_string(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::address::Address;
+    use crate::mail::seal::OpeningKey;
 
-    fn sender() -> Sender {
-        Sender::parse("IAM <no-reply@example.com>").unwrap()
-    }
-
-    fn message() -> Message {
-        Message {
+    #[test]
+    fn a_posted_letter_reads_back_and_its_token_opens_only_for_the_mailer() {
+        let key = OpeningKey::generate();
+        let letter = Letter {
+            kind: Kind::PasswordReset,
+            account_id: "acc".into(),
             to: Address::parse("ann@example.com").unwrap(),
-            subject: "Willkommen, Änne".into(),
-            text: "Hello\nhttp://x/join?token=abc".into(),
-            html: "<p>Hello</p>".into(),
-        }
-    }
-
-    #[test]
-    fn an_eml_has_headers_a_text_part_and_an_html_part() {
-        let eml = render_eml(&sender(), &message(), "0193", OffsetDateTime::UNIX_EPOCH);
-        let (head, body) = eml.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains("From: IAM <no-reply@example.com>\r\n"));
-        assert!(head.contains("To: ann@example.com\r\n"));
-        assert!(head.contains("Subject: =?utf-8?B?"), "non-ASCII subjects are encoded: {head}");
-        assert!(head.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000"));
-        assert!(head.contains("multipart/alternative; boundary=\"=_iam_0193\""));
-        let text = body.find("text/plain").unwrap();
-        let html = body.find("text/html").unwrap();
-        assert!(text < html, "text first, so the richest part comes last");
-        assert!(body.contains("http://x/join?token=abc\r\n"));
-        assert!(body.ends_with("--=_iam_0193--\r\n"));
-    }
-
-    #[test]
-    fn header_values_cannot_inject_headers() {
-        let mut m = message();
-        m.subject = "Hi\r\nBcc: eve@example.com".into();
-        let from = Sender::parse("Zoë \u{2028} Accounts <a@b.co>").unwrap();
-        let eml = render_eml(&from, &m, "1", OffsetDateTime::UNIX_EPOCH);
-        let (head, _) = eml.split_once("\r\n\r\n").unwrap();
-        assert!(!head.contains("Bcc:"), "{head}");
-        assert!(head.contains("From: =?utf-8?B?"), "{head}");
-        assert!(head.lines().all(|l| l.is_ascii() && l.len() <= 78), "{head}");
-    }
-
-    #[tokio::test]
-    async fn each_message_is_one_file_in_sending_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::new(dir.path().join("outbox"), sender());
-        outbox.send(&message()).await.unwrap();
-        let mut second = message();
-        second.to = Address::parse("bob@example.com").unwrap();
-        outbox.send(&second).await.unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(outbox.dir()).unwrap().map(|e| e.unwrap().path()).collect();
-        files.sort();
-        assert_eq!(files.len(), 2);
-        assert!(files.iter().all(|f| f.extension().is_some_and(|e| e == "eml")));
-        assert!(std::fs::read_to_string(&files[1]).unwrap().contains("To: bob@example.com"));
+            language: Some("fr".into()),
+            name: None,
+            expires_at: clock::parse("2026-11-23T11:00:00Z").unwrap(),
+        };
+        let Write::Put { table, item, condition } = letter.post(&key.sealing_key(), "the-token").unwrap() else {
+            panic!("a put")
+        };
+        assert_eq!((table.name, condition), ("outbox", Some(Condition::NotExists)));
+        assert!(!serde_json::to_string(&item).unwrap().contains("the-token"), "the token is sealed: {item:?}");
+        assert_eq!(item[TTL], json!(letter.expires_at.unix_timestamp()), "it lives as long as its link");
+        let posted = Posted::parse(&item).expect("a letter");
+        assert_eq!(posted.letter, letter);
+        assert_eq!(key.open(&posted.sealed, &posted.id).unwrap().expose(), "the-token");
+        let mut odd = item.clone();
+        odd.insert("kind".into(), json!("newsletter"));
+        assert!(Posted::parse(&odd).is_none());
     }
 }

@@ -62,11 +62,23 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The name of its files (`invitation.txt`, `invitation.html`).
-    fn stem(self) -> &'static str {
+    /// Its name, in outbox letters and as the stem of its files (`invitation.txt`).
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Invitation => "invitation",
             Kind::PasswordReset => "password_reset",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Invitation, Kind::PasswordReset].into_iter().find(|k| k.name() == name)
+    }
+
+    /// The link the email carries, to the page that takes `token`.
+    pub fn link(self, public_url: &str, token: &str) -> String {
+        match self {
+            Kind::Invitation => join_link(public_url, token),
+            Kind::PasswordReset => reset_link(public_url, token),
         }
     }
 }
@@ -227,7 +239,7 @@ impl Language {
 impl Template {
     /// An email from its text file (subject first) and its HTML file, checked.
     fn parse(kind: Kind, txt: &str, html: &str) -> anyhow::Result<Template> {
-        let stem = kind.stem();
+        let stem = kind.name();
         let (first, text) = txt.split_once('\n').unwrap_or((txt, ""));
         let subject = first.trim().strip_prefix("Subject:").map(str::trim).filter(|s| !s.is_empty());
         let subject = subject.with_context(|| format!("{stem}.txt: its first line is `Subject: ...`"))?;

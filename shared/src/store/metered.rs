@@ -12,6 +12,7 @@ use super::{Item, Query, QueryPage, Store, StoreError, TableDef, Update, Write};
 pub struct StoreMetrics {
     requests: AtomicU64,
     items_read: AtomicU64,
+    transactions: AtomicU64,
 }
 
 impl StoreMetrics {
@@ -23,9 +24,15 @@ impl StoreMetrics {
         self.items_read.load(Ordering::Relaxed)
     }
 
+    /// Transactional writes (`transact` calls), whatever they hold.
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+
     pub fn reset(&self) {
         self.requests.store(0, Ordering::Relaxed);
         self.items_read.store(0, Ordering::Relaxed);
+        self.transactions.store(0, Ordering::Relaxed);
     }
 
     fn record(&self, items: usize) {
@@ -76,6 +83,7 @@ impl Store for Metered {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
         self.inner.transact(writes).await
     }
 

@@ -479,6 +479,16 @@ pub const THROTTLES: TableDef = TableDef {
     words: None,
 };
 
+/// The outbox's letters in the order they were written (ids are UUIDv7): what a sweep reads
+/// to find the ones no stream delivery took care of. Keys only: a sweep re-reads each letter.
+pub const OUTBOX_BY_ID: IndexDef =
+    IndexDef { name: "by_id", pk: PartitionKey::whole("outbox"), sk: Some("id"), keys_only: true };
+
+/// Emails to send (`mail::outbox`), each written in the same transaction as the token or
+/// account it belongs to, and deleted once sent. Its stream (keys only) wakes the mailer.
+pub const OUTBOX: TableDef =
+    TableDef { name: "outbox", indexes: &[OUTBOX_BY_ID], folded: &[], ttl: Some(TTL), sorted: &[], words: None };
+
 pub const ROLES_BY_NAME: IndexDef =
     IndexDef { name: "by_name", pk: PartitionKey::whole("roles"), sk: Some("name"), keys_only: false };
 
@@ -584,6 +594,7 @@ pub const TABLES: &[&TableDef] = &[
     &UNIQUES,
     &TOKENS,
     &THROTTLES,
+    &OUTBOX,
     &COUNTERS,
     &ORGANIZATION_WORDS,
     &ACCOUNT_WORDS,

@@ -14,7 +14,6 @@ use crate::counters::{ALL_ACCOUNTS, Dependents};
 use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::links::{self, RoleEntry};
-use crate::mail;
 use crate::model::account::{self, Account};
 use crate::model::{new_id, organization, role_assignment};
 use crate::records::{self, Change, TOO_MANY_DEPENDENTS, put_if_unchanged};
@@ -59,7 +58,7 @@ fn organization_of(item: &Item) -> Option<String> {
 }
 
 /// Creates an account from a create request's document: active with its first password, or
-/// pending with an invitation mailed once it is written (a lost email is fixed by a resend).
+/// pending with its invitation posted to the outbox in the same transaction.
 pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Result<Item> {
     principal.require(Permission::AccountsWrite)?;
     let attributes = request_attributes(body, DEF, None)?;
@@ -71,18 +70,11 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
         Some(password) => with_password(state, new.item, password).await?,
         None => new.item,
     };
-    let mut invitation = None;
     if invitations::is_pending(&item) {
-        let (token, message) = invitations::prepare(state, &mut item)?;
-        writes.push(token);
-        invitation = Some(message);
+        writes.extend(invitations::prepare(state, &mut item)?);
     }
     let uniques = account::uniques(&item);
-    let item = Change::insert(&ACCOUNTS, item, uniques).with(writes).commit(state.store.as_ref()).await?;
-    if let Some(message) = invitation {
-        mail::deliver(state.mailer.as_ref(), &message, "invitation").await;
-    }
-    Ok(item)
+    Change::insert(&ACCOUNTS, item, uniques).with(writes).commit(state.store.as_ref()).await
 }
 
 /// Moving an account to another organization ends what it had in the old one (its roles
@@ -125,21 +117,14 @@ pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> 
         new = relinked;
         writes.extend(unlinked);
     }
-    let mut invitation = None;
     if invitations::ends_links(&old, &new) {
         writes.extend(single_use::revoke_every(state.store.as_ref(), id).await?);
         if invitations::reinvites(&old, &new) {
-            let (token, message) = invitations::prepare(state, &mut new)?;
-            writes.push(token);
-            invitation = Some(message);
+            writes.extend(invitations::prepare(state, &mut new)?);
         }
     }
     let change = Change::revise(&ACCOUNTS, &old, new, account::uniques).with(writes);
     let item = change.commit(state.store.as_ref()).await?;
-    if let Some(message) = invitation {
-        // The change stands either way; a lost email is fixed by resending the invitation.
-        mail::deliver(state.mailer.as_ref(), &message, "invitation").await;
-    }
     let disabled_flag = |i: &Item| i.get("enabled") == Some(&Value::Bool(false));
     let disabled = !disabled_flag(&old) && disabled_flag(&item);
     if disabled || moved {

@@ -5,16 +5,14 @@
 use serde_json::{Map, json};
 
 use super::passwords::{new_password, with_password};
-use super::single_use::redeem;
+use super::single_use::{mail_link, redeem};
 use crate::app::AppState;
 use crate::auth::single_use::{self, Purpose};
 use crate::auth::{Permission, Principal};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::jsonapi::ActionBody;
-use crate::mail::templates::{self, Kind};
-use crate::mail::{self, Message};
-use crate::model::account::{self, Account, AccountStatus, Email};
+use crate::model::account::{self, Account, AccountStatus};
 use crate::records::Change;
 use crate::store::schema::ACCOUNTS;
 use crate::store::{Item, Write};
@@ -38,25 +36,20 @@ pub fn reinvites(old: &Item, new: &Item) -> bool {
     new.may_join() && old.folded_email() != new.folded_email()
 }
 
-/// A new invitation for `account`: its invitation fields are set on the item, and the token
-/// write and the email are returned (the email goes out once the writes commit).
-pub fn prepare(state: &AppState, account: &mut Item) -> Result<(Write, Message)> {
-    let issued = single_use::issue(Purpose::Invitation, account, state.now())?;
-    let expires_at = clock::format(issued.expires_at);
-    account::invite(account, &expires_at);
-    let link = templates::join_link(&state.config.public_url, &issued.token);
-    let invited = Account::parse(account);
-    // An address stored before the strict rule is not mailed: it must be corrected first.
-    let to = invited.email.as_ref().and_then(Email::mailbox).ok_or_else(|| {
+/// A new invitation for `account`: its invitation fields are set on the item, and the token's
+/// and the letter's writes are returned, to commit with it.
+pub fn prepare(state: &AppState, account: &mut Item) -> Result<[Write; 2]> {
+    // The fields first: the token is bound to the account as it will be stored.
+    let expires_at = state.now() + Purpose::Invitation.lifetime();
+    account::invite(account, &clock::format(expires_at));
+    let link = mail_link(state, Purpose::Invitation, account)?.ok_or_else(|| {
         Error::invalid_attribute(
             "email",
             "invalid_email",
             "the account's email is not one address like ann@example.com: correct it to send an invitation",
         )
     })?;
-    let (language, name) = (invited.language.as_deref(), invited.name.as_deref());
-    let message = state.templates.render(Kind::Invitation, language, &to, name, &link, &expires_at);
-    Ok((issued.write, message))
+    Ok(link.writes)
 }
 
 /// Accepts the invitation `token` stands for: the body's password (and name, if given) are
@@ -106,11 +99,8 @@ pub async fn resend(state: &AppState, principal: &Principal, id: &str) -> Result
     }
     let mut new = old.clone();
     new.insert("updated_at".into(), json!(state.timestamp()));
-    let (token, message) = prepare(state, &mut new)?;
+    let link = prepare(state, &mut new)?;
     let others = single_use::revoke_all(store, Purpose::Invitation, id, None).await?;
-    Change::replace(&ACCOUNTS, &old, new, &[], &[]).with([token]).with(others).commit(store).await?;
-    if !mail::deliver(state.mailer.as_ref(), &message, "invitation").await {
-        return Err(Error::unexpected(std::io::Error::other("the invitation email could not be sent")));
-    }
+    Change::replace(&ACCOUNTS, &old, new, &[], &[]).with(link).with(others).commit(store).await?;
     Ok(())
 }

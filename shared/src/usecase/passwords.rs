@@ -4,16 +4,13 @@
 use serde_json::{Value, json};
 
 use super::credentials;
-use super::single_use::redeem;
+use super::single_use::{mail_link, redeem};
 use crate::app::AppState;
 use crate::auth::single_use::{self, Purpose};
 use crate::auth::{Principal, session, throttle};
-use crate::clock;
 use crate::error::{Error, Problem, Result};
 use crate::jsonapi::ActionBody;
-use crate::mail;
-use crate::mail::templates::{self, Kind};
-use crate::model::account::{self, Account, Email};
+use crate::model::account::{self, Account};
 use crate::model::password::NewPassword;
 use crate::records::{self, Change};
 use crate::store::Item;
@@ -58,29 +55,20 @@ pub async fn request_reset(state: &AppState, address: Option<&str>, body: &Actio
     outcome
 }
 
-/// Mails a reset link to the account holding `email`, if it may log in; only the newest link
-/// works.
+/// Posts a reset link to the account holding `email`, if it may log in: the token and its
+/// letter in one transaction, and only the newest link works. Nothing is sent from here.
 async fn send_reset_link(state: &AppState, email: &str) -> Result<()> {
     let store = state.store.as_ref();
     let now = state.now();
     let account = account::find_by_typed_email(store, email).await?;
     let Some(account) = account.filter(|a| account::may_log_in(a, now)) else { return Ok(()) };
-    let known = Account::parse(&account);
-    // An address stored before the strict rule (a list, a quoted part) gets no mail until it
-    // is corrected: whatever it says, it may reach a mailbox nobody meant.
-    let Some(to) = known.email.as_ref().and_then(Email::mailbox) else {
-        tracing::warn!(account = %known.id, "reset link not sent: the stored email is not one address");
+    let Some(link) = mail_link(state, Purpose::PasswordReset, &account)? else {
+        tracing::warn!(account = %records::id_of(&account), "reset link not sent: the stored email is not one address");
         return Ok(());
     };
-    let issued = single_use::issue(Purpose::PasswordReset, &account, now)?;
     let mut writes = single_use::revoke_all(store, Purpose::PasswordReset, records::id_of(&account), None).await?;
-    writes.push(issued.write);
+    writes.extend(link.writes);
     store.transact(writes).await?;
-    let link = templates::reset_link(&state.config.public_url, &issued.token);
-    let (language, name, expires_at) =
-        (known.language.as_deref(), known.name.as_deref(), clock::format(issued.expires_at));
-    let message = state.templates.render(Kind::PasswordReset, language, &to, name, &link, &expires_at);
-    mail::deliver(state.mailer.as_ref(), &message, "password reset").await;
     Ok(())
 }
 
