@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use iam_shared::auth::single_use::{self, Purpose};
 use iam_shared::mail::address::Address;
 use iam_shared::mail::outbox::Letter;
 use iam_shared::mail::seal::OpeningKey;
@@ -93,15 +94,19 @@ async fn serve_sends_what_a_crash_left_and_what_requests_post() {
     let store = EmbeddedStore::open(&data.join("iam.sqlite3")).expect("store");
     store.ensure_schema().await.expect("schema");
     let key = OpeningKey::load_or_create(&data.join("outbox_key")).expect("key");
+    let account = json!({"id": "acc-left", "email": "left@acme.test"}).as_object().cloned().unwrap();
+    let issued = single_use::issue(Purpose::PasswordReset, &account, time::OffsetDateTime::now_utc()).unwrap();
     let letter = Letter {
         kind: Kind::PasswordReset,
         account_id: "acc-left".into(),
         to: Address::parse("left@acme.test").unwrap(),
         language: None,
         name: None,
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        expires_at: issued.expires_at,
+        token_id: issued.write.key().1.to_string(),
     };
-    store.transact(vec![letter.post(&key.sealing_key(), "l3ft-t0ken").unwrap()]).await.expect("posted");
+    let posted = letter.post(&key.sealing_key(), &issued.token).unwrap();
+    store.transact(vec![issued.write, posted]).await.expect("posted");
     drop(store);
 
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -115,7 +120,7 @@ async fn serve_sends_what_a_crash_left_and_what_requests_post() {
 
     let left = mail_to(data, "left@acme.test").await;
     assert_eq!(left.len(), 1, "the letter left by the crash went out once");
-    assert!(left[0].contains("/reset-password?token=l3ft-t0ken"), "{}", left[0]);
+    assert!(left[0].contains(&format!("/reset-password?token={}", issued.token)), "{}", left[0]);
 
     let login = json!({"grant_type": "password", "email": ADMIN.0, "password": ADMIN.1});
     let (status, session) = call(&addr, "POST", "/api/v3/iam/auth/token", None, Some(login)).await;

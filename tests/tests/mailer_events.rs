@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use iam_mailer::Postman;
+use iam_shared::auth::single_use::{self, Purpose};
 use iam_shared::aws::Aws;
 use iam_shared::config::Config;
 use iam_shared::mail::address::Address;
@@ -51,21 +52,26 @@ async fn cold_start(endpoint: &str, sender: &str) -> (Postman, OpeningKey) {
     (postman, key)
 }
 
-/// Posts a letter to `to` as a request function does (sealed to the public key): its id.
-async fn post(postman: &Postman, key: &OpeningKey, to: &str, token: &str) -> String {
+/// Posts an invitation link to `to` as a request function does: the token's hash and the
+/// letter (the token sealed to `key`'s public half) in one transaction. The letter's id and the
+/// token.
+async fn post(postman: &Postman, key: &OpeningKey, to: &str) -> (String, String) {
+    let account = json!({"id": "acc-1", "email": to}).as_object().cloned().unwrap();
+    let issued = single_use::issue(Purpose::Invitation, &account, postman.clock.now()).unwrap();
     let letter = Letter {
         kind: Kind::Invitation,
         account_id: "acc-1".into(),
         to: Address::parse(to).unwrap(),
         language: Some("de".into()),
         name: Some("Änne".into()),
-        expires_at: postman.clock.now() + time::Duration::days(7),
+        expires_at: issued.expires_at,
+        token_id: issued.write.key().1.to_string(),
     };
-    let write = letter.post(&key.sealing_key(), token).unwrap();
+    let write = letter.post(&key.sealing_key(), &issued.token).unwrap();
     let Write::Put { item, .. } = &write else { panic!("a put") };
     let id = item["id"].as_str().unwrap().to_string();
-    postman.store.transact(vec![write]).await.expect("posted");
-    id
+    postman.store.transact(vec![issued.write, write]).await.expect("posted");
+    (id, issued.token)
 }
 
 #[tokio::test]
@@ -74,7 +80,7 @@ async fn a_streamed_letter_is_sent_once_and_a_failed_send_is_retried() {
     let sender = "no-reply@mailer-stream.test";
     let (postman, key) = cold_start(endpoint, sender).await;
     let to = "stream-one@acme.test";
-    let id = post(&postman, &key, to, "str3am-t0ken").await;
+    let (id, token) = post(&postman, &key, to).await;
     let event = fixture("mailer-outbox-stream.json", &id);
 
     // The sender is not verified yet: SES refuses, the INSERT record is named for a retry.
@@ -91,7 +97,7 @@ async fn a_streamed_letter_is_sent_once_and_a_failed_send_is_retried() {
     assert_eq!(sent[0]["source"], sender);
     assert_eq!(sent[0]["subject"], "Sie wurden eingeladen", "the account's language: {}", sent[0]);
     let body = sent[0]["body"].as_str().unwrap();
-    assert!(body.contains(&format!("{PUBLIC_URL}/join?token=str3am-t0ken")), "{body}");
+    assert!(body.contains(&format!("{PUBLIC_URL}/join?token={token}")), "{body}");
     assert!(postman.store.get(&OUTBOX, &id).await.unwrap().is_none(), "the send is recorded");
 
     let answer = postman.handle(event).await.expect("an answer");
@@ -106,7 +112,7 @@ async fn the_scheduled_sweep_sends_what_the_stream_left() {
     moto::ses_client(endpoint).create_email_identity().email_identity(sender).send().await.expect("identity");
     let (postman, key) = cold_start(endpoint, sender).await;
     let to = "sweep-one@acme.test";
-    post(&postman, &key, to, "sw33p-t0ken").await;
+    post(&postman, &key, to).await;
     let scheduled = fixture("mailer-scheduled.json", "");
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
     let answer = postman.handle(scheduled.clone()).await.expect("a sweep");
@@ -124,7 +130,7 @@ async fn a_letter_sealed_to_another_key_is_kept_not_sent() {
     let to = "keys-one@acme.test";
     // Sealed to a key this mailer does not hold (a misconfigured deploy): nothing is sent, and
     // the letter stays until the right key is deployed or its link expires.
-    let id = post(&postman, &OpeningKey::generate(), to, "k3y-t0ken").await;
+    let (id, _) = post(&postman, &OpeningKey::generate(), to).await;
     let answer = postman.handle(fixture("mailer-outbox-stream.json", &id)).await.unwrap();
     assert_eq!(answer["batchItemFailures"][0]["itemIdentifier"], INSERT_SEQUENCE);
     assert!(moto::sent_to(endpoint, to).await.is_empty());

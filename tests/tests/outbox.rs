@@ -198,3 +198,34 @@ async fn a_failed_change_posts_no_letter() {
     assert_eq!(app.postman.sweep().await.unwrap().sent, 1);
     assert_eq!(flaky.calls(), 1);
 }
+
+#[tokio::test]
+async fn only_the_newest_link_is_mailed_when_resends_come_before_delivery() {
+    let (app, flaky) = app_with_flaky(&[]).await;
+    let id = invite(&app, "gus@acme.test").await;
+    let resend = format!("/api/v3/iam/accounts/{id}/resend_invitation");
+    for _ in 0..2 {
+        let sent = app.action(Method::POST, &resend, Some(&app.admin_token), json!({})).await;
+        assert_eq!(sent.status, StatusCode::NO_CONTENT, "{:?}", sent.body);
+    }
+    assert_eq!(letters(&app).await.len(), 3);
+    assert_eq!(app.postman.sweep().await.unwrap(), Round { sent: 1, dropped: 2, ..Round::default() });
+    assert_eq!(flaky.calls(), 1, "the two dead links were not mailed");
+    let path = format!("/api/v3/iam/accounts/{}/join", flaky.token("join"));
+    let joined = app.action(Method::PATCH, &path, None, json!({"password": PASSWORD})).await;
+    assert_eq!(joined.status, StatusCode::NO_CONTENT, "the one mailed is the one that works");
+}
+
+#[tokio::test]
+async fn a_letter_to_an_address_the_account_has_left_is_not_sent() {
+    let (app, flaky) = app_with_flaky(&[]).await;
+    let id = invite(&app, "typo@evil.test").await;
+    let fixed = json!({"data": {"type": "accounts", "id": id, "attributes": {"email": "hal@acme.test"}}});
+    let changed =
+        app.call(Method::PATCH, &format!("/api/v3/iam/accounts/{id}"), Some(&app.admin_token), Some(fixed)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    assert_eq!(app.postman.sweep().await.unwrap(), Round { sent: 1, dropped: 1, ..Round::default() });
+    let sent = flaky.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_str(), "hal@acme.test", "nothing went to the address the admin corrected");
+}

@@ -1,7 +1,8 @@
 //! Delivering the outbox: each letter is taken under a lease (a conditional write, so that two
 //! deliveries of one letter, a redelivered stream record, a sweep and a retry, never both send
 //! it), its token opened, its email rendered and sent, and the letter deleted, which records the
-//! send. A failed send gives the lease back and is retried; a letter whose link has expired is
+//! send. A failed send gives the lease back and is retried; a letter whose link has expired, or
+//! whose token is gone (used, replaced by a newer link, ended by a change of address), is
 //! dropped unsent. Delivery is at least once: a crash between the send and the delete sends the
 //! letter again once its lease is over.
 //!
@@ -21,7 +22,7 @@ use super::outbox::{LEASE_UNTIL, Posted};
 use super::seal::OpeningKey;
 use super::templates::Templates;
 use crate::clock::{self, Clock};
-use crate::store::schema::{OUTBOX, OUTBOX_BY_ID};
+use crate::store::schema::{OUTBOX, OUTBOX_BY_ID, TOKENS};
 use crate::store::{Condition, Query, Store, StoreError, Update, Write, query_all};
 
 /// How long a delivery may hold a letter before another may take it over: longer than any
@@ -36,7 +37,7 @@ pub enum Delivery {
     Gone,
     /// Another delivery holds it now.
     Taken,
-    /// Its link expired before it could be sent: dropped.
+    /// Its link expired, or its token was used or ended, before it could be sent: dropped.
     Expired,
     /// Not a letter this version can read: dropped, logged.
     Unreadable,
@@ -73,8 +74,16 @@ impl Postman {
             self.drop_letter(id, Condition::Exists).await?;
             return Ok(Delivery::Unreadable);
         };
+        let kind = posted.letter.kind.name();
         if posted.letter.expires_at <= now {
-            tracing::warn!(letter = id, kind = posted.letter.kind.name(), "letter's link expired before it was sent");
+            tracing::warn!(letter = id, kind, "letter's link expired before it was sent: dropped");
+            self.drop_letter(id, Condition::AttrEquals(LEASE_UNTIL, json!(posted.lease_until))).await?;
+            return Ok(Delivery::Expired);
+        }
+        // A link that no longer works is not mailed: above all, not to an address the account
+        // has left since (its tokens ended with the change).
+        if store.get(&TOKENS, &posted.letter.token_id).await?.is_none() {
+            tracing::info!(letter = id, kind, "letter's link was used or ended before it was sent: dropped");
             self.drop_letter(id, Condition::AttrEquals(LEASE_UNTIL, json!(posted.lease_until))).await?;
             return Ok(Delivery::Expired);
         }

@@ -30,6 +30,9 @@ pub struct Letter {
     pub name: Option<String>,
     /// When the link stops working (shown in the email; past it, the letter is not sent).
     pub expires_at: OffsetDateTime,
+    /// The id of the link's token item (its hash, not the token): a letter whose token is gone
+    /// (used, replaced by a newer link, ended by a change of address) is not sent.
+    pub token_id: String,
 }
 
 /// A letter read back from the outbox, its token still sealed.
@@ -55,6 +58,7 @@ impl Letter {
             "language": self.language,
             "name": self.name,
             "expires_at": clock::format(self.expires_at),
+            "token_id": self.token_id,
             "sealed": sealed,
             LEASE_UNTIL: clock::format(OffsetDateTime::UNIX_EPOCH),
             TTL: self.expires_at.unix_timestamp(),
@@ -76,6 +80,7 @@ impl Posted {
             language: optional("language"),
             name: optional("name"),
             expires_at: clock::parse(text("expires_at")?)?,
+            token_id: text("token_id")?.to_string(),
         };
         Some(Posted {
             id: text("id")?.to_string(),
@@ -101,6 +106,7 @@ mod tests {
             language: Some("fr".into()),
             name: None,
             expires_at: clock::parse("2026-11-23T11:00:00Z").unwrap(),
+            token_id: "hash-of-the-token".into(),
         };
         let Write::Put { table, item, condition } = letter.post(&key.sealing_key(), "the-token").unwrap() else {
             panic!("a put")

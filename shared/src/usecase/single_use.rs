@@ -40,6 +40,7 @@ pub fn mail_link(state: &AppState, purpose: Purpose, account: &Item) -> Result<O
         language: known.language.clone(),
         name: known.name.clone(),
         expires_at: issued.expires_at,
+        token_id: issued.write.key().1.to_string(),
     };
     let posted = letter.post(&state.sealer, &issued.token).map_err(Error::Unexpected)?;
     Ok(Some(MailedLink { expires_at: issued.expires_at, writes: [issued.write, posted] }))
