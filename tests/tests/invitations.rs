@@ -164,7 +164,8 @@ async fn resending_needs_invitations_write_in_the_accounts_organization() {
     assert_eq!(status(Some(other_admin)).await, StatusCode::NOT_FOUND, "another organization's admin neither");
     assert_eq!(status(Some(viewer)).await, StatusCode::FORBIDDEN, "seeing is not inviting");
     assert_eq!(status(Some(helpdesk)).await, StatusCode::NO_CONTENT);
-    assert_eq!(app.mail_to("ann@a.test").await.len(), 2);
+    // The first link ended with the resend before it was delivered: only the new one is mailed.
+    assert_eq!(app.mail_to("ann@a.test").await.len(), 1);
     let missing =
         app.call(Method::POST, "/api/v3/iam/accounts/nope/resend_invitation", Some(&app.admin_token), None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);

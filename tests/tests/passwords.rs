@@ -207,7 +207,8 @@ async fn reset_requests_are_limited_per_email() {
         assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
         assert_eq!(reply.header("retry-after"), Some("3600"));
     }
-    assert_eq!(app.mail_to("ann@acme.test").await.len(), 5);
+    // Each of the five links ended the one before; delivered afterwards, only the live one goes.
+    assert_eq!(app.mail_to("ann@acme.test").await.len(), 1);
     app.clock.advance(time::Duration::hours(1));
     assert_eq!(request_reset(&app, "ann@acme.test").await, StatusCode::NO_CONTENT);
 }

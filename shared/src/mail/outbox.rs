@@ -106,7 +106,7 @@ mod tests {
             language: Some("fr".into()),
             name: None,
             expires_at: clock::parse("2026-11-23T11:00:00Z").unwrap(),
-            token_id: "hash-of-the-token".into(),
+            token_id: "sha256-hex-of-it".into(),
         };
         let Write::Put { table, item, condition } = letter.post(&key.sealing_key(), "the-token").unwrap() else {
             panic!("a put")
