@@ -23,7 +23,7 @@ STACK ?= iam-$(STAGE)
 export IAM_ADDR ?= 127.0.0.1:3000
 export IAM_DATA_DIR ?= ./.iam
 
-.PHONY: run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings clean
+.PHONY: run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing clean
 
 run:
 	cargo run --profile local -p iam-cli --bin iam -- serve
@@ -76,9 +76,11 @@ deploy: build
 			OutboxKeyParameter=/iam/$(STAGE)/outbox-key; \
 	fi
 
-# Cold start of every function (and of a lambda_http hello-world built the same way) through a
-# local Lambda Runtime API; writes bench/RESULTS.md. Sizes are of the arm64 build.
-# The functions run here (x86_64); their arm64 twins are what is deployed and what is weighed.
+# Password hashing: RustCrypto's argon2 against argon2-rust at the production cost.
+bench-hashing:
+	cargo run --release -p iam-bench --bin hashing > bench/HASHING.md.tmp
+	mv bench/HASHING.md.tmp bench/HASHING.md
+
 # What an admin console's listings cost at 100,000 and 1,000,000 accounts (embedded store).
 bench-listings:
 	cargo build --profile local -p iam-bench-listings --bin listings
@@ -88,6 +90,9 @@ bench-listings:
 	  target/local/listings 100000 1000000; } > bench/LISTINGS.md.tmp
 	mv bench/LISTINGS.md.tmp bench/LISTINGS.md
 
+# Cold start of every function (and of a lambda_http hello-world built the same way) through a
+# local Lambda Runtime API; writes bench/RESULTS.md. Sizes are of the arm64 build.
+# The functions run here (x86_64); their arm64 twins are what is deployed and what is weighed.
 bench-coldstart: build
 	$(CARGO_LAMBDA) build --arm64 --release -p iam-bench-hello --lambda-dir target/bench/arm64
 	$(CARGO_LAMBDA) build --x86-64 $(LAMBDA_BUILD) -p iam-bench-hello --lambda-dir target/bench/x86_64

@@ -1,47 +1,63 @@
-//! Password hashing: argon2id off the async threads, verifying
-//! against a dummy hash when the account is unknown so that both cost the same time.
+//! Password hashing: argon2id off the async threads, verifying against a dummy hash when the
+//! account is unknown so that both cost the same time.
 //!
 //! Memory is bounded by construction: at most `concurrency` hashes run at once (a request
 //! waits a bounded time for a turn, then gets 503), and each runs in one of at most
-//! `concurrency` argon2 memory areas (19 MiB each) that are allocated once and reused. Letting
-//! argon2 allocate per hash is not enough: glibc keeps a freed 19 MiB block in the arena of the
+//! `concurrency` argon2 hashers, each keeping its 19 MiB memory area between hashes. Letting
+//! every hash allocate is not enough: glibc keeps a freed 19 MiB block in the arena of the
 //! thread that freed it, and hashes move between the blocking pool's threads, so 40 logins held
 //! 700 MB even one at a time (measured; `cli/tests/login_memory.rs` holds the bound).
+//!
+//! The implementation is `argon2-rust` (a port of the reference C with SIMD fills): on this
+//! machine 19 ms a hash where RustCrypto's `argon2` took 32 ms, for identical output. The tests
+//! below hold it to RFC 9106's known answer and to RustCrypto's hashes both ways, and to a
+//! hash stored by the earlier implementation (`bench/HASHING.md` has the figures).
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
-
+use argon2_rust::params::Memory;
+use argon2_rust::{Algorithm, Argon2, Hasher, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::{HashCost, HashSlots};
 use crate::error::{Error, Result};
 
+/// The costs a stored hash may name and still be verified: well above what we write (OWASP's
+/// 19 MiB, 2 passes, 1 lane), far below what would let a stored string spend a function's
+/// memory or time (a PHC string may name up to 4 TiB). One worker thread whatever the lanes.
+const CEILING: (Memory, u32, u32) = (Memory::mib(64), 10, 8);
+
 pub struct PasswordHasher {
-    params: Params,
+    argon2: Argon2,
+    ceiling: Params,
     /// One permit per hash that may run at once.
     slots: Arc<Semaphore>,
-    /// Argon2 memory areas not in use: never more than there are permits.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Hashers not in use, each with its memory area: never more than there are permits.
+    hashers: Arc<Mutex<Vec<Hasher>>>,
     max_wait: std::time::Duration,
     /// A real hash of a random password, verified against when the account does not exist.
     /// Made on first need, not at cold start: most functions never verify a password.
     dummy_hash: Arc<OnceLock<String>>,
 }
 
+fn params(memory: Memory, passes: u32, lanes: u32, threads: u32) -> anyhow::Result<Params> {
+    let built = Params::builder().memory(memory).passes(passes).lanes(lanes).threads(threads).build();
+    built.map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))
+}
+
 impl PasswordHasher {
     pub fn new(cost: HashCost, slots: HashSlots) -> anyhow::Result<Self> {
-        let params = match cost {
-            HashCost::Owasp => Params::new(19 * 1024, 2, 1, None),
-            HashCost::Fast => Params::new(8, 1, 1, None),
-        }
-        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let written = match cost {
+            HashCost::Owasp => params(Memory::kib(19 * 1024), 2, 1, 1)?,
+            HashCost::Fast => params(Memory::kib(8), 1, 1, 1)?,
+        };
+        let (memory, passes, lanes) = CEILING;
         Ok(PasswordHasher {
-            params,
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, written),
+            ceiling: params(memory, passes, lanes, 1)?,
             slots: Arc::new(Semaphore::new(slots.concurrency.max(1))),
             max_wait: slots.max_wait,
-            memory: Arc::default(),
+            hashers: Arc::default(),
             dummy_hash: Arc::default(),
         })
     }
@@ -69,10 +85,10 @@ impl PasswordHasher {
     /// The PHC string of a new argon2id hash of `password`.
     pub async fn hash(&self, password: &str) -> Result<String> {
         let permit = self.turn().await?;
-        let (params, password, memory) = (self.params.clone(), password.to_string(), self.memory.clone());
+        let (argon2, password, hashers) = (self.argon2, password.to_string(), self.hashers.clone());
         let hashed = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            with_memory(&memory, |m| hash_with(&params, &password, m))
+            with_hasher(&hashers, argon2, |h| hash_with(h, &password))
         })
         .await
         .map_err(Error::unexpected)?;
@@ -84,19 +100,19 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool> {
         let permit = self.turn().await?;
         let known = hash.map(str::to_string);
-        let (params, dummy, password) = (self.params.clone(), self.dummy_hash.clone(), password.to_string());
-        let memory = self.memory.clone();
+        let (argon2, ceiling, dummy) = (self.argon2, self.ceiling, self.dummy_hash.clone());
+        let (password, hashers) = (password.to_string(), self.hashers.clone());
         let verified = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            with_memory(&memory, |m| {
+            with_hasher(&hashers, argon2, |h| {
                 let hash = match &known {
                     Some(hash) => hash.as_str(),
                     None => dummy.get_or_init(|| {
                         let random = super::tokens::random_token().unwrap_or_default();
-                        hash_with(&params, &random, m).unwrap_or_default()
+                        hash_with(h, &random).unwrap_or_default()
                     }),
                 };
-                verify_with(password.as_bytes(), hash, m) && known.is_some()
+                verify_with(h, password.as_bytes(), hash, &ceiling) && known.is_some()
             })
         })
         .await;
@@ -104,61 +120,33 @@ impl PasswordHasher {
     }
 }
 
-/// Runs `f` with a memory area from the pool (or a new one when all are out), and puts it back.
-fn with_memory<T>(pool: &Mutex<Vec<Vec<Block>>>, f: impl FnOnce(&mut Vec<Block>) -> T) -> T {
-    let mut memory = pool.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
-    let result = f(&mut memory);
-    pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
+/// Runs `f` with a hasher from the pool (or a new one when all are out), and puts it back.
+fn with_hasher<T>(pool: &Mutex<Vec<Hasher>>, argon2: Argon2, f: impl FnOnce(&mut Hasher) -> T) -> T {
+    let mut hasher = pool.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_else(|| argon2.hasher());
+    let result = f(&mut hasher);
+    pool.lock().unwrap_or_else(|p| p.into_inner()).push(hasher);
     result
 }
 
-/// The raw argon2 output of `password` under these parameters, in `memory` (grown if smaller
-/// than they need; argon2 writes every block before reading it, so reused memory is safe).
-fn compute(
-    argon: Argon2<'_>,
-    params: &Params,
-    password: &[u8],
-    salt: &[u8],
-    out: &mut [u8],
-    memory: &mut Vec<Block>,
-) -> argon2::Result<()> {
-    let blocks = params.block_count();
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::new());
-    }
-    argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
-}
-
 /// The PHC string of a new argon2id hash (random 16-byte salt, 32-byte output).
-fn hash_with(params: &Params, password: &str, memory: &mut Vec<Block>) -> anyhow::Result<String> {
-    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+fn hash_with(hasher: &mut Hasher, password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    compute(argon, params, password.as_bytes(), &salt, &mut out, memory)
-        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-    let phc = PasswordHash {
-        algorithm: Algorithm::Argon2id.ident(),
-        version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(params).map_err(|e| anyhow::anyhow!("hash parameters: {e}"))?,
-        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?),
-        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("hash output: {e}"))?),
-    };
-    Ok(phc.to_string())
+    hasher.hash_encoded(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("hashing: {e}"))
 }
 
 /// Whether `password` matches the PHC string `hash`, computed with the parameters the hash
-/// names (so older hashes keep verifying) and compared in constant time (`Output`'s `==`).
-fn verify_with(password: &[u8], hash: &str, memory: &mut Vec<Block>) -> bool {
-    let Ok(parsed) = PasswordHash::new(hash) else { return false };
-    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
-    let Ok(params) = Params::try_from(&parsed) else { return false };
-    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
-    let Ok(version) = parsed.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
-    let mut out = vec![0u8; expected.len()];
-    let argon = Argon2::new(algorithm, version, params.clone());
-    compute(argon, &params, password, salt, &mut out, memory).is_ok()
-        && Output::new(&out).is_ok_and(|computed| computed == *expected)
+/// names (so older hashes keep verifying) if they are within `ceiling`, and compared in
+/// constant time (argon2-rust's `constant_time_eq`).
+fn verify_with(hasher: &mut Hasher, password: &[u8], hash: &str, ceiling: &Params) -> bool {
+    match hasher.verify_encoded_bounded(hash, password, Algorithm::Argon2id, ceiling) {
+        Ok(()) => true,
+        Err(argon2_rust::Error::VerifyMismatch) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "a stored password hash could not be verified");
+            false
+        }
+    }
 }
 
 #[cfg(test)]
@@ -204,30 +192,97 @@ mod tests {
         }
         assert_eq!(h.slots.available_permits(), SLOTS.concurrency, "every slot is given back");
         assert!(fewest_free < SLOTS.concurrency, "the slots were used");
-        let areas = h.memory.lock().unwrap().len();
+        let areas = h.hashers.lock().unwrap().len();
         assert!((1..=SLOTS.concurrency).contains(&areas), "{areas} memory areas for {} slots", SLOTS.concurrency);
     }
 
+    /// RFC 9106, 5.3: Argon2id, version 0x13, 32 KiB, 3 passes, 4 lanes, with a secret and
+    /// associated data.
     #[test]
-    fn hashes_agree_with_the_argon2_crates_own_verifier() {
-        use argon2::password_hash::PasswordVerifier as _;
-        let params = Params::new(64, 1, 1, None).unwrap();
-        let mut memory = Vec::new();
-        let ours = hash_with(&params, "Str0ng!Passw0rd", &mut memory).unwrap();
-        assert!(ours.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{ours}");
-        let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(Argon2::default().verify_password(b"Str0ng!Passw0rd", &parsed).is_ok());
-        assert!(Argon2::default().verify_password(b"str0ng!Passw0rd", &parsed).is_err());
-        // A hash made by the crate with other parameters verifies here, in memory reused from a
-        // larger hash, and only for its password.
-        use argon2::password_hash::PasswordHasher as _;
-        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(32, 2, 1, None).unwrap())
-            .hash_password(b"0ther!Passw0rd")
-            .unwrap()
-            .to_string();
-        assert!(verify_with(b"0ther!Passw0rd", &theirs, &mut memory));
-        assert!(!verify_with(b"0ther!Passw0rd ", &theirs, &mut memory));
-        assert!(!verify_with(b"0ther!Passw0rd", "not a hash", &mut memory));
+    fn argon2id_gives_rfc_9106s_known_answer() {
+        let params = Params::builder().memory(Memory::kib(32)).passes(3).lanes(4).threads(1).build().unwrap();
+        let mut tag = [0u8; 32];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_into_with_ad(&[1; 32], &[2; 16], &[3; 8], &[4; 12], &mut tag)
+            .unwrap();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659");
+    }
+
+    /// The same password, salt and costs give the same PHC string with RustCrypto's `argon2`
+    /// (what we used before) and with `argon2-rust`, and each verifies the other's hashes.
+    #[test]
+    fn hashes_are_those_of_rustcryptos_argon2_both_ways() {
+        use argon2::password_hash::phc::PasswordHash;
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let ceiling = params(Memory::mib(64), 10, 8, 1).unwrap();
+        for (m, t, p) in [(8, 1, 1), (64, 3, 1), (256, 2, 2), (19 * 1024, 2, 1)] {
+            let theirs_params = argon2::Params::new(m, t, p, None).unwrap();
+            let theirs = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, theirs_params);
+            let salt = *b"sixteen-byte-slt";
+            let password = format!("Str0ng!{m}-{t}-{p}");
+            let mut raw = [0u8; 32];
+            theirs.hash_password_into(password.as_bytes(), &salt, &mut raw).unwrap();
+            let ours =
+                Argon2::new(Algorithm::Argon2id, Version::V0x13, params(Memory::kib(m.into()), t, p, 1).unwrap());
+            let mut hasher = ours.hasher();
+            let phc = hasher.hash_encoded(password.as_bytes(), &salt).unwrap();
+            let mut our_raw = [0u8; 32];
+            hasher.hash_into(password.as_bytes(), &salt, &mut our_raw).unwrap();
+            assert_eq!(our_raw, raw, "m={m} t={t} p={p}");
+            let parsed = PasswordHash::new(&phc).unwrap();
+            assert!(theirs.verify_password(password.as_bytes(), &parsed).is_ok(), "theirs verifies ours: {phc}");
+            assert!(theirs.verify_password(b"wrong", &parsed).is_err());
+            let made_by_them = theirs.hash_password(password.as_bytes()).unwrap().to_string();
+            assert!(verify_with(&mut hasher, password.as_bytes(), &made_by_them, &ceiling), "{made_by_them}");
+            assert!(!verify_with(&mut hasher, b"wrong", &made_by_them, &ceiling));
+        }
+    }
+
+    /// Hashes stored by the earlier implementation (RustCrypto's `argon2` 0.6, our PHC
+    /// encoding), at the production and the test cost, keep verifying.
+    #[test]
+    fn hashes_stored_before_keep_working() {
+        let ceiling = params(Memory::mib(64), 10, 8, 1).unwrap();
+        let mut hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, ceiling).hasher();
+        let stored = [
+            (
+                "$argon2id$v=19$m=19456,t=2,p=1$aWFtLWxlZ2FjeS1zYWx0IQ$ZM0x2TuuB0pNXVTvHNad96USlokfNO5yL/89KqZDQLk",
+                "Str0ng!Passw0rd",
+            ),
+            (
+                "$argon2id$v=19$m=8,t=1,p=1$aWFtLWxlZ2FjeS1zYWx0IQ$yy3Opjtnq5TxbBzYAub0ZelwEWzSltqozXCx2vvrAvg",
+                "Fast!Passw0rd1",
+            ),
+        ];
+        for (hash, password) in stored {
+            assert!(verify_with(&mut hasher, password.as_bytes(), hash, &ceiling), "{hash}");
+            assert!(!verify_with(&mut hasher, b"Str0ng!Passw0rD", hash, &ceiling));
+        }
+        let salt = b"iam-legacy-salt!";
+        let rehashed = Argon2::new(Algorithm::Argon2id, Version::V0x13, params(Memory::kib(8), 1, 1, 1).unwrap())
+            .hash_encoded(b"Fast!Passw0rd1", salt)
+            .unwrap();
+        assert_eq!(rehashed, stored[1].0, "the PHC string is written the same way");
+    }
+
+    /// A stored string naming a huge cost (4 TiB, a million passes) is refused before any
+    /// memory is taken, and is not a match.
+    #[test]
+    fn a_stored_hash_over_the_ceiling_is_refused_without_being_computed() {
+        let ceiling = params(Memory::mib(64), 10, 8, 1).unwrap();
+        let mut hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, ceiling).hasher();
+        for hostile in [
+            "$argon2id$v=19$m=4294967295,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+            "$argon2id$v=19$m=8,t=1000000,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+            "$argon2i$v=19$m=8,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+            "not a hash",
+        ] {
+            let started = std::time::Instant::now();
+            assert!(!verify_with(&mut hasher, b"password", hostile, &ceiling), "{hostile}");
+            assert!(started.elapsed() < Duration::from_secs(1), "{hostile} was computed");
+        }
+        assert_eq!(hasher.reserved_blocks(), 0, "nothing was allocated for them");
     }
 
     #[tokio::test]
