@@ -8,18 +8,12 @@ use std::time::{Duration, Instant};
 
 use argon2_rust::params::Memory;
 
+#[path = "stats.rs"]
+mod stats;
+use stats::{median, p90};
+
 const ROUNDS: usize = 40;
 const MEMORY_KIB: u32 = 19 * 1024;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[(v.len() * 9 / 10).min(v.len() - 1)]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)

@@ -6,6 +6,7 @@
 mod emulator;
 mod measure;
 mod report;
+mod stats;
 
 use std::path::PathBuf;
 

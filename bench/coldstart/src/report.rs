@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::measure::Sample;
+use crate::stats::{median, p90};
 use crate::{KeyFrom, SUBJECTS, Subject};
 
 /// Targets of issue 6: first response within 1.5x the hello-world's, 30 MB peak RSS, 8 MB binary.
@@ -32,16 +33,6 @@ pub fn sizes(arm64_dir: &Path, hello_arm64_dir: &Path, native_dir: &Path) -> any
             Ok(Size { name: s.name, arm64: len(arm64_root)?, native: len(native_dir)? })
         })
         .collect()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[(v.len() * 9 / 10).min(v.len() - 1)]
 }
 
 fn ms(d: Duration) -> String {
