@@ -109,9 +109,10 @@ impl Postman {
         tracing::info!(letter = id, kind = posted.letter.kind.name(), account_id = %posted.letter.account_id, "email sent");
         // The send is recorded by the letter's deletion. If the lease ran out meanwhile and
         // another delivery took the letter, that one deletes it.
-        match self.drop_letter(id, ours).await {
-            Ok(()) | Err(_) => Ok(Delivery::Sent),
+        if let Err(e) = self.drop_letter(id, ours).await {
+            tracing::warn!(letter = id, error = %format!("{e:#}"), "sent, but not recorded: it goes again after its lease");
         }
+        Ok(Delivery::Sent)
     }
 
     async fn drop_letter(&self, id: &str, condition: Condition) -> anyhow::Result<()> {

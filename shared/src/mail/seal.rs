@@ -68,6 +68,9 @@ impl SealingKey {
     /// `secret` sealed for the mailer, bound to `context` (the outbox item's id): base64url of
     /// the encapsulated key followed by the ciphertext.
     pub fn seal(&self, secret: &str, context: &str) -> anyhow::Result<String> {
+        // `unwrap_err` panics if the OS has no randomness; a sealed token was made from the
+        // same source a moment before (`random_token` answers that failure as an error), so
+        // this cannot be the first to meet it.
         let mut rng = OsRng.unwrap_err();
         let (encapsulated, ciphertext) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, Suite, _>(
             &OpModeS::Base,
