@@ -73,7 +73,7 @@ deploy: build
 	else \
 		$(SAM) deploy --guided --config-env $(STAGE) --stack-name $(STACK) --capabilities CAPABILITY_IAM \
 			--parameter-overrides Stage=$(STAGE) SigningKeyParameter=/iam/$(STAGE)/signing-key \
-			OutboxKeyParameter=/iam/$(STAGE)/outbox-key; \
+			VerificationKeysParameter=/iam/$(STAGE)/verification-keys OutboxKeyParameter=/iam/$(STAGE)/outbox-key; \
 	fi
 
 # Password hashing: RustCrypto's argon2 against argon2-rust at the production cost.

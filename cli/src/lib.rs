@@ -2,6 +2,7 @@
 //! and as the end-to-end tests drive it.
 
 pub mod server;
+pub mod signing_keys;
 
 use std::net::SocketAddr;
 

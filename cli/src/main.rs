@@ -6,12 +6,11 @@
 use anyhow::Context;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use iam_shared::app::open_store;
-use iam_shared::auth::jwt::TokenKeys;
 use iam_shared::auth::password::PasswordHasher;
 use iam_shared::aws::Aws;
 use iam_shared::bootstrap::{Outcome, ensure_root_admin};
 use iam_shared::clock::{self, Clock, SystemClock};
-use iam_shared::config::{self, Config, Secret};
+use iam_shared::config::{self, Config};
 use iam_shared::mail::seal::OpeningKey;
 use iam_shared::routes::ROUTES;
 use iam_shared::store::Store;
@@ -37,13 +36,20 @@ enum Command {
     /// Rewrite items stored before the current index layout (once after a deploy that adds
     /// indexes or write shards, so that DynamoDB's indexes hold every item): prints how many.
     Reindex,
-    /// Create a new Ed25519 signing key straight into an SSM Parameter Store SecureString
-    /// (the template's SigningKeyParameter). The key is never printed; an existing parameter
-    /// is left alone (replacing the key ends every access token at once).
+    /// The access token signing key in SSM Parameter Store: `create` a first one (the private
+    /// key straight into a SecureString, the template's SigningKeyParameter, readable by the
+    /// issuer alone; its public key published as a JWKS in a String, VerificationKeysParameter),
+    /// then rotate without rejecting a live token: `next`, deploy, `promote`, deploy, wait one
+    /// access token lifetime, `retire`, deploy. No private key is ever printed.
     SigningKey {
-        /// The parameter's name, e.g. /iam/prod/signing-key.
+        /// The SecureString's name, e.g. /iam/prod/signing-key.
         #[arg(long)]
         parameter: String,
+        /// The published keys' String, e.g. /iam/prod/verification-keys.
+        #[arg(long)]
+        published: String,
+        #[arg(long, value_enum, default_value = "create")]
+        step: iam_cli::signing_keys::Step,
     },
     /// Create the mailer's key pair: the private key straight into an SSM Parameter Store
     /// SecureString (the template's OutboxKeyParameter, readable by the mailer alone), the
@@ -100,12 +106,10 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
             bootstrap(store.as_ref(), &PasswordHasher::new(config.hash_cost, config.hash_slots)?, &config).await
         }
-        Command::SigningKey { parameter } => {
+        Command::SigningKey { parameter, published, step } => {
             let aws = Aws::new(config()?.tls_roots);
-            let pem = Secret::new(TokenKeys::generate_pem()?);
-            let description = "IAM access token signing key (Ed25519, PKCS#8 PEM)";
-            iam_shared::aws::create_secure_parameter(aws.config().await, &parameter, description, &pem).await?;
-            println!("Stored a new signing key in the SecureString {parameter}.");
+            let at = iam_cli::signing_keys::KeyParameters { signing: &parameter, published: &published };
+            println!("{}", iam_cli::signing_keys::run(aws.config().await, &at, step).await?);
             Ok(())
         }
         Command::OutboxKey { parameter } => {

@@ -74,19 +74,7 @@ impl AppState {
 
     /// Assembles a state around a given store and clock (tests choose both).
     pub fn assemble(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-        let generated;
-        let pem = match &config.signing_key {
-            SigningKeySource::Pem(pem) => pem.expose(),
-            SigningKeySource::DataDir if config.store == StoreKind::Embedded => {
-                generated = TokenKeys::load_or_create_pem(&config.data_dir.join("signing_key.pem"))?;
-                &generated
-            }
-            SigningKeySource::DataDir => {
-                anyhow::bail!("IAM_SIGNING_KEY or IAM_SIGNING_KEY_PARAMETER is required with IAM_STORE=dynamodb")
-            }
-            SigningKeySource::Parameter(name) => anyhow::bail!("the signing key parameter {name} was not read"),
-        };
-        let keys = TokenKeys::from_pem(pem, &config.issuer, &config.audience, config.access_token_ttl)?;
+        let keys = token_keys(&config)?;
         let passwords = PasswordHasher::new(config.hash_cost, config.hash_slots)?;
         let sealer = sealing_key(&config)?;
         let metered = Metered::new(store);
@@ -113,6 +101,31 @@ impl AppState {
     /// Now, as stored: RFC 3339 UTC whole seconds.
     pub fn timestamp(&self) -> String {
         clock::format(self.clock.now())
+    }
+}
+
+/// The issuer's keys (its private key, the published ones beside it) or a verifier's (the
+/// published keys alone), as the configuration says.
+fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
+    let (issuer, audience, ttl) = (&config.issuer, &config.audience, config.access_token_ttl);
+    let pem = match &config.signing_key {
+        SigningKeySource::Pem(pem) => pem.expose().to_string(),
+        SigningKeySource::DataDir if config.store == StoreKind::Embedded => {
+            TokenKeys::load_or_create_pem(&config.data_dir.join("signing_key.pem"))?
+        }
+        SigningKeySource::DataDir => {
+            let jwks = config.verification_keys.as_deref().context(
+                "with IAM_STORE=dynamodb the issuer needs IAM_SIGNING_KEY_PARAMETER (or IAM_SIGNING_KEY), \
+                 and every other function IAM_VERIFICATION_KEYS",
+            )?;
+            return TokenKeys::verifying(jwks, issuer, audience, ttl);
+        }
+        SigningKeySource::Parameter(name) => anyhow::bail!("the signing key parameter {name} was not read"),
+    };
+    let keys = TokenKeys::from_pem(&pem, issuer, audience, ttl)?;
+    match &config.verification_keys {
+        Some(jwks) => keys.also_publishing(jwks),
+        None => Ok(keys),
     }
 }
 

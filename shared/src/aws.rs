@@ -104,6 +104,54 @@ pub async fn create_secure_parameter(
     Ok(())
 }
 
+/// Writes the plain `String` parameter `name` (published, not secret: the JWKS), replacing it.
+pub async fn write_plain_parameter(
+    config: &SdkConfig,
+    name: &str,
+    description: &str,
+    value: &str,
+) -> anyhow::Result<()> {
+    aws_sdk_ssm::Client::new(config)
+        .put_parameter()
+        .name(name)
+        .description(description)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .value(value)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(aws_sdk_ssm::Error::from)
+        .with_context(|| format!("writing the SSM parameter {name}"))?;
+    Ok(())
+}
+
+/// Replaces the value of the existing `SecureString` `name` (promoting the next signing key).
+pub async fn replace_secure_parameter(config: &SdkConfig, name: &str, secret: &Secret) -> anyhow::Result<()> {
+    aws_sdk_ssm::Client::new(config)
+        .put_parameter()
+        .name(name)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(secret.expose())
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(aws_sdk_ssm::Error::from)
+        .with_context(|| format!("replacing the SSM parameter {name}"))?;
+    Ok(())
+}
+
+/// Deletes the parameter `name`.
+pub async fn delete_parameter(config: &SdkConfig, name: &str) -> anyhow::Result<()> {
+    aws_sdk_ssm::Client::new(config)
+        .delete_parameter()
+        .name(name)
+        .send()
+        .await
+        .map_err(aws_sdk_ssm::Error::from)
+        .with_context(|| format!("deleting the SSM parameter {name}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

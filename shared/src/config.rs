@@ -155,6 +155,10 @@ pub const VARIABLES: &[Variable] = &[
     var("IAM_AUDIENCE", "The `aud` of access tokens [default: iam]"),
     secret("IAM_SIGNING_KEY", "The Ed25519 signing key as PKCS#8 PEM (prefer IAM_SIGNING_KEY_PARAMETER in the cloud)"),
     var("IAM_SIGNING_KEY_PARAMETER", "Name of the SSM SecureString holding the signing key"),
+    var(
+        "IAM_VERIFICATION_KEYS",
+        "The published token keys (a JWKS): every function verifies with them; without a signing key, all it holds",
+    ),
     var("IAM_OUTBOX_PUBLIC_KEY", "The mailer's public key, which mailed tokens are sealed to (`iam outbox-key`)"),
     var("IAM_OUTBOX_KEY_PARAMETER", "Name of the SSM SecureString holding the mailer's private key (mailer only)"),
     secret("IAM_OUTBOX_KEY", "The mailer's private key itself, base64url (instead of the parameter)"),
@@ -206,6 +210,9 @@ pub struct Config {
     pub issuer: String,
     pub audience: String,
     pub signing_key: SigningKeySource,
+    /// The published keys (a JWKS, `IAM_VERIFICATION_KEYS`): what every function verifies with,
+    /// and with no signing key, all it holds.
+    pub verification_keys: Option<String>,
     pub tls_roots: TlsRoots,
     pub access_token_ttl: Duration,
     pub session_ttl: Duration,
@@ -350,6 +357,7 @@ impl Config {
                 (None, Some(name)) => SigningKeySource::Parameter(name),
                 (None, None) => SigningKeySource::DataDir,
             },
+            verification_keys: get("IAM_VERIFICATION_KEYS"),
             tls_roots: match get("IAM_TLS_ROOTS").as_deref() {
                 None | Some("amazon") => TlsRoots::Amazon,
                 Some("system") => TlsRoots::System,

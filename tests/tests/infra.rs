@@ -170,23 +170,28 @@ fn references(policy: &Value, id: &str) -> bool {
 }
 
 #[test]
-fn the_signing_key_is_read_from_its_parameter_by_the_http_functions_only() {
+fn the_issuer_alone_reads_the_signing_key_and_every_function_gets_the_published_keys() {
     let t = template();
     let globals = &t["Globals"]["Function"]["Environment"]["Variables"];
     assert!(globals.get("IAM_SIGNING_KEY").is_none(), "the key itself must not be in the configuration");
-    assert!(references(&globals["IAM_SIGNING_KEY_PARAMETER"], "SigningKeyParameter"));
+    assert!(globals.get("IAM_SIGNING_KEY_PARAMETER").is_none(), "only the issuer is told where the key is");
+    // Resolved at deploy time from a plain String: no round trip and no decrypt at cold start.
+    let published = format!("{:?}", globals["IAM_VERIFICATION_KEYS"]);
+    assert!(published.contains("{{resolve:ssm:${VerificationKeysParameter}}}"), "{published}");
     let statement = &t["Resources"]["ReadSigningKeyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
-    assert_eq!(
-        format!("{:?}", statement["Action"]),
-        format!("{:?}", serde_norway::from_str::<Value>("[ssm:GetParameter]").unwrap())
-    );
+    assert_eq!(strings(&statement["Action"]), ["ssm:GetParameter"]);
     assert!(format!("{:?}", statement["Resource"]).contains(":parameter${SigningKeyParameter}"));
+    let issuer = &t["Resources"]["SessionsFunction"]["Properties"];
+    assert!(references(&issuer["Environment"]["Variables"]["IAM_SIGNING_KEY_PARAMETER"], "SigningKeyParameter"));
     for function in iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::BACKGROUND) {
         let resource = &t["Resources"][logical_id(function, "Function")];
         let policies = resource["Properties"]["Policies"].as_sequence().expect("policies");
         let reads_key = policies.iter().any(|p| references(p, "ReadSigningKeyPolicy"));
-        assert_eq!(reads_key, !["cleanup", "mailer"].contains(function), "{function}");
+        assert_eq!(reads_key, *function == "sessions", "{function}: only the issuer signs");
+        let told = resource["Properties"]["Environment"]["Variables"].get("IAM_SIGNING_KEY_PARAMETER").is_some();
+        assert_eq!(told, *function == "sessions", "{function}");
         let inline = format!("{:?}", inline_statements(resource));
         assert!(!inline.contains("ssm:") && !inline.contains("secretsmanager:"), "{function}: {inline}");
+        assert!(!inline.contains("kms:"), "{function}: no function decrypts");
     }
 }

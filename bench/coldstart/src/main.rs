@@ -95,8 +95,10 @@ const OUTBOX_KEY_PARAMETER: &str = "/iam/bench/outbox-key";
 const PREFIX: &str = "bench-";
 const SENDER: &str = "no-reply@iam.test";
 
-/// The environment Lambda gives a function, plus the template's variables.
+/// The environment Lambda gives a function, plus the template's variables: the published keys
+/// for every function, and the signing key (from where `key` says) for the issuer alone.
 fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom, outbox: &OpeningKey) -> Vec<(String, String)> {
+    let published = serde_json::json!({"keys": [TokenKeys::public_jwk_of(pem).unwrap_or_default()]}).to_string();
     let mut env: Vec<(&str, String)> = vec![
         ("AWS_LAMBDA_FUNCTION_NAME", name.into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
@@ -120,11 +122,14 @@ fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom, outbox: &Ope
         ("IAM_MAIL_FROM", SENDER.into()),
         ("IAM_OUTBOX_PUBLIC_KEY", outbox.sealing_key().to_base64()),
         ("IAM_OUTBOX_KEY_PARAMETER", OUTBOX_KEY_PARAMETER.into()),
+        ("IAM_VERIFICATION_KEYS", published),
         ("RUST_LOG", "info".into()),
     ];
+    let issuer = name == "iam-sessions";
     match key {
-        KeyFrom::Environment => env.push(("IAM_SIGNING_KEY", pem.into())),
-        KeyFrom::Parameter => env.push(("IAM_SIGNING_KEY_PARAMETER", PARAMETER.into())),
+        KeyFrom::Environment if issuer => env.push(("IAM_SIGNING_KEY", pem.into())),
+        KeyFrom::Parameter if issuer => env.push(("IAM_SIGNING_KEY_PARAMETER", PARAMETER.into())),
+        _ => {}
     }
     env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }

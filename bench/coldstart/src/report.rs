@@ -81,8 +81,11 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
     );
     let mut verdicts: Vec<String> = Vec::new();
     for (key, title) in [
-        (KeyFrom::Environment, "Signing key in the environment (`IAM_SIGNING_KEY`)"),
-        (KeyFrom::Parameter, "Signing key from SSM Parameter Store (`IAM_SIGNING_KEY_PARAMETER`, the template's way)"),
+        (KeyFrom::Environment, "The issuer's signing key in the environment (`IAM_SIGNING_KEY`)"),
+        (
+            KeyFrom::Parameter,
+            "The issuer's signing key from SSM Parameter Store (`IAM_SIGNING_KEY_PARAMETER`, the template's way)",
+        ),
     ] {
         let rows: Vec<&Run> = samples.iter().filter(|(k, _, _)| *k == key).collect();
         let first = |r: &Run| median(r.2.iter().map(|s| s.first_response).collect());

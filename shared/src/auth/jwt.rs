@@ -1,7 +1,11 @@
 //! Access tokens: EdDSA (Ed25519) JWT access tokens as RFC 9068 profiles them (`typ: at+jwt`,
 //! `iss`, `aud`, `sub`, `sid`, `jti`, `client_id`, `iat`, `exp`), checked as strictly as they are
-//! signed; the key's JWKS for other services; loading the key from configuration or the local
-//! data folder.
+//! signed; the published keys (JWKS) for other services; loading the key from configuration or
+//! the local data folder.
+//!
+//! Only the issuer holds the private key. Every function verifies with the published keys, a
+//! JWKS that may hold more than one key: during a rotation the current and the next, so that a
+//! token signed by either verifies wherever it is presented (the sequence is in the README).
 
 use std::path::Path;
 
@@ -48,23 +52,31 @@ pub struct Claims {
     pub nbf: Option<i64>,
 }
 
-pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+/// A published public key: its thumbprint (the tokens' `kid`) and what verifies with it.
+struct PublishedKey {
     kid: String,
-    public_x: String,
+    x: String,
+    decoding: DecodingKey,
+}
+
+pub struct TokenKeys {
+    /// The private key and its `kid`: the issuer's alone.
+    signer: Option<(EncodingKey, String)>,
+    /// Every key a token may be signed with, the signer's first.
+    published: Vec<PublishedKey>,
+    validation: Validation,
     pub issuer: String,
     pub audience: String,
     pub ttl: time::Duration,
 }
 
 impl TokenKeys {
-    /// Keys from a PKCS#8 PEM Ed25519 private key.
-    pub fn from_pem(pem: &str, issuer: &str, audience: &str, ttl: std::time::Duration) -> anyhow::Result<Self> {
-        let signing = SigningKey::from_pkcs8_pem(pem).context("the signing key is not a PKCS#8 PEM Ed25519 key")?;
-        let public = signing.verifying_key().to_bytes();
-        let der = signing.to_pkcs8_der().context("encoding the signing key")?;
+    fn with_keys(
+        signer: Option<(EncodingKey, String)>,
+        issuer: &str,
+        audience: &str,
+        ttl: std::time::Duration,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
@@ -72,17 +84,66 @@ impl TokenKeys {
         // Times are checked against the service's clock (a port tests can move), not here.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let kid = jwk_thumbprint(&URL_SAFE_NO_PAD.encode(public));
-        Ok(TokenKeys {
-            encoding: EncodingKey::from_ed_der(der.as_bytes()),
-            decoding: DecodingKey::from_ed_der(&public),
+        TokenKeys {
+            signer,
+            published: Vec::new(),
             validation,
-            kid,
-            public_x: URL_SAFE_NO_PAD.encode(public),
             issuer: issuer.into(),
             audience: audience.into(),
             ttl: time::Duration::try_from(ttl).unwrap_or(time::Duration::minutes(15)),
-        })
+        }
+    }
+
+    fn publish(&mut self, public: [u8; 32]) {
+        let x = URL_SAFE_NO_PAD.encode(public);
+        let kid = jwk_thumbprint(&x);
+        if !self.published.iter().any(|k| k.kid == kid) {
+            self.published.push(PublishedKey { kid, x, decoding: DecodingKey::from_ed_der(&public) });
+        }
+    }
+
+    /// The issuer's keys, from a PKCS#8 PEM Ed25519 private key: it signs, and its public key is
+    /// published.
+    pub fn from_pem(pem: &str, issuer: &str, audience: &str, ttl: std::time::Duration) -> anyhow::Result<Self> {
+        let signing = SigningKey::from_pkcs8_pem(pem).context("the signing key is not a PKCS#8 PEM Ed25519 key")?;
+        let public = signing.verifying_key().to_bytes();
+        let der = signing.to_pkcs8_der().context("encoding the signing key")?;
+        let kid = jwk_thumbprint(&URL_SAFE_NO_PAD.encode(public));
+        let mut keys = Self::with_keys(Some((EncodingKey::from_ed_der(der.as_bytes()), kid)), issuer, audience, ttl);
+        keys.publish(public);
+        Ok(keys)
+    }
+
+    /// A verifier's keys: the published keys of `jwks` (`IAM_VERIFICATION_KEYS`), no private key.
+    pub fn verifying(jwks: &str, issuer: &str, audience: &str, ttl: std::time::Duration) -> anyhow::Result<Self> {
+        let keys = Self::with_keys(None, issuer, audience, ttl).also_publishing(jwks)?;
+        anyhow::ensure!(!keys.published.is_empty(), "IAM_VERIFICATION_KEYS holds no key");
+        Ok(keys)
+    }
+
+    /// These keys, also publishing (and accepting) every Ed25519 key of `jwks`: the next key
+    /// during a rotation, or the previous one until its tokens have expired.
+    pub fn also_publishing(mut self, jwks: &str) -> anyhow::Result<Self> {
+        let set: jsonwebtoken::jwk::JwkSet =
+            serde_json::from_str(jwks).context("IAM_VERIFICATION_KEYS is not a JWKS ({\"keys\": [...]})")?;
+        for jwk in &set.keys {
+            let jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(okp) = &jwk.algorithm else {
+                anyhow::bail!("IAM_VERIFICATION_KEYS: only Ed25519 (OKP) keys are used");
+            };
+            let public: [u8; 32] = URL_SAFE_NO_PAD
+                .decode(&okp.x)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("IAM_VERIFICATION_KEYS: a key's x is not 32 bytes of base64url")?;
+            self.publish(public);
+        }
+        Ok(self)
+    }
+
+    /// The JWKS entry of the public half of a PEM private key (what `iam signing-key` publishes).
+    pub fn public_jwk_of(pem: &str) -> anyhow::Result<Value> {
+        let keys = Self::from_pem(pem, "", "", std::time::Duration::from_secs(1))?;
+        Ok(keys.jwks()["keys"][0].clone())
     }
 
     /// A new random Ed25519 key as PKCS#8 PEM.
@@ -113,10 +174,12 @@ impl TokenKeys {
             exp: (now + self.ttl).unix_timestamp(),
             nbf: None,
         };
+        let (encoding, kid) =
+            self.signer.as_ref().context("this function verifies tokens; only the issuer holds the signing key")?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.into());
-        header.kid = Some(self.kid.clone());
-        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+        header.kid = Some(kid.clone());
+        Ok(jsonwebtoken::encode(&header, &claims, encoding)?)
     }
 
     /// Checks the header (`typ`, `kid`, no `crit`), then signature, algorithm, issuer and
@@ -131,11 +194,10 @@ impl TokenKeys {
             .as_deref()
             .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt"));
         // `crit` names extensions the receiver must understand; we understand none.
-        if !typ_ok || header.crit.is_some() || header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(invalid());
-        }
+        let key = self.published.iter().find(|k| header.kid.as_deref() == Some(k.kid.as_str()));
+        let Some(key) = key.filter(|_| typ_ok && header.crit.is_none()) else { return Err(invalid()) };
         let claims =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| invalid())?.claims;
+            jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).map_err(|_| invalid())?.claims;
         let now = now.unix_timestamp();
         let ahead = now + CLOCK_LEEWAY_SECS;
         let issued_for_too_long = claims.exp.saturating_sub(claims.iat) > self.ttl.whole_seconds();
@@ -151,11 +213,14 @@ impl TokenKeys {
         Ok(claims)
     }
 
+    /// Every published key, the signer's first.
     pub fn jwks(&self) -> Value {
-        json!({"keys": [{
-            "kty": "OKP", "crv": "Ed25519", "x": self.public_x,
-            "kid": self.kid, "alg": "EdDSA", "use": "sig",
-        }]})
+        let keys: Vec<Value> = self
+            .published
+            .iter()
+            .map(|k| json!({"kty": "OKP", "crv": "Ed25519", "x": k.x, "kid": k.kid, "alg": "EdDSA", "use": "sig"}))
+            .collect();
+        json!({ "keys": keys })
     }
 }
 
@@ -206,7 +271,7 @@ mod tests {
         let forged = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(a.public_x.as_bytes()),
+            &EncodingKey::from_secret(a.published[0].x.as_bytes()),
         )
         .unwrap();
         assert!(a.verify(&forged, now()).is_err());
@@ -224,11 +289,12 @@ mod tests {
     fn signed(k: &TokenKeys, header: impl FnOnce(&mut Header), claims: impl FnOnce(&mut Value)) -> String {
         let mut h = Header::new(Algorithm::EdDSA);
         h.typ = Some(ACCESS_TOKEN_TYPE.into());
-        h.kid = Some(k.kid.clone());
+        let (encoding, kid) = k.signer.as_ref().unwrap();
+        h.kid = Some(kid.clone());
         header(&mut h);
         let mut c = serde_json::to_value(claims_of(k)).unwrap();
         claims(&mut c);
-        jsonwebtoken::encode(&h, &c, &k.encoding).unwrap()
+        jsonwebtoken::encode(&h, &c, encoding).unwrap()
     }
 
     #[test]
@@ -297,6 +363,49 @@ mod tests {
         v.set_audience(&["iam"]);
         v.validate_exp = false;
         assert!(jsonwebtoken::decode::<Claims>(&t, &DecodingKey::from_jwk(&jwk).unwrap(), &v).is_ok());
+    }
+
+    #[test]
+    fn a_verifier_accepts_what_the_published_keys_sign_and_cannot_sign() {
+        let current = keys();
+        let verifier =
+            TokenKeys::verifying(&current.jwks().to_string(), "https://iam.example", "iam", Duration::from_secs(900))
+                .unwrap();
+        assert_eq!(verifier.jwks(), current.jwks());
+        let t = current.issue("acc", "sid", now()).unwrap();
+        assert_eq!(verifier.verify(&t, now()).unwrap().sub, "acc");
+        assert!(verifier.verify(&keys().issue("acc", "sid", now()).unwrap(), now()).is_err(), "an unpublished key");
+        assert!(verifier.issue("acc", "sid", now()).is_err(), "a verifier holds no private key");
+        for bad in ["", "{}", r#"{"keys": []}"#, r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#] {
+            assert!(TokenKeys::verifying(bad, "i", "a", Duration::from_secs(1)).is_err(), "{bad}");
+        }
+    }
+
+    /// A rotation: the next key is published beside the current one, then signs, then the old
+    /// one is retired. At every step a token signed by either live key verifies everywhere.
+    #[test]
+    fn during_a_rotation_tokens_of_either_key_verify() {
+        let (old_pem, next_pem) = (TokenKeys::generate_pem().unwrap(), TokenKeys::generate_pem().unwrap());
+        let ttl = Duration::from_secs(900);
+        let jwks = |pems: &[&str]| {
+            json!({"keys": pems.iter().map(|p| TokenKeys::public_jwk_of(p).unwrap()).collect::<Vec<_>>()}).to_string()
+        };
+        let both = jwks(&[&old_pem, &next_pem]);
+        // Step 1: both published; the old key still signs.
+        let issuer = TokenKeys::from_pem(&old_pem, "i", "a", ttl).unwrap().also_publishing(&both).unwrap();
+        let verifier = TokenKeys::verifying(&both, "i", "a", ttl).unwrap();
+        assert_eq!(issuer.jwks()["keys"].as_array().unwrap().len(), 2, "the JWKS shows both");
+        let old_token = issuer.issue("acc", "sid", now()).unwrap();
+        // Step 2: the next key signs; the old key's tokens still verify, at the issuer too.
+        let switched = TokenKeys::from_pem(&next_pem, "i", "a", ttl).unwrap().also_publishing(&both).unwrap();
+        let new_token = switched.issue("acc", "sid", now()).unwrap();
+        for keys in [&issuer, &verifier, &switched] {
+            assert!(keys.verify(&old_token, now()).is_ok() && keys.verify(&new_token, now()).is_ok());
+        }
+        // Step 3: the old key retired once its last token has expired.
+        let retired = TokenKeys::verifying(&jwks(&[&next_pem]), "i", "a", ttl).unwrap();
+        assert!(retired.verify(&new_token, now()).is_ok());
+        assert!(retired.verify(&old_token, now()).is_err());
     }
 
     #[test]

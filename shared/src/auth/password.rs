@@ -175,7 +175,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_more_hashes_run_at_once_than_there_are_slots() {
         let h = Arc::new(PasswordHasher::new(HashCost::Fast, SLOTS).unwrap());
-        let hash = h.hash("Str0ng!Passw0rd").await.unwrap();
+        // A hash costly enough (4 MiB, 3 passes) that verifications overlap long enough to be
+        // seen holding the slots: at the test cost they end before the observer looks.
+        let costly = Argon2::new(Algorithm::Argon2id, Version::V0x13, params(Memory::mib(4), 3, 1, 1).unwrap());
+        let hash = costly.hash_encoded(b"Str0ng!Passw0rd", b"sixteen-byte-slt").unwrap();
         let tasks: Vec<_> = (0..40)
             .map(|_| {
                 let (h, hash) = (h.clone(), hash.clone());
