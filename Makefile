@@ -23,7 +23,7 @@ STACK ?= iam-$(STAGE)
 export IAM_ADDR ?= 127.0.0.1:3000
 export IAM_DATA_DIR ?= ./.iam
 
-.PHONY: run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing clean
+.PHONY: run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing bench-durability clean
 
 run:
 	cargo run --profile local -p iam-cli --bin iam -- serve
@@ -80,6 +80,11 @@ deploy: build
 bench-hashing:
 	cargo run --release -p iam-bench --bin hashing > bench/HASHING.md.tmp
 	mv bench/HASHING.md.tmp bench/HASHING.md
+
+# Commit latency and throughput of the embedded store, synchronous=FULL against NORMAL.
+bench-durability:
+	cargo run --release -p iam-bench --bin durability > bench/DURABILITY.md.tmp
+	mv bench/DURABILITY.md.tmp bench/DURABILITY.md
 
 # What an admin console's listings cost at 100,000 and 1,000,000 accounts (embedded store).
 bench-listings:

@@ -1,5 +1,6 @@
 //! The embedded adapter: SQLite (WAL) in one file, one SQL table per table with a column pair
 //! and a B-tree index per secondary index, so that index queries are range scans as in DynamoDB.
+//! A commit is on disk before it is acknowledged (`synchronous=FULL`, see [`Durability`]).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,19 @@ use super::{
     start_key_of,
 };
 
+/// When a commit counts as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// SQLite's `synchronous=FULL`: the WAL is fsynced at every commit, so a write acknowledged
+    /// before a power loss or an OS crash is there afterwards. What the store always uses: an
+    /// identity store must not forget a password change or a revoked session it confirmed.
+    Full,
+    /// `synchronous=NORMAL`: the WAL is fsynced only at checkpoints. A killed process loses
+    /// nothing, but a power loss can lose the last acknowledged commits. Kept only so that
+    /// `make bench-durability` can show what `Full` costs (`bench/DURABILITY.md`).
+    Normal,
+}
+
 pub struct EmbeddedStore {
     // One connection behind a mutex: SQLite serialises writers anyway, and every call runs on
     // the blocking pool so the async threads never wait on disk.
@@ -20,14 +34,23 @@ pub struct EmbeddedStore {
 }
 
 impl EmbeddedStore {
-    /// Opens (creating if needed) the database file and its schema.
+    /// Opens (creating if needed) the database file and its schema, durable at every commit.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    /// [`EmbeddedStore::open`] with a chosen durability (the durability bench compares them).
+    pub fn open_with(path: &Path, durability: Durability) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
         // Another process (`iam bootstrap` beside `iam serve`) may hold the write lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         create_schema(&conn)?;
