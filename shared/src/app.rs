@@ -16,10 +16,11 @@ use crate::mail::delivery::Postman;
 use crate::mail::seal::{OpeningKey, SealingKey};
 use crate::mail::templates::Templates;
 use crate::mail::{self, Mailer};
-use crate::store::dynamodb::DynamoStore;
+use crate::store::backoff::Backoff;
+use crate::store::dynamodb::{self, DynamoStore, Patience};
 #[cfg(feature = "embedded")]
 use crate::store::embedded::EmbeddedStore;
-use crate::store::{Metered, Store, StoreMetrics};
+use crate::store::{Metered, Retrying, Store, StoreMetrics};
 
 /// The store the configuration names (creating DynamoDB tables only when asked to).
 pub async fn open_store(config: &Config, aws: &Aws) -> anyhow::Result<Arc<dyn Store>> {
@@ -28,15 +29,19 @@ pub async fn open_store(config: &Config, aws: &Aws) -> anyhow::Result<Arc<dyn St
         StoreKind::Embedded => Arc::new(EmbeddedStore::open(&config.data_dir.join("iam.sqlite3"))?),
         #[cfg(not(feature = "embedded"))]
         StoreKind::Embedded => anyhow::bail!("this build has no embedded store: set IAM_STORE=dynamodb"),
-        StoreKind::DynamoDb => {
-            let client = aws_sdk_dynamodb::Client::new(aws.config().await);
-            Arc::new(DynamoStore::new(client, config.table_prefix.clone()))
-        }
+        StoreKind::DynamoDb => dynamodb_store(aws.config().await, &config.table_prefix, Patience::FUNCTION),
     };
     if config.create_tables {
         store.ensure_schema().await.context("creating tables")?;
     }
     Ok(store)
+}
+
+/// The DynamoDB adapter as the functions use it: `patience`'s timeouts and retries on every
+/// call, and transactions that a concurrent one beat tried again a few times.
+pub fn dynamodb_store(config: &aws_config::SdkConfig, prefix: &str, patience: Patience) -> Arc<dyn Store> {
+    let store = DynamoStore::new(dynamodb::client(config, patience), prefix);
+    Arc::new(Retrying::new(Arc::new(store), Backoff::CONFLICTS))
 }
 
 /// The base path of every API route.

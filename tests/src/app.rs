@@ -128,9 +128,9 @@ impl TestApp {
                     Serving::Threaded => crate::moto::shared(),
                     Serving::Serial => crate::moto::shared_serial(),
                 };
-                let store = crate::moto::store_at(endpoint, &crate::moto::unique_prefix());
+                let store = crate::moto::app_store_at(endpoint, &crate::moto::unique_prefix());
                 store.ensure_schema().await.expect("tables");
-                Arc::new(store)
+                store
             }
             false => Arc::new(EmbeddedStore::open(&dir.path().join("iam.sqlite3")).expect("open store")),
         };

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod conformance;
+pub mod faults;
 pub mod moto;
 pub mod seed;
 

@@ -4,11 +4,13 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-use iam_shared::store::dynamodb::DynamoStore;
+use iam_shared::store::Store;
+use iam_shared::store::dynamodb::{self, DynamoStore, Patience};
 
 pub struct MotoServer {
     child: Child,
@@ -148,9 +150,24 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
         .build()
 }
 
+/// The adapter's timeouts against moto: a Python server that a busy two-core machine can keep
+/// waiting for seconds. The functions' figures ([`Patience::FUNCTION`]) would make tests flaky
+/// without testing anything more; `tests/tests/store_pressure.rs` tests the timeouts themselves.
+pub const PATIENCE: Patience = Patience {
+    connect: Duration::from_secs(5),
+    attempt: Duration::from_secs(30),
+    operation: Duration::from_secs(60),
+    attempts: 3,
+};
+
 /// A DynamoDB adapter on `endpoint` with its own table prefix.
 pub fn store_at(endpoint: &str, prefix: &str) -> DynamoStore {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config(endpoint)), prefix)
+    DynamoStore::new(dynamodb::client(&sdk_config(endpoint), PATIENCE), prefix)
+}
+
+/// The store the functions build (the adapter with retried conflicts) on `endpoint`.
+pub fn app_store_at(endpoint: &str, prefix: &str) -> Arc<dyn Store> {
+    iam_shared::app::dynamodb_store(&sdk_config(endpoint), prefix, PATIENCE)
 }
 
 /// An SES v2 client of moto's server at `endpoint`.

@@ -1,12 +1,22 @@
 //! The DynamoDB adapter (aws-sdk-dynamodb). `AWS_ENDPOINT_URL` points it at another endpoint,
 //! such as moto's server in tests. Table names are the schema's names behind a prefix.
+//!
+//! Under pressure: every call has a connect, an attempt and an operation timeout ([`Patience`]),
+//! so a hung call ends in an error well inside the function's timeout; throttling is retried by
+//! the SDK's standard retry and then reported as [`StoreError::Throttled`] (503); a transaction
+//! a concurrent one beat is [`StoreError::Contended`] (retried by [`super::Retrying`], then 409);
+//! what a batch leaves unprocessed is sent again with bounded backoff and jitter.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
@@ -15,11 +25,56 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{Map, Number, Value};
 
+use super::backoff::Backoff;
 use super::{
     Condition, Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Update, Write, schema::TABLES,
 };
 
 type Attrs = HashMap<String, AttributeValue>;
+
+/// How long the adapter waits on DynamoDB, and how many times the SDK tries a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// Opening a connection (the SDK's default is 3.1 s).
+    pub connect: Duration,
+    /// One try of a call, from sending to the whole answer. DynamoDB answers in milliseconds;
+    /// a try this slow is a hung connection, and another try on a fresh one is the cure.
+    pub attempt: Duration,
+    /// A call with all its tries and the waits between them.
+    pub operation: Duration,
+    /// Tries of a call in all (the SDK's standard retry: throttling, 5xx, timeouts, resets).
+    pub attempts: u32,
+}
+
+impl Patience {
+    /// In a function with a 10 s timeout: a hung call ends after 4 s at most, so the request
+    /// still ends in the designed opaque 500 (with its request id) rather than in Lambda's
+    /// timeout, even when a second call follows.
+    pub const FUNCTION: Patience = Patience {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_millis(1500),
+        operation: Duration::from_secs(4),
+        attempts: 3,
+    };
+}
+
+/// A DynamoDB client on the environment's configuration with `patience`'s timeouts and retries.
+pub fn client(config: &SdkConfig, patience: Patience) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(patience.connect)
+        .operation_attempt_timeout(patience.attempt)
+        .operation_timeout(patience.operation)
+        .build();
+    // The SDK's first backoff is 1 s, made for services that answer in seconds; DynamoDB answers
+    // in milliseconds (AWS's Java SDK starts DynamoDB's at 25 ms), and a second try after 1 s
+    // would eat a quarter of the operation's time.
+    let retry = RetryConfig::standard()
+        .with_max_attempts(patience.attempts)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1));
+    let conf = aws_sdk_dynamodb::config::Builder::from(config).retry_config(retry).timeout_config(timeouts).build();
+    Client::from_conf(conf)
+}
 
 pub struct DynamoStore {
     client: Client,
@@ -82,10 +137,66 @@ impl DynamoStore {
     }
 }
 
-fn backend<E: std::error::Error + Send + Sync + 'static>(
+/// Error codes of a refusal for capacity (the SDK retried them already).
+const THROTTLING: &[&str] = &["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"];
+
+/// A failed call as the port reports it: throttling and transaction conflicts by their kind
+/// (the caller answers 503 or retries), anything else, timeouts included, as an opaque cause.
+fn backend<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     e: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StoreError {
-    StoreError::Backend(anyhow!(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))
+    let cause = || aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
+    match e.code() {
+        Some(code) if THROTTLING.contains(&code) => StoreError::Throttled(cause()),
+        Some("TransactionConflictException") => StoreError::Contended(cause()),
+        _ => StoreError::Backend(anyhow!(cause())),
+    }
+}
+
+/// What a cancelled transaction's reasons say: the first failed condition (which write), a
+/// conflict with another transaction, or throttling of one of its items.
+fn cancelled(reasons: &[aws_sdk_dynamodb::types::CancellationReason], message: impl FnOnce() -> String) -> StoreError {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
+    if let Some(failed) = codes.iter().position(|c| *c == "ConditionalCheckFailed") {
+        return StoreError::ConditionFailed(Some(failed));
+    }
+    if codes.is_empty() {
+        return StoreError::ConditionFailed(None);
+    }
+    if codes.contains(&"TransactionConflict") {
+        StoreError::Contended(message())
+    } else if codes.iter().any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded")) {
+        StoreError::Throttled(message())
+    } else {
+        StoreError::Backend(anyhow!("transaction cancelled: {}", message()))
+    }
+}
+
+/// Sends `first`, then what each answer left unprocessed (DynamoDB's answer to a batch it has
+/// no capacity for), waiting with [`Backoff::UNPROCESSED`]'s backoff and jitter before each
+/// resend, and gathers what each answer returned. What is still left after the last try is
+/// reported as throttled: a bounded wait, never an endless loop.
+async fn drain<P, T, F>(first: P, what: &str, mut send: impl FnMut(P) -> F) -> Result<Vec<T>, StoreError>
+where
+    F: Future<Output = Result<(Vec<T>, Option<P>), StoreError>>,
+{
+    let backoff = Backoff::UNPROCESSED;
+    let mut gathered = Vec::new();
+    let mut pending = Some(first);
+    let mut tries = 0;
+    while let Some(batch) = pending.take() {
+        if tries > 0 {
+            backoff.pause(tries - 1).await;
+        }
+        let (items, left) = send(batch).await?;
+        gathered.extend(items);
+        tries += 1;
+        if left.is_some() && tries >= backoff.attempts {
+            return Err(StoreError::Throttled(format!("{what}: still unprocessed after {tries} tries")));
+        }
+        pending = left;
+    }
+    Ok(gathered)
 }
 
 /// JSON value → DynamoDB attribute value.
@@ -284,21 +395,20 @@ impl Store for DynamoStore {
         let mut out = Vec::with_capacity(unique.len());
         // BatchGetItem takes at most 100 keys a request.
         for chunk in unique.chunks(100) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.iter().map(|id| id_key(id)).collect()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.into()))?,
-            );
-            while let Some(keys) = pending.take() {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|id| id_key(id)).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.into()))?;
+            let found = drain(keys, "batch_get_item", |keys| async {
                 let resp =
                     self.client.batch_get_item().request_items(name.clone(), keys).send().await.map_err(backend)?;
-                if let Some(items) = resp.responses.as_ref().and_then(|r| r.get(&name)) {
-                    out.extend(items.iter().map(from_attrs));
-                }
-                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&name)).filter(|k| !k.keys.is_empty());
-            }
+                let items = resp.responses.as_ref().and_then(|r| r.get(&name)).map(|i| i.iter().map(from_attrs));
+                let left = resp.unprocessed_keys.and_then(|mut u| u.remove(&name)).filter(|k| !k.keys.is_empty());
+                Ok((items.into_iter().flatten().collect(), left))
+            })
+            .await?;
+            out.extend(found);
         }
         Ok(out)
     }
@@ -393,15 +503,9 @@ impl Store for DynamoStore {
         }
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) => match e.err() {
+            Err(SdkError::ServiceError(e)) if e.err().is_transaction_canceled_exception() => match e.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(c) => {
-                    let failed =
-                        c.cancellation_reasons().iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
-                    if failed.is_some() || c.cancellation_reasons().is_empty() {
-                        Err(StoreError::ConditionFailed(failed))
-                    } else {
-                        Err(StoreError::Backend(anyhow!("transaction cancelled: {c:?}")))
-                    }
+                    Err(cancelled(c.cancellation_reasons(), || format!("{c:?}")))
                 }
                 other => Err(StoreError::Backend(anyhow!("transact_write_items: {other:?}"))),
             },
@@ -445,12 +549,13 @@ impl Store for DynamoStore {
                     .map_err(|e| StoreError::Backend(e.into()))?;
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
-            let mut pending = Some(requests);
-            while let Some(batch) = pending.take() {
+            drain(requests, "batch_write_item", |batch| async {
                 let out =
                     self.client.batch_write_item().request_items(name.clone(), batch).send().await.map_err(backend)?;
-                pending = out.unprocessed_items.and_then(|mut u| u.remove(&name)).filter(|r| !r.is_empty());
-            }
+                let left = out.unprocessed_items.and_then(|mut u| u.remove(&name)).filter(|r| !r.is_empty());
+                Ok((Vec::<()>::new(), left))
+            })
+            .await?;
         }
         Ok(())
     }

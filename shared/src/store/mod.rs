@@ -1,11 +1,13 @@
 //! The storage port: a small, DynamoDB-shaped interface (get, batch get, key-condition query
 //! with a cursor, all-or-nothing conditional writes) and its adapters.
 
+pub mod backoff;
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod metered;
 pub mod reindex;
+pub mod retrying;
 pub mod schema;
 pub mod sort_key;
 pub mod words;
@@ -15,6 +17,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 pub use metered::{Metered, StoreMetrics};
+pub use retrying::Retrying;
 pub use schema::{IndexDef, TableDef};
 
 /// An item: attribute name → JSON value (strings, numbers, booleans, null, lists, maps).
@@ -28,21 +31,41 @@ pub enum StoreError {
     /// A write's condition did not hold; `Some(i)` names the failing write of the transaction.
     #[error("condition failed on write {0:?}")]
     ConditionFailed(Option<usize>),
+    /// A concurrent transaction on the same items won (DynamoDB's `TransactionConflict`): nothing
+    /// was written, and trying again may succeed ([`Retrying`] does, a few times).
+    #[error("contended: {0}")]
+    Contended(String),
+    /// The backend refused for lack of capacity (throttling) through the SDK's retries: nothing
+    /// was written; the client is asked to come back.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// Anything else, timeouts included: answered opaquely, its cause logged.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
 }
 
+/// How long a client asked to come back after throttling waits (`Retry-After`, seconds).
+pub const THROTTLED_RETRY_AFTER_SECS: u64 = 1;
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ConditionFailed(_) => Error::conflict(
-                None,
-                "concurrent_modification",
-                "the resource changed while the request was processed; retry",
-            ),
+            StoreError::ConditionFailed(_) => concurrent_modification(),
+            StoreError::Contended(cause) => {
+                tracing::warn!(%cause, "a write stayed contended through its retries");
+                concurrent_modification()
+            }
+            StoreError::Throttled(cause) => {
+                tracing::warn!(%cause, "the store throttled a request through its retries");
+                Error::Unavailable { retry_after_secs: THROTTLED_RETRY_AFTER_SECS }
+            }
             StoreError::Backend(e) => Error::Unexpected(e),
         }
     }
+}
+
+fn concurrent_modification() -> Error {
+    Error::conflict(None, "concurrent_modification", "the resource changed while the request was processed; retry")
 }
 
 /// What must hold about the item at a write's key for the write to happen. Comparisons follow
