@@ -6,5 +6,6 @@ pub mod conformance;
 pub mod faults;
 pub mod moto;
 pub mod seed;
+pub mod strategies;
 
 pub use app::{Reply, TestApp};

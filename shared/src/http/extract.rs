@@ -77,11 +77,10 @@ async fn read_body(request: Request) -> Result<Bytes> {
 
 fn parse_json(bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::BadRequest(vec![Problem::general(
-            "malformed_json",
-            "Malformed JSON",
-            format!("the body is not valid JSON: {e}"),
-        )])
+        // The empty pointer is the whole document (RFC 6901): the body is what failed.
+        let mut problem = Problem::pointer("", "malformed_json", format!("the body is not valid JSON: {e}"));
+        problem.title = "Malformed JSON".into();
+        Error::BadRequest(vec![problem])
     })
 }
 

@@ -86,6 +86,16 @@ impl Expr {
         }
     }
 
+    /// How many comparisons (and free-text searches) the expression holds.
+    pub fn comparisons(&self) -> usize {
+        match self {
+            Expr::True => 0,
+            Expr::Cmp { .. } | Expr::Words(_) => 1,
+            Expr::Not(e) => e.comparisons(),
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().map(Expr::comparisons).sum(),
+        }
+    }
+
     /// The top-level conjuncts: the comparisons every match must satisfy (what indexes serve).
     pub fn conjuncts(&self) -> Vec<&Expr> {
         match self {

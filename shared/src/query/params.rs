@@ -17,6 +17,9 @@ use crate::store::words;
 pub const MAX_LIST_VALUES: usize = 100;
 /// Longest free-text `query=`.
 pub const MAX_QUERY_TEXT: usize = 256;
+/// Most problems one answer lists: a query string of ten thousand bad parameters gets an
+/// answer of bounded size, not ten thousand problems.
+pub const MAX_PROBLEMS: usize = 20;
 
 /// Splits a raw query string into decoded pairs (form encoding: `+` is a space).
 pub fn decode_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -43,7 +46,22 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn problem(&mut self, param: &str, code: &str, detail: impl Into<String>) {
-        self.problems.push(Problem::parameter(param, code, detail));
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem::parameter(param, code, detail));
+        }
+    }
+
+    /// ANDs `e` into the filter, unless that would take the filter, over every parameter and
+    /// dialect together, past [`expression::MAX_COMPARISONS`] (once past, `key` is the problem).
+    fn and_filter(&mut self, filter: &mut Filter, key: &str, e: Expr) {
+        filter.comparisons += e.comparisons();
+        if filter.comparisons <= expression::MAX_COMPARISONS {
+            filter.expr = std::mem::replace(&mut filter.expr, Expr::True).and(e);
+        } else if !filter.refused {
+            filter.refused = true;
+            let detail = format!("a listing's filters hold at most {} comparisons in all", expression::MAX_COMPARISONS);
+            self.problem(key, "too_many_comparisons", detail);
+        }
     }
 
     fn number(&mut self, param: &str, v: &str, min: usize, max: usize) -> Option<usize> {
@@ -147,6 +165,13 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// A filter being built from the parameters, and how many comparisons it holds.
+struct Filter {
+    expr: Expr,
+    comparisons: usize,
+    refused: bool,
+}
+
 /// What a single-resource `GET` may ask for: related resources and sparse fieldsets.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DocumentOptions {
@@ -176,7 +201,7 @@ pub fn parse_document_options(def: &ResourceDef, pairs: &[(String, String)]) -> 
 /// Parses a collection request's parameters for resource `def`.
 pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery, Error> {
     let mut p = Parser { def, problems: Vec::new() };
-    let mut filter = Expr::True;
+    let mut filter = Filter { expr: Expr::True, comparisons: 0, refused: false };
     let mut sort = Vec::new();
     let mut seen_sort = false;
     let mut seen_filters = false;
@@ -189,7 +214,7 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
         let key = key.as_str();
         if let Some(spec) = key.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')) {
             if let Some(e) = p.filter(key, spec, value) {
-                filter = filter.and(e);
+                p.and_filter(&mut filter, key, e);
             }
         } else if let Some(t) = key.strip_prefix("fields[").and_then(|k| k.strip_suffix(']')) {
             if let Some(f) = p.fieldset(key, t, value) {
@@ -203,7 +228,7 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
                     }
                     seen_filters = true;
                     match expression::parse(def, value) {
-                        Ok(e) => filter = filter.and(e),
+                        Ok(e) => p.and_filter(&mut filter, key, e),
                         Err(e) => p.problem(key, e.code, e.detail()),
                     }
                 }
@@ -236,7 +261,7 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
                     } else if terms.is_empty() {
                         p.problem(key, "invalid_value", "query must hold a letter or a digit to search for");
                     } else {
-                        filter = filter.and(Expr::Words(terms));
+                        p.and_filter(&mut filter, key, Expr::Words(terms));
                     }
                 }
                 _ => p.problem(key, "unknown_parameter", format!("{key:?} is not a query parameter here")),
@@ -266,7 +291,7 @@ pub fn parse(def: &ResourceDef, pairs: &[(String, String)]) -> Result<ListQuery,
             Paging::Offset { offset: (number - 1) * limit, limit, by_number: true }
         }
     };
-    Ok(ListQuery { filter, sort, paging, count, include, fields })
+    Ok(ListQuery { filter: filter.expr, sort, paging, count, include, fields })
 }
 
 #[cfg(test)]
