@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 # The Python tools the tests use, pinned to major versions known to work offline.
 PY_TOOLS := "moto[server]>=5,<6" "cfn-lint>=1,<2" "aws-sam-cli>=1.150,<2"
+# The load generator of `make bench-load`.
+OHA_VERSION := 1.16.0
 # What `make build` needs besides Rust: cargo-lambda, and zig as its cross-linker.
 BUILD_TOOLS := "cargo-lambda>=1.9,<2" "ziglang>=0.13,<0.14"
 SAM := SAM_CLI_TELEMETRY=0 $(CURDIR)/$(VENV)/bin/sam
@@ -23,7 +25,7 @@ STACK ?= iam-$(STAGE)
 export IAM_ADDR ?= 127.0.0.1:3000
 export IAM_DATA_DIR ?= ./.iam
 
-.PHONY: run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing bench-durability clean
+.PHONY: run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing bench-durability bench-load clean
 
 run:
 	cargo run --profile local -p iam-cli --bin iam -- serve
@@ -80,6 +82,17 @@ deploy: build
 bench-hashing:
 	cargo run --release -p iam-bench --bin hashing > bench/HASHING.md.tmp
 	mv bench/HASHING.md.tmp bench/HASHING.md
+
+# Requests per second, latency and server CPU of `iam serve` (login, refresh, GET /accounts/me)
+# against a hyper hello-world and the raw argon2id rate, server and load on separate cores. The
+# load generator, oha, is built once into target/tools.
+OHA := target/tools/bin/oha
+$(OHA):
+	cargo install oha --locked --version "$(OHA_VERSION)" --root target/tools
+bench-load: $(OHA)
+	cargo build --profile local -p iam-cli --bin iam -p iam-bench --bin load --bin hello-http
+	target/local/load --iam target/local/iam --hello target/local/hello-http --oha $(OHA) > bench/LOAD.md.tmp
+	mv bench/LOAD.md.tmp bench/LOAD.md
 
 # Commit latency and throughput of the embedded store, synchronous=FULL against NORMAL.
 bench-durability:

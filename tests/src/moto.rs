@@ -51,7 +51,7 @@ impl MotoServer {
         let bin =
             binary().ok_or_else(|| anyhow::anyhow!("moto_server not found: run `make test`, which installs it"))?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut command = match serving {
+        let command = match serving {
             Serving::Threaded => {
                 let mut c = Command::new(&bin);
                 c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
@@ -66,12 +66,29 @@ impl MotoServer {
                 c
             }
         };
+        Self::launch(command, port, "http", &format!("{serving:?}"))
+    }
+
+    /// moto's threaded server behind TLS with the given certificate (PEM) and key: what a
+    /// function's first call to DynamoDB costs with its handshake (the cold-start benchmark).
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<MotoServer> {
+        let bin =
+            binary().ok_or_else(|| anyhow::anyhow!("moto_server not found: run `make test`, which installs it"))?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut command = Command::new(&bin);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        command.arg("--ssl-cert").arg(cert).arg("--ssl-key").arg(key);
+        Self::launch(command, port, "https", "TLS")
+    }
+
+    /// Starts `command` and waits until it listens on `port`.
+    fn launch(mut command: Command, port: u16, scheme: &str, what: &str) -> anyhow::Result<MotoServer> {
         let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| anyhow::anyhow!("starting moto ({serving:?}) from {}: {e}", bin.display()))?;
-        let mut server = MotoServer { child, endpoint: format!("http://127.0.0.1:{port}") };
+            .map_err(|e| anyhow::anyhow!("starting moto ({what}): {e}"))?;
+        let mut server = MotoServer { child, endpoint: format!("{scheme}://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {

@@ -18,7 +18,7 @@ use serde_json::json;
 
 #[path = "stats.rs"]
 mod stats;
-use stats::{median, p90};
+use stats::{median, percentile};
 
 const RUNS: usize = 4;
 const SEQUENTIAL: usize = 300;
@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "| {name} | {} | {} | {:.0} | {:.0} |",
             ms(m),
-            ms(p90(latencies)),
+            ms(percentile(latencies, 90)),
             1.0 / m.as_secs_f64(),
             rates[rates.len() / 2]
         );

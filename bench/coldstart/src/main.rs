@@ -7,6 +7,7 @@ mod emulator;
 mod measure;
 mod report;
 mod stats;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -157,12 +158,48 @@ async fn cloud(pem: &str, outbox: &OpeningKey) -> anyhow::Result<MotoServer> {
     Ok(server)
 }
 
+/// Cold starts of a function whose first request makes one DynamoDB call, against moto over
+/// plain HTTP and over TLS, interleaved: (http, https) samples.
+async fn first_call(
+    args: &Args,
+    plain: &MotoServer,
+    pem: &str,
+    outbox: &OpeningKey,
+) -> anyhow::Result<(Vec<Sample>, Vec<Sample>)> {
+    let ca = tls::test_ca()?;
+    let secure = MotoServer::start_tls(&ca.cert, &ca.key)?;
+    let config = tls::sdk_config(&secure.endpoint, &ca.ca)?;
+    let client = iam_shared::store::dynamodb::client(&config, moto::PATIENCE);
+    iam_shared::store::dynamodb::DynamoStore::new(client, PREFIX).ensure_schema().await?;
+    let name = "iam-passwords";
+    let binary = args.run_dir.join(name).join("bootstrap");
+    let event =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events/passwords-token-valid.json"))?;
+    let ok = |b: &Value| Expect::Status(200).check(b);
+    let http_env = environment(name, &plain.endpoint, pem, KeyFrom::Parameter, outbox);
+    let mut https_env = environment(name, &secure.endpoint, pem, KeyFrom::Parameter, outbox);
+    https_env.push(("IAM_TLS_ROOTS".into(), "system".into()));
+    https_env.push(("SSL_CERT_FILE".into(), ca.ca.display().to_string()));
+    let (mut http, mut https) = (Vec::new(), Vec::new());
+    for run in 0..=args.runs {
+        let a = cold_start(&binary, &http_env, &event, &ok).await?;
+        let b = cold_start(&binary, &https_env, &event, &ok).await?;
+        if run > 0 {
+            http.push(a);
+            https.push(b);
+        }
+    }
+    Ok((http, https))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let pem = TokenKeys::generate_pem()?;
     let outbox = OpeningKey::generate();
     let server = cloud(&pem, &outbox).await?;
+    // First, so that a broken TLS setup fails the run before the long part.
+    let (http, https) = first_call(&args, &server, &pem, &outbox).await?;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events");
     // Each subject's event, read once (not once per run).
     let events: Vec<Vec<u8>> = SUBJECTS
@@ -189,7 +226,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let sizes = report::sizes(&args.size_dir, &args.hello_size_dir, &args.run_dir)?;
-    let text = report::render(&samples, &sizes, args.runs);
+    let mut text = report::render(&samples, &sizes, args.runs);
+    text.push_str(&report::render_first_call(&http, &https));
     std::fs::write(&args.out, &text)?;
     println!("{text}");
     Ok(())

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::measure::Sample;
-use crate::stats::{median, p90};
+use crate::stats::{median, percentile};
 use crate::{KeyFrom, SUBJECTS, Subject};
 
 /// Targets of issue 6: first response within 1.5x the hello-world's, 30 MB peak RSS, 8 MB binary.
@@ -80,6 +80,7 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
         command_output("rustc", &["-V"]),
     );
     let mut verdicts: Vec<String> = Vec::new();
+    let mut issuer_note = String::new();
     for (key, title) in [
         (KeyFrom::Environment, "The issuer's signing key in the environment (`IAM_SIGNING_KEY`)"),
         (
@@ -118,13 +119,23 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
                 subject.event,
                 ms(init),
                 ms(response),
-                ms(p90(s.iter().map(|s| s.first_response).collect())),
+                ms(percentile(s.iter().map(|s| s.first_response).collect(), 90)),
                 ms(over),
                 mb(rss),
                 mb(size)
             );
+            // The template's configuration holds every verifying function to the target; the
+            // issuer alone reads its key from SSM there, and its cost is stated below.
+            let issuer_from_ssm = key == KeyFrom::Parameter && subject.name == "iam-sessions";
+            if issuer_from_ssm {
+                issuer_note = format!(
+                    "The issuer (`iam-sessions`) with the template's configuration: first response {} ms, {} ms over the hello-world's ({ratio:.2}x): the `GetParameter` round trip and decryption of its signing key.",
+                    ms(response),
+                    ms(over)
+                );
+            }
             if subject.name != "hello" {
-                if key == KeyFrom::Environment && ratio > MAX_RATIO {
+                if ratio > MAX_RATIO && !issuer_from_ssm {
                     verdicts.push(format!(
                         "{}: {what} {ratio:.2}x the hello-world's (target {MAX_RATIO}x), {} ms more",
                         subject.name,
@@ -148,16 +159,44 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
             verdicts.push(format!("{}: arm64 binary {} MB (target 8 MB)", z.name, mb(z.arm64)));
         }
     }
+    if !issuer_note.is_empty() {
+        let _ = writeln!(out, "\n{issuer_note}");
+    }
     let _ = writeln!(out, "\n## Targets\n");
     if verdicts.is_empty() {
         let _ = writeln!(
             out,
-            "All met: with the key in the environment every function's first response is within {MAX_RATIO}x the hello-world's; every peak RSS is under 30 MB; every arm64 binary is under 8 MB. The key-from-SSM table adds one GetParameter round trip at start; see `bench/README.md`."
+            "All met: in both configurations every verifying function's first response is within {MAX_RATIO}x the hello-world's (and the issuer's too with its key in the environment); every peak RSS is under 30 MB; every arm64 binary is under 8 MB."
         );
     } else {
         for v in verdicts {
             let _ = writeln!(out, "- missed: {v}");
         }
     }
+    out
+}
+
+/// The first DynamoDB call of a cold start over plain HTTP and over TLS (the same function,
+/// event and table, moto serving both): what the handshake adds.
+pub fn render_first_call(http: &[Sample], https: &[Sample]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n## The first DynamoDB call: plain HTTP against TLS\n");
+    let _ = writeln!(
+        out,
+        "`iam-passwords` answering `passwords-token-valid.json` (one `GetItem` on the tokens table), cold, against moto over HTTP and over HTTPS (a test CA, RSA 2048 as Amazon's chain is; the function trusting it through `IAM_TLS_ROOTS=system` and `SSL_CERT_FILE`), interleaved.\n"
+    );
+    let _ = writeln!(out, "| endpoint | init (ms) | first response (ms) | p90 (ms) |\n|---|---:|---:|---:|");
+    for (name, s) in [("http://", http), ("https://", https)] {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} |",
+            ms(median(s.iter().map(|s| s.init).collect())),
+            ms(median(s.iter().map(|s| s.first_response).collect())),
+            ms(percentile(s.iter().map(|s| s.first_response).collect(), 90)),
+        );
+    }
+    let cost = median(https.iter().map(|s| s.first_response).collect())
+        .saturating_sub(median(http.iter().map(|s| s.first_response).collect()));
+    let _ = writeln!(out, "\nThe TLS handshake of the first call costs {} ms here (median against median).", ms(cost));
     out
 }

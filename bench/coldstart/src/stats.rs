@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-pub fn median(mut v: Vec<Duration>) -> Duration {
+/// The `p`th percentile (nearest rank, 0..=100) of the samples.
+pub fn percentile(mut v: Vec<Duration>, p: usize) -> Duration {
     v.sort();
-    v[v.len() / 2]
+    v[(v.len() * p / 100).min(v.len() - 1)]
 }
 
-pub fn p90(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[(v.len() * 9 / 10).min(v.len() - 1)]
+pub fn median(v: Vec<Duration>) -> Duration {
+    percentile(v, 50)
 }
