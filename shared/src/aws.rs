@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_sdk_ssm::types::ParameterType;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
@@ -81,6 +82,31 @@ pub async fn read_secure_parameter(config: &SdkConfig, name: &str) -> anyhow::Re
         .with_context(|| format!("the SSM parameter {name} has no value"))
 }
 
+/// One `PutParameter`: what the writes below differ in.
+struct Put<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
+    kind: ParameterType,
+    value: &'a str,
+    overwrite: bool,
+}
+
+/// Sends `put`; a failure says what was being done (`context`: the name, never the value).
+async fn put_parameter(config: &SdkConfig, put: Put<'_>, context: String) -> anyhow::Result<()> {
+    aws_sdk_ssm::Client::new(config)
+        .put_parameter()
+        .name(put.name)
+        .set_description(put.description.map(str::to_string))
+        .r#type(put.kind)
+        .value(put.value)
+        .overwrite(put.overwrite)
+        .send()
+        .await
+        .map_err(aws_sdk_ssm::Error::from)
+        .context(context)?;
+    Ok(())
+}
+
 /// Creates `name` as a `SecureString` holding `secret`, a private key that never leaves the
 /// process otherwise (the signing key, the mailer's key), described by `description`. Refuses
 /// to replace an existing parameter.
@@ -90,18 +116,14 @@ pub async fn create_secure_parameter(
     description: &str,
     secret: &Secret,
 ) -> anyhow::Result<()> {
-    aws_sdk_ssm::Client::new(config)
-        .put_parameter()
-        .name(name)
-        .description(description)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(secret.expose())
-        .overwrite(false)
-        .send()
-        .await
-        .map_err(aws_sdk_ssm::Error::from)
-        .with_context(|| format!("creating the SSM parameter {name} (it must not exist yet)"))?;
-    Ok(())
+    let put = Put {
+        name,
+        description: Some(description),
+        kind: ParameterType::SecureString,
+        value: secret.expose(),
+        overwrite: false,
+    };
+    put_parameter(config, put, format!("creating the SSM parameter {name} (it must not exist yet)")).await
 }
 
 /// Writes the plain `String` parameter `name` (published, not secret: the JWKS), replacing it.
@@ -111,33 +133,15 @@ pub async fn write_plain_parameter(
     description: &str,
     value: &str,
 ) -> anyhow::Result<()> {
-    aws_sdk_ssm::Client::new(config)
-        .put_parameter()
-        .name(name)
-        .description(description)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .value(value)
-        .overwrite(true)
-        .send()
-        .await
-        .map_err(aws_sdk_ssm::Error::from)
-        .with_context(|| format!("writing the SSM parameter {name}"))?;
-    Ok(())
+    let put = Put { name, description: Some(description), kind: ParameterType::String, value, overwrite: true };
+    put_parameter(config, put, format!("writing the SSM parameter {name}")).await
 }
 
 /// Replaces the value of the existing `SecureString` `name` (promoting the next signing key).
 pub async fn replace_secure_parameter(config: &SdkConfig, name: &str, secret: &Secret) -> anyhow::Result<()> {
-    aws_sdk_ssm::Client::new(config)
-        .put_parameter()
-        .name(name)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .value(secret.expose())
-        .overwrite(true)
-        .send()
-        .await
-        .map_err(aws_sdk_ssm::Error::from)
-        .with_context(|| format!("replacing the SSM parameter {name}"))?;
-    Ok(())
+    let put =
+        Put { name, description: None, kind: ParameterType::SecureString, value: secret.expose(), overwrite: true };
+    put_parameter(config, put, format!("replacing the SSM parameter {name}")).await
 }
 
 /// Deletes the parameter `name`.
