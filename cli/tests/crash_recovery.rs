@@ -10,57 +10,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, RandomState};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-const ADMIN: (&str, &str) = ("root@example.com", "R00t!Password");
+mod support;
+use support::{ADMIN, request as call};
+
 const KILLS: usize = 6;
 const WRITERS: usize = 12;
 
-/// One HTTP/1.1 request on its own connection: the status and JSON body, or `None` when the
-/// server went away before answering (the write was not acknowledged).
-async fn call(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Option<(u16, Value)> {
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/vnd.api+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(addr).await.ok()?;
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.ok()?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let json = text.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
-    Some((status, json))
-}
-
-fn start(data: &Path, addr: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_iam"))
-        .arg("serve")
-        .env("IAM_ADDR", addr)
-        .env("IAM_DATA_DIR", data)
-        .env("IAM_ADMIN_EMAIL", ADMIN.0)
-        .env("IAM_ADMIN_PASSWORD", ADMIN.1)
-        .env("IAM_PASSWORD_HASH_COST", "fast-insecure-for-tests")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("iam serve")
-}
-
 /// Starts the server and waits for it to answer; then signs the admin in.
 async fn start_and_sign_in(data: &Path, addr: &str) -> (Child, String) {
-    let child = start(data, addr);
+    let child = support::serve(data, addr, &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while call(addr, "GET", "/health", None, None).await.map(|r| r.0) != Some(200) {
         assert!(Instant::now() < deadline, "iam serve did not answer within 60 s of a restart");

@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use iam_shared::auth::single_use::{self, Purpose};
@@ -16,7 +16,6 @@ use iam_shared::mail::templates::Kind;
 use iam_shared::store::Store;
 use iam_shared::store::embedded::EmbeddedStore;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The server, killed when dropped.
@@ -29,41 +28,16 @@ impl Drop for Server {
     }
 }
 
-const ADMIN: (&str, &str) = ("root@example.com", "R00t!Password");
+mod support;
+use support::ADMIN;
 
-/// One HTTP/1.1 request on its own connection: the status and the JSON body, if any.
+/// One request: the status and the JSON body (the server must answer).
 async fn call(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/vnd.api+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let json = text.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
-    (status, json)
+    support::request(addr, method, path, token, body).await.expect("an answer")
 }
 
 fn start(data: &Path, addr: &str) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_iam"))
-        .arg("serve")
-        .env("IAM_ADDR", addr)
-        .env("IAM_DATA_DIR", data)
-        .env("IAM_ADMIN_EMAIL", ADMIN.0)
-        .env("IAM_ADMIN_PASSWORD", ADMIN.1)
-        .env("IAM_PASSWORD_HASH_COST", "fast-insecure-for-tests")
-        .env("IAM_OUTBOX_POLL_MS", "100")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("iam serve");
-    Server(child)
+    Server(support::serve(data, addr, &[("IAM_OUTBOX_POLL_MS", "100"), ("RUST_LOG", "warn")]))
 }
 
 /// The `.eml` files in the outbox folder that are addressed to `to`, waiting up to a minute

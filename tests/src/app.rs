@@ -78,6 +78,17 @@ pub fn post_from(ip: &str, path: &str, body: Value) -> Request<Body> {
     request
 }
 
+/// Percent-encodes every byte but the unreserved ones (RFC 3986), so that any text fits in a
+/// URI's query.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Do the end-to-end suites run on DynamoDB (moto) rather than SQLite?
 pub fn on_dynamodb() -> bool {
     std::env::var("IAM_TEST_STORE").as_deref() == Ok("dynamodb")

@@ -4,6 +4,7 @@
 //! the same order, through every dialect, sort and paging style.
 
 use iam_tests::TestApp;
+use iam_tests::app::encode;
 use iam_tests::seed::{Rng, put_all, random_account};
 use serde_json::Value;
 
@@ -136,15 +137,6 @@ fn oracle_sort(rows: &mut [Row], keys: &[(&str, bool)]) {
         let ties = a["id"].as_str().cmp(&b["id"].as_str());
         if keys.first().is_some_and(|(_, descending)| *descending) { ties.reverse() } else { ties }
     });
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn text_value(v: &Option<String>) -> String {

@@ -6,6 +6,7 @@
 //! SQLite and on DynamoDB (moto), where what a key or an attribute may be differs.
 
 use http::{Method, Request, StatusCode, header};
+use iam_tests::app::encode;
 use iam_tests::strategies::{config, json_value, parameters};
 use iam_tests::{Reply, TestApp};
 use proptest::prelude::*;
@@ -17,16 +18,6 @@ const COLLECTIONS: [&str; 4] = ["accounts", "organizations", "roles", "teams"];
 /// Cases per property: fewer on moto, whose every request is a round trip to a Python server.
 fn cases() -> u32 {
     if iam_tests::app::on_dynamodb() { 150 } else { 1000 }
-}
-
-/// Percent-encodes every byte but the unreserved ones (RFC 3986), so any text fits a URI.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The reply's problems, checked: no 5xx, and a source on every problem of a 400 or 422.
