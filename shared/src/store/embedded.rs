@@ -52,9 +52,15 @@ impl EmbeddedStore {
         };
         conn.pragma_update(None, "synchronous", synchronous)?;
         // Another process (`iam bootstrap` beside `iam serve`) may hold the write lock briefly.
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         create_schema(&conn)?;
         Ok(EmbeddedStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Waits at most `timeout` for another connection's lock from now on (tests shorten it).
+    pub fn set_busy_timeout(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn.busy_timeout(timeout)?)
     }
 
     async fn with_conn<T: Send + 'static>(
@@ -92,8 +98,20 @@ impl EmbeddedStore {
     }
 }
 
+/// How long a call waits for a lock another process holds (`iam bootstrap` beside `iam serve`,
+/// a backup) before it gives up.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A failed statement as the port reports it. The database still locked by another process
+/// after [`BUSY_TIMEOUT`] is the embedded form of throttling: nothing was written, and the
+/// client is asked to come back (503 with `Retry-After`) rather than given a bare 500.
 fn sql_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.into())
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Throttled(format!("the database stayed locked by another connection: {e}"))
+        }
+        _ => StoreError::Backend(e.into()),
+    }
 }
 
 fn col(index: &IndexDef, part: &str) -> String {
@@ -370,5 +388,37 @@ impl Store for EmbeddedStore {
 
     async fn ensure_schema(&self) -> Result<(), StoreError> {
         self.with_conn(|c| create_schema(c).map_err(StoreError::Backend)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::ORGANIZATIONS;
+    use serde_json::json;
+
+    /// Another process holding the write lock past the busy timeout: the write is refused as
+    /// throttled (a 503 with `Retry-After`), not a bare 500, and nothing of it is written;
+    /// reads go on meanwhile (WAL), and the write succeeds once the lock is gone.
+    #[tokio::test]
+    async fn a_write_locked_out_by_another_process_is_throttled_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("iam.sqlite3");
+        let store = EmbeddedStore::open(&path).unwrap();
+        store.set_busy_timeout(std::time::Duration::from_millis(50)).unwrap();
+        let item = json!({"id": "org-1", "name": "Locked"}).as_object().cloned().unwrap();
+        let put = || vec![Write::Put { table: &ORGANIZATIONS, item: item.clone(), condition: None }];
+
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let refused = store.transact(put()).await;
+        assert!(matches!(refused, Err(StoreError::Throttled(_))), "{refused:?}");
+        let error: crate::Error = refused.unwrap_err().into();
+        assert!(matches!(error, crate::Error::Unavailable { .. }), "{error:?}");
+        assert_eq!(store.get(&ORGANIZATIONS, "org-1").await.unwrap(), None, "readers go on, nothing was written");
+
+        other.execute_batch("COMMIT").unwrap();
+        store.transact(put()).await.expect("written once the lock is gone");
+        assert!(store.get(&ORGANIZATIONS, "org-1").await.unwrap().is_some());
     }
 }
