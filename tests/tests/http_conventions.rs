@@ -1,12 +1,9 @@
 //! The conventions every response follows: a request id, JSON:API 404 and 405, opaque 500s
 //! whose cause goes to the log only, and the health check.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use http::{Method, StatusCode};
-use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Update, Write};
 use iam_tests::TestApp;
+use iam_tests::faults::{Fault, Faulty, Op};
 
 #[tokio::test]
 async fn every_response_carries_a_distinct_request_id() {
@@ -61,38 +58,15 @@ async fn a_wrong_method_on_a_known_path_is_405() {
     }
 }
 
-/// A store whose backend is down: every call fails.
-struct BrokenStore;
-
-#[async_trait]
-impl Store for BrokenStore {
-    async fn get(&self, _: &'static TableDef, _: &str) -> Result<Option<Item>, StoreError> {
-        Err(StoreError::Backend(anyhow::anyhow!("connection refused: secret-host:8000")))
-    }
-    async fn batch_get(&self, _: &'static TableDef, _: &[String]) -> Result<Vec<Item>, StoreError> {
-        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
-    }
-    async fn query(&self, _: Query) -> Result<QueryPage, StoreError> {
-        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
-    }
-    async fn transact(&self, _: Vec<Write>) -> Result<(), StoreError> {
-        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
-    }
-    async fn update(&self, _: Update) -> Result<Item, StoreError> {
-        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
-    }
-    async fn put_many(&self, _: &'static TableDef, _: Vec<Item>) -> Result<(), StoreError> {
-        Err(StoreError::Backend(anyhow::anyhow!("connection refused")))
-    }
-    async fn ensure_schema(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_failing_backend_gives_an_opaque_500_with_the_request_id() {
     let mut broken = TestApp::new().await;
-    broken.swap_store(Arc::new(BrokenStore));
+    // The backend is down: every call fails, with a cause naming a host the answer must not.
+    let down = Faulty::new(broken.state.store.clone());
+    for op in [Op::Get, Op::BatchGet, Op::Query, Op::Transact, Op::Update, Op::PutMany] {
+        down.inject(op, Fault::Backend, None);
+    }
+    broken.swap_store(down);
     for (method, path) in [(Method::GET, "/api/v3/iam/organizations"), (Method::POST, "/api/v3/iam/auth/revoke")] {
         let reply = broken.call(method, path, Some(&broken.admin_token), None).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
