@@ -1,6 +1,7 @@
 //! The local gateway: every function's router merged into one service, as `iam serve` runs it
 //! and as the end-to-end tests drive it.
 
+pub mod reference;
 pub mod server;
 pub mod signing_keys;
 

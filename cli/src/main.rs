@@ -1,6 +1,6 @@
 //! `iam`: the local gateway (`serve`, which also delivers the outbox), the first root admin
 //! (`bootstrap`), one cleanup sweep (`cleanup`), one outbox sweep (`deliver`), the route table
-//! (`routes`) and the cloud's keys (`signing-key`, `outbox-key`), all configured by the `IAM_*`
+//! (`routes`), the OpenAPI document and reference (`openapi`) and the cloud's keys (`signing-key`, `outbox-key`), all configured by the `IAM_*`
 //! and `AWS_*` environment variables.
 
 use anyhow::Context;
@@ -31,6 +31,12 @@ enum Command {
     Bootstrap,
     /// Print the route table: method, path, function.
     Routes,
+    /// Print the OpenAPI 3.1 document of the API (what `GET /openapi.json` serves).
+    Openapi {
+        /// Print the API reference rendered from it instead (docs/API-REFERENCE.md).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// One cleanup sweep (what the hourly function does): prints what was removed.
     Cleanup,
     /// Rewrite items stored before the current index layout (once after a deploy that adds
@@ -97,6 +103,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Routes => {
             for r in ROUTES {
                 println!("{:<7} {:<45} {}{}", r.method, r.path, r.function, if r.public { " (public)" } else { "" });
+            }
+            Ok(())
+        }
+        Command::Openapi { markdown } => {
+            let document = iam_shared::openapi::document();
+            if markdown {
+                print!("{}", iam_cli::reference::markdown(&document));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&document)?);
             }
             Ok(())
         }

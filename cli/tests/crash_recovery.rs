@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -26,12 +26,7 @@ const WRITERS: usize = 12;
 
 /// Starts the server and waits for it to answer; then signs the admin in.
 async fn start_and_sign_in(data: &Path, addr: &str) -> (Child, String) {
-    let child = support::serve(data, addr, &[]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while call(addr, "GET", "/health", None, None).await.map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "iam serve did not answer within 60 s of a restart");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let child = support::serve_and_wait(data, addr, &[]).await;
     let login = json!({"grant_type": "password", "email": ADMIN.0, "password": ADMIN.1});
     let (status, session) = call(addr, "POST", "/api/v3/iam/auth/token", None, Some(login)).await.expect("login");
     assert_eq!(status, 200, "{session}");

@@ -16,7 +16,6 @@ use iam_shared::mail::templates::Kind;
 use iam_shared::store::Store;
 use iam_shared::store::embedded::EmbeddedStore;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 
 /// The server, killed when dropped.
 struct Server(Child);
@@ -34,10 +33,6 @@ use support::ADMIN;
 /// One request: the status and the JSON body (the server must answer).
 async fn call(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
     support::request(addr, method, path, token, body).await.expect("an answer")
-}
-
-fn start(data: &Path, addr: &str) -> Server {
-    Server(support::serve(data, addr, &[("IAM_OUTBOX_POLL_MS", "100"), ("RUST_LOG", "warn")]))
 }
 
 /// The `.eml` files in the outbox folder that are addressed to `to`, waiting up to a minute
@@ -85,12 +80,8 @@ async fn serve_sends_what_a_crash_left_and_what_requests_post() {
 
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let _server = start(data, &addr);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while TcpStream::connect(&addr).await.is_err() || call(&addr, "GET", "/health", None, None).await.0 != 200 {
-        assert!(Instant::now() < deadline, "iam serve did not answer within 120 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let _server =
+        Server(support::serve_and_wait(data, &addr, &[("IAM_OUTBOX_POLL_MS", "100"), ("RUST_LOG", "warn")]).await);
 
     let left = mail_to(data, "left@acme.test").await;
     assert_eq!(left.len(), 1, "the letter left by the crash went out once");

@@ -91,7 +91,8 @@ pub enum Error {
     Unavailable { retry_after_secs: u64 },
     /// OAuth 2.0 token endpoint errors (RFC 6749 §5.2): `{"error":"invalid_grant"}`.
     #[error("oauth error: {error}")]
-    OAuth { status: StatusCode, error: &'static str, description: Option<String> },
+    /// `retry_after_secs`: the `Retry-After` of a 429.
+    OAuth { status: StatusCode, error: &'static str, description: Option<String>, retry_after_secs: Option<u64> },
     /// Anything we did not design for: logged with its cause, answered opaquely.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -113,7 +114,12 @@ impl Error {
     }
 
     pub fn invalid_grant() -> Self {
-        Error::OAuth { status: StatusCode::UNAUTHORIZED, error: "invalid_grant", description: None }
+        Error::OAuth {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_grant",
+            description: None,
+            retry_after_secs: None,
+        }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -121,7 +127,31 @@ impl Error {
             status: StatusCode::BAD_REQUEST,
             error: "invalid_request",
             description: Some(description.into()),
+            retry_after_secs: None,
         }
+    }
+
+    /// The error as the OAuth endpoints answer it (RFC 6749 §5.2): a request they cannot read
+    /// is `invalid_request` with its own status, too many attempts `too_many_attempts`; OAuth
+    /// errors, and failures of ours (5xx), stay as they are.
+    pub fn into_oauth(self) -> Self {
+        let status = self.status();
+        let (error, description) = match &self {
+            Error::BadRequest(p) | Error::Validation(p) => {
+                ("invalid_request", p.first().map(|p| p.detail.clone()).unwrap_or_default())
+            }
+            Error::PayloadTooLarge => ("invalid_request", "the body is larger than 1 MiB".into()),
+            Error::UnsupportedMediaType => {
+                ("invalid_request", "send application/x-www-form-urlencoded or application/json".into())
+            }
+            Error::TooManyRequests { .. } => ("too_many_attempts", "too many attempts; try again later".into()),
+            _ => return self,
+        };
+        let retry_after_secs = match self {
+            Error::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        Error::OAuth { status, error, description: Some(description), retry_after_secs }
     }
 
     pub fn unexpected(cause: impl Into<anyhow::Error>) -> Self {

@@ -19,6 +19,7 @@ pub mod links;
 pub mod listing;
 pub mod mail;
 pub mod model;
+pub mod openapi;
 pub mod permissions;
 pub mod query;
 pub mod records;

@@ -33,7 +33,18 @@ impl Permission {
         InvitationsWrite,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// Every permission's name, in [`Permission::ALL`]'s order.
+    pub const NAMES: [&'static str; 11] = {
+        let mut names = [""; 11];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
+    pub const fn name(self) -> &'static str {
         match self {
             AccountsRead => "accounts:read",
             AccountsWrite => "accounts:write",

@@ -54,6 +54,52 @@ pub struct Field {
     /// Its order is the id's: the creation time of an item whose id is time-ordered
     /// (`ids::new_id`, taken at the same moment), so that an index in id order lists by it.
     pub id_order: bool,
+    /// How a create or update request gives it: the validators of `model` enforce it, the
+    /// OpenAPI document states it, and `model`'s tests hold the two together.
+    pub input: Input,
+}
+
+/// Length limits of a text attribute, in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    pub min: usize,
+    pub max: usize,
+    /// Refuse line breaks and other control characters (names, emails).
+    pub single_line: bool,
+}
+
+/// What a create or update request may send for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Input {
+    /// A create without it is a 422.
+    pub required: bool,
+    /// Given at creation only: an update that changes it is a 422.
+    pub fixed: bool,
+    /// May be sent as null (which removes it); false: null is a 422.
+    pub nullable: bool,
+    /// Accepted on create although never rendered (an account's initial `password`).
+    pub write_only: bool,
+    /// Its length limits, for text.
+    pub limits: Option<Text>,
+    /// The only values it takes; empty: any value of its type.
+    pub values: &'static [&'static str],
+    /// A list of such values rather than one (a role's `permissions`).
+    pub list: bool,
+    /// The OpenAPI `format` of its values (`email`, `uri`).
+    pub format: Option<&'static str>,
+}
+
+impl Input {
+    const OPEN: Input = Input {
+        required: false,
+        fixed: false,
+        nullable: true,
+        write_only: false,
+        limits: None,
+        values: &[],
+        list: false,
+        format: None,
+    };
 }
 
 /// A link table's index partitioned by a value and sorted by the linked resource's id.
@@ -87,6 +133,7 @@ impl Field {
             via: None,
             ids: false,
             id_order: false,
+            input: Input::OPEN,
         }
     }
 
@@ -160,6 +207,50 @@ impl Field {
         self.alias_of = Some(target);
         self.attribute = false;
         self
+    }
+
+    /// A create must give it (and it is never null).
+    pub const fn required_on_create(mut self) -> Self {
+        self.input.required = true;
+        self.input.nullable = false;
+        self
+    }
+    /// Set at creation, never changed.
+    pub const fn fixed(mut self) -> Self {
+        self.input.fixed = true;
+        self
+    }
+    /// Null is refused: it has a value once created.
+    pub const fn not_null(mut self) -> Self {
+        self.input.nullable = false;
+        self
+    }
+    /// A secret a create may send (never rendered, never filtered).
+    pub const fn write_only(mut self) -> Self {
+        self.input.write_only = true;
+        self
+    }
+    pub const fn limits(mut self, limits: Text) -> Self {
+        self.input.limits = Some(limits);
+        self
+    }
+    pub const fn one_of(mut self, values: &'static [&'static str]) -> Self {
+        self.input.values = values;
+        self
+    }
+    /// Holds a list of values (of `one_of`'s, when given).
+    pub const fn list(mut self) -> Self {
+        self.input.list = true;
+        self
+    }
+    pub const fn format(mut self, format: &'static str) -> Self {
+        self.input.format = Some(format);
+        self
+    }
+
+    /// May a create or update request send it?
+    pub fn writable(&self) -> bool {
+        (self.attribute && !self.read_only && self.alias_of.is_none()) || self.input.write_only
     }
 }
 

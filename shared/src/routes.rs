@@ -67,6 +67,7 @@ pub const ROUTES: &[Route] = &[
     public("GET", "/.well-known/jwks.json", "sessions"),
     public("GET", "/.well-known/openid-configuration", "sessions"),
     public("GET", "/health", "sessions"),
+    public("GET", "/openapi.json", "sessions"),
 ];
 
 /// The function crates that serve HTTP routes, each one Lambda.

@@ -25,7 +25,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         "use-cases: what a request does; listing and includes; bootstrap, cleanup",
         &["usecase", "listing", "include", "bootstrap", "cleanup"],
     ),
-    ("HTTP: extractors, rendering, errors as responses; the Lambda main", &["http", "lambda"]),
+    (
+        "HTTP: extractors, rendering, errors as responses; the Lambda main; the OpenAPI document",
+        &["http", "lambda", "openapi"],
+    ),
 ];
 
 fn src() -> PathBuf {

@@ -160,14 +160,21 @@ async fn malformed_token_requests_are_oauth_errors() {
         let reply = app.token(body.clone()).await;
         assert_eq!((reply.status, reply.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some(error)), "{body}");
     }
-    let request =
-        Request::post("/api/v3/iam/auth/token").header("content-type", "text/plain").body(Body::from("x")).unwrap();
-    assert_eq!(app.send(request).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let request = Request::post("/api/v3/iam/auth/token")
-        .header("content-type", "application/json")
-        .body(Body::from("{"))
-        .unwrap();
-    assert_eq!(app.send(request).await.status, StatusCode::BAD_REQUEST);
+    // Bodies it cannot read are OAuth errors too, in application/json, not JSON:API documents.
+    let unreadable = [
+        ("text/plain", "x".to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("application/json", "{".to_string(), StatusCode::BAD_REQUEST),
+        ("application/json", "[1]".to_string(), StatusCode::BAD_REQUEST),
+        ("application/json", format!("\"{}\"", "x".repeat(1024 * 1024 + 1)), StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (media, body, status) in unreadable {
+        let request =
+            Request::post("/api/v3/iam/auth/token").header("content-type", media).body(Body::from(body)).unwrap();
+        let reply = app.send(request).await;
+        assert_eq!((reply.status, reply.body["error"].as_str()), (status, Some("invalid_request")), "{media}");
+        assert_eq!(reply.header("content-type"), Some("application/json"), "{media}");
+        assert!(reply.body.get("errors").is_none(), "{}", reply.body);
+    }
 }
 
 #[tokio::test]

@@ -74,6 +74,7 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("GET",    "/.well-known/jwks.json",                  ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/.well-known/openid-configuration",       ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/health",                                 ["200", "200",  "200",  "200",  "200",  "200"]),
+    ("GET",    "/openapi.json",                           ["200", "200",  "200",  "200",  "200",  "200"]),
 ];
 
 /// Fresh objects of organization A for one cell (deletes and updates must not meet the

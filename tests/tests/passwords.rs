@@ -150,6 +150,9 @@ async fn the_eleventh_failed_login_is_a_429_even_with_the_right_password() {
     let blocked = app.token(password_login("ann@acme.test", PASSWORD)).await;
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(blocked.header("retry-after"), Some("900"));
+    // The token endpoint answers OAuth error bodies, this one too (API.md §3).
+    assert_eq!(blocked.body["error"], "too_many_attempts", "{}", blocked.body);
+    assert_eq!(blocked.header("content-type"), Some("application/json"));
 
     // An unknown email is limited alike: a 429 says nothing about existence.
     for _ in 0..10 {

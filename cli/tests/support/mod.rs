@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,4 +52,15 @@ pub fn serve(data: &Path, addr: &str, env: &[(&str, &str)]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("iam serve")
+}
+
+/// [`serve`], once it answers `GET /health` (within 120 s, or the test fails).
+pub async fn serve_and_wait(data: &Path, addr: &str, env: &[(&str, &str)]) -> Child {
+    let child = serve(data, addr, env);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while request(addr, "GET", "/health", None, None).await.map(|r| r.0) != Some(200) {
+        assert!(Instant::now() < deadline, "iam serve did not answer within 120 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
 }

@@ -14,7 +14,7 @@ use iam_shared::auth::Principal;
 use iam_shared::auth::session::Origin;
 use iam_shared::http::{ClientIp, FlatBody};
 use iam_shared::usecase::sessions;
-use iam_shared::{AppState, Result};
+use iam_shared::{AppState, Error, Result};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(openid_configuration))
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .merge(account_sessions::routes())
 }
 
@@ -38,9 +39,12 @@ async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Option<Extension<ClientIp>>,
-    FlatBody(body): FlatBody,
+    body: std::result::Result<FlatBody, Error>,
 ) -> Result<Response> {
-    let granted = sessions::grant(&state, &body, origin(&headers, ip)).await?;
+    // Every error of the token endpoint is an OAuth error body (RFC 6749 §5.2), even for a
+    // body it cannot read or a client past the attempt limits.
+    let FlatBody(body) = body.map_err(Error::into_oauth)?;
+    let granted = sessions::grant(&state, &body, origin(&headers, ip)).await.map_err(Error::into_oauth)?;
     let body = json!({
         "access_token": granted.access_token,
         "token_type": "Bearer",
@@ -83,4 +87,13 @@ async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
 
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// `GET /openapi.json` (public): the contract, built on the first request of a process.
+async fn openapi() -> Response {
+    let mut response =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], iam_shared::openapi::json())
+            .into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
 }

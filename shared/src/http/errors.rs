@@ -54,8 +54,15 @@ impl IntoResponse for Error {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Error::TooManyRequests { retry_after_secs } | Error::Unavailable { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match self {
+            Error::TooManyRequests { retry_after_secs } | Error::Unavailable { retry_after_secs } => {
+                Some(retry_after_secs)
+            }
+            Error::OAuth { retry_after_secs, .. } => retry_after_secs,
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
         }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::attributes::{Attributes, Given, Text};
-use super::password::{NewPassword, PasswordHash};
+use super::password::{self, NewPassword, PasswordHash};
 use crate::clock;
 use crate::counters::{ALL_ACCOUNTS, Dependents};
 use crate::error::Result;
@@ -38,19 +38,28 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &schema::ACCOUNTS,
     fields: &[
         Field::id(),
-        Field::new("email", T::String).filter().sort().text().required().unique().folded("email_lc"),
-        Field::new("name", T::String).filter().sort().text(),
-        Field::new("username", T::String).filter().sort().text().unique().folded("username_lc"),
-        Field::new("first_name", T::String),
-        Field::new("last_name", T::String),
-        Field::new("language", T::String),
-        Field::new("external_id", T::String).filter().unique(),
-        Field::new("account_type", T::String).filter(),
-        Field::new("auth_type", T::String).filter(),
-        Field::new("sso_channel", T::String).filter(),
-        Field::new("picture_url", T::String).filter(),
-        Field::new("enabled", T::Boolean).filter(),
-        Field::new("organization_id", T::String).filter().holds_ids(),
+        Field::new("email", T::String)
+            .filter()
+            .sort()
+            .text()
+            .required()
+            .unique()
+            .folded("email_lc")
+            .required_on_create()
+            .limits(EMAIL)
+            .format("email"),
+        Field::new("name", T::String).filter().sort().text().limits(NAME),
+        Field::new("username", T::String).filter().sort().text().unique().folded("username_lc").limits(USERNAME),
+        Field::new("first_name", T::String).limits(PART_NAME),
+        Field::new("last_name", T::String).limits(PART_NAME),
+        Field::new("language", T::String).limits(LANGUAGE).not_null(),
+        Field::new("external_id", T::String).filter().unique().limits(EXTERNAL_ID),
+        Field::new("account_type", T::String).filter().one_of(ACCOUNT_TYPES).not_null(),
+        Field::new("auth_type", T::String).filter().one_of(AUTH_TYPES).not_null(),
+        Field::new("sso_channel", T::String).filter().limits(SSO_CHANNEL),
+        Field::new("picture_url", T::String).filter().limits(PICTURE_URL).format("uri"),
+        Field::new("enabled", T::Boolean).filter().not_null(),
+        Field::new("organization_id", T::String).filter().holds_ids().limits(ID),
         Field::new("ou_accounts", T::String).filter().holds_ids().alias_of("organization_id"),
         Field::new("expires_at", T::Timestamp).filter().sort(),
         Field::new("status", T::String).filter().sort().read_only(),
@@ -64,7 +73,8 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("role_scope", T::String).filter().many(),
         Field::new("with_role_scope", T::String).filter().many(),
         Field::new("team_id", T::String).filter().holds_ids().many().via(&BY_TEAM),
-        Field::new("password", T::String).secret(),
+        // The initial password of an account created active; without one it is invited.
+        Field::new("password", T::String).secret().write_only().limits(password::LENGTH),
         Field::new("password_hash", T::String).secret(),
         Field::new("password_reset_token", T::String).secret(),
         Field::new("invitation_token", T::String).secret(),
@@ -273,6 +283,9 @@ const USERNAME: Text = Text { min: 1, max: 64, single_line: true };
 const EXTERNAL_ID: Text = Text { min: 1, max: 256, single_line: true };
 const SSO_CHANNEL: Text = Text { min: 1, max: 100, single_line: true };
 const LANGUAGE: Text = Text { min: 2, max: 35, single_line: true };
+const EMAIL: Text = Text { min: 3, max: 254, single_line: true };
+const PICTURE_URL: Text = Text { min: 1, max: 2048, single_line: true };
+const ID: Text = Text { min: 1, max: 64, single_line: true };
 const ACCOUNT_TYPES: &[&str] = &["user", "service"];
 const AUTH_TYPES: &[&str] = &["password", "sso"];
 
@@ -313,7 +326,7 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
             a.problem(name, "required", format!("{name} cannot be null"));
         }
     };
-    let email = a.text("email", Text { min: 3, max: 254, single_line: true }, creating);
+    let email = a.text("email", EMAIL, creating);
     required_not_null(a, "email", &email);
     if let Given::Value(raw) = &email {
         match Email::accept(raw) {
@@ -344,7 +357,7 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
         required_not_null(a, name, &given);
         set(item, name, json_of(given));
     }
-    let picture = a.url("picture_url", 2048);
+    let picture = a.url("picture_url", PICTURE_URL.max);
     set(item, "picture_url", json_of(picture));
     match a.boolean("enabled") {
         Given::Null => a.problem("enabled", "required", "enabled cannot be null"),
@@ -352,7 +365,7 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
     }
     let expires = a.timestamp("expires_at");
     set(item, "expires_at", json_of(expires));
-    let organization = a.text("organization_id", Text { min: 1, max: 64, single_line: true }, false);
+    let organization = a.text("organization_id", ID, false);
     set(item, "organization_id", json_of(organization));
 }
 

@@ -42,14 +42,7 @@ impl<T: Into<Value>> Given<T> {
     }
 }
 
-/// Length limits of a text attribute, in characters.
-#[derive(Debug, Clone, Copy)]
-pub struct Text {
-    pub min: usize,
-    pub max: usize,
-    /// Refuse line breaks and other control characters (names, emails).
-    pub single_line: bool,
-}
+pub use crate::resource::Text;
 
 pub struct Attributes<'a> {
     map: Map<String, Value>,

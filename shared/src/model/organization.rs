@@ -15,8 +15,8 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &schema::ORGANIZATIONS,
     fields: &[
         Field::id(),
-        Field::new("name", T::String).filter().sort().text().required().unique(),
-        Field::new("description", T::String),
+        Field::new("name", T::String).filter().sort().text().required().unique().required_on_create().limits(NAME),
+        Field::new("description", T::String).limits(DESCRIPTION),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],

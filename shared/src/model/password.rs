@@ -50,14 +50,21 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+/// The shortest and longest new password, in characters.
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 128;
+/// The same, as the catalog states an attribute's limits.
+pub const LENGTH: crate::resource::Text =
+    crate::resource::Text { min: MIN_LENGTH, max: MAX_LENGTH, single_line: false };
+
 /// The rules a new password must satisfy; every broken rule is returned.
 pub fn policy_violations(password: &str, email: Option<&str>) -> Vec<(&'static str, &'static str)> {
     let mut broken = Vec::new();
     let n = password.chars().count();
-    if n < 8 {
+    if n < MIN_LENGTH {
         broken.push(("too_short", "password must be at least 8 characters"));
     }
-    if n > 128 {
+    if n > MAX_LENGTH {
         broken.push(("too_long", "password must be at most 128 characters"));
     }
     if !password.chars().any(char::is_uppercase) {

@@ -20,9 +20,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &ROLE_ASSIGNMENTS,
     fields: &[
         Field::id(),
-        Field::new("account_id", T::String).filter().holds_ids().required(),
-        Field::new("role_name", T::String).filter().required(),
-        Field::new("scope_id", T::String).filter().holds_ids(),
+        Field::new("account_id", T::String).filter().holds_ids().required().required_on_create().fixed().limits(ID),
+        Field::new("role_name", T::String).filter().required().required_on_create().fixed().limits(ID),
+        // The organization or team the role is held in; none for a global role.
+        Field::new("scope_id", T::String).filter().holds_ids().fixed().limits(ID),
         Field::new("organization_id", T::String).filter().holds_ids().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
     ],

@@ -16,9 +16,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &TEAMS,
     fields: &[
         Field::id(),
-        Field::new("name", T::String).filter().sort().text().required(),
-        Field::new("description", T::String),
-        Field::new("organization_id", T::String).filter().holds_ids(),
+        Field::new("name", T::String).filter().sort().text().required().required_on_create().limits(NAME),
+        Field::new("description", T::String).limits(DESCRIPTION),
+        // Defaults to the caller's organization.
+        Field::new("organization_id", T::String).filter().holds_ids().fixed().not_null().limits(ID),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],
@@ -48,6 +49,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
 
 const NAME: Text = Text { min: 1, max: 200, single_line: true };
 const DESCRIPTION: Text = Text { min: 0, max: 2000, single_line: false };
+const ID: Text = Text { min: 1, max: 64, single_line: true };
 
 /// Team names are unique within their organization (case-insensitively).
 pub fn uniques(item: &Item) -> Vec<Unique> {
@@ -79,7 +81,7 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org
     let mut a = Attributes::new(&RESOURCE, attributes);
     let name = a.text("name", NAME, true);
     let description = a.text("description", DESCRIPTION, false);
-    let org = match a.text("organization_id", Text { min: 1, max: 64, single_line: true }, false) {
+    let org = match a.text("organization_id", ID, false) {
         Given::Value(o) => Some(o),
         _ => default_org.map(str::to_string),
     };

@@ -16,8 +16,8 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     table: &TEAM_MEMBERSHIPS,
     fields: &[
         Field::id(),
-        Field::new("team_id", T::String).filter().holds_ids().required(),
-        Field::new("account_id", T::String).filter().holds_ids().required(),
+        Field::new("team_id", T::String).filter().holds_ids().required().required_on_create().fixed().limits(ID),
+        Field::new("account_id", T::String).filter().holds_ids().required().required_on_create().fixed().limits(ID),
         Field::new("organization_id", T::String).filter().holds_ids().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
     ],
@@ -40,12 +40,13 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     catalog: super::all,
 };
 
+const ID: Text = Text { min: 1, max: 64, single_line: true };
+
 /// The team and account a create request names.
 pub fn parse_request(attributes: Map<String, Value>) -> Result<(String, String)> {
     let mut a = Attributes::new(&RESOURCE, attributes);
-    let id = Text { min: 1, max: 64, single_line: true };
-    let team = a.text("team_id", id, true);
-    let account = a.text("account_id", id, true);
+    let team = a.text("team_id", ID, true);
+    let account = a.text("account_id", ID, true);
     a.finish()?;
     let text = |g: Given<String>| match g {
         Given::Value(v) => v,

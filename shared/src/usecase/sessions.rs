@@ -44,6 +44,7 @@ pub async fn grant(state: &AppState, body: &Map<String, Value>, origin: Origin) 
                 status: StatusCode::BAD_REQUEST,
                 error: "unsupported_grant_type",
                 description: Some("grant_type must be password or refresh_token".into()),
+                retry_after_secs: None,
             });
         }
     };
@@ -62,6 +63,7 @@ fn check_client(body: &Map<String, Value>) -> Result<()> {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_client",
             description: Some("client_id names no client of this service".into()),
+            retry_after_secs: None,
         }),
     }
 }

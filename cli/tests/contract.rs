@@ -1,0 +1,116 @@
+//! The published contract (`GET /openapi.json`, `iam openapi`) is valid OpenAPI 3.1 and true:
+//! schemathesis drives every operation of it against the real `iam serve` and finds no server
+//! error, no undocumented status or content type, and no response off its schema.
+//!
+//! The tools come from the test venv (`make test` passes their paths); without
+//! `IAM_REQUIRE_TOOLS=1` a machine without them skips these tests, saying so.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+
+mod support;
+
+/// The tool an environment variable points at.
+fn tool(variable: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var("IAM_REQUIRE_TOOLS").as_deref() == Ok("1") => {
+            panic!("{variable} is not set and IAM_REQUIRE_TOOLS=1 (make test sets it)")
+        }
+        None => {
+            eprintln!("skipped: {variable} is not set (make test sets it)");
+            None
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `docs/openapi.json` and `docs/API-REFERENCE.md` are what the code generates now.
+#[test]
+fn the_committed_document_and_reference_are_the_generated_ones() {
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let document = iam_shared::openapi::document();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(docs.join("openapi.json")).unwrap()).unwrap();
+    assert!(committed == document, "docs/openapi.json is not what the code generates: run `make docs`");
+    let reference = std::fs::read_to_string(docs.join("API-REFERENCE.md")).unwrap();
+    assert!(
+        reference == iam_cli::reference::markdown(&document),
+        "docs/API-REFERENCE.md is not what the code generates: run `make docs`"
+    );
+}
+
+#[test]
+fn iam_openapi_prints_a_valid_openapi_3_1_document() {
+    let Some(validator) = tool("OPENAPI_SPEC_VALIDATOR") else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_iam")).arg("openapi").output().expect("iam openapi");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let checked = Command::new(validator).arg(&path).output().expect("openapi-spec-validator runs");
+    assert!(checked.status.success(), "{}{}", text(&checked.stdout), text(&checked.stderr));
+}
+
+/// Every operation, fuzzed, through the checks API.md §8 promises; the server runs with login
+/// and reset limits out of reach so that the fuzzer cannot lock itself out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_against_the_document() {
+    let Some(schemathesis) = tool("SCHEMATHESIS") else { return };
+    let data = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let unlimited = "1000000000";
+    let mut server = support::serve_and_wait(
+        data.path(),
+        &addr,
+        &[
+            ("IAM_LOGIN_MAX_FAILURES", unlimited),
+            ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", unlimited),
+            ("IAM_RESET_MAX_REQUESTS", unlimited),
+            ("IAM_RESET_MAX_REQUESTS_PER_ADDRESS", unlimited),
+        ],
+    )
+    .await;
+    let (status, served) = support::request(&addr, "GET", "/openapi.json", None, None).await.expect("an answer");
+    assert_eq!((status, served), (200, iam_shared::openapi::document()), "the server serves what `iam openapi` prints");
+    let hooks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract/hooks.py");
+    let examples = std::env::var("IAM_CONTRACT_EXAMPLES").unwrap_or_else(|_| "40".into());
+    let seed = std::env::var("IAM_CONTRACT_SEED").unwrap_or_else(|_| "20261203".into());
+    let base = format!("http://{addr}");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(schemathesis)
+            .args(["run", &format!("{base}/openapi.json")])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            ])
+            // Stateful: follows the document's links from each create to its item's operations.
+            .args(["--phases", "examples,coverage,fuzzing,stateful"])
+            .args(["--max-examples", &examples, "--seed", &seed, "--workers", "2", "--no-color"])
+            .args(["--request-timeout", "30", "--generation-database", "none"])
+            .env("SCHEMATHESIS_HOOKS", hooks)
+            .env("IAM_CONTRACT_URL", &base)
+            .env("IAM_CONTRACT_EMAIL", support::ADMIN.0)
+            .env("IAM_CONTRACT_PASSWORD", support::ADMIN.1)
+            .current_dir(data.path())
+            .output()
+            .expect("schemathesis runs")
+    })
+    .await
+    .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "schemathesis found problems:\n{report}{}", text(&out.stderr));
+    // Every operation but the one serving the document schemathesis reads (it leaves that out).
+    let every = iam_shared::routes::ROUTES.len() - 1;
+    let tested = format!("Selected: {every}/{every}\n  Tested: {every}\n");
+    assert!(report.contains(&tested), "not every operation was tested:\n{report}");
+}

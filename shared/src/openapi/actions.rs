@@ -1,0 +1,269 @@
+//! The contracts of the routes no catalog describes: the token endpoint, revocation, the
+//! password and invitation flows, the caller's own account, discovery, health and this
+//! document. They are declared here, beside the generator, because the function that serves
+//! the document links `shared` only, never another function's crate; the field names are the
+//! ones `usecase::sessions`, `usecase::passwords` and `usecase::invitations` read.
+
+use serde_json::{Value, json};
+
+use super::listing;
+use super::schema::{jsonapi_content, reference};
+use crate::model::{account, password};
+
+/// One catalog-less operation.
+#[derive(Debug)]
+pub struct Action {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Its `operationId`.
+    pub id: &'static str,
+    /// Its errors are OAuth error bodies (RFC 6749 §5.2), not JSON:API documents.
+    pub oauth_errors: bool,
+    /// The operation object without `operationId`, `security` and the shared error statuses;
+    /// `x-errors` lists the statuses of its own.
+    pub build: fn() -> Value,
+}
+
+const fn action(method: &'static str, path: &'static str, id: &'static str, build: fn() -> Value) -> Action {
+    Action { method, path, id, oauth_errors: false, build }
+}
+
+/// Every catalog-less operation.
+pub const ACTIONS: &[Action] = &[
+    action("GET", "/api/v3/iam/accounts/me", "show_accounts_me", me),
+    action("GET", "/api/v3/iam/accounts/external/{external_id}", "show_accounts_by_external_id", by_external_id),
+    action("PATCH", "/api/v3/iam/accounts/{id}/join", "join_invitation", join),
+    action("POST", "/api/v3/iam/accounts/{id}/resend_invitation", "resend_invitation", resend_invitation),
+    action("POST", "/api/v3/iam/account/passwords/request_reset", "request_password_reset", request_reset),
+    action("POST", "/api/v3/iam/account/passwords/reset", "reset_password", reset),
+    action("GET", "/api/v3/iam/account/passwords/token_valid", "reset_token_valid", token_valid),
+    action("POST", "/api/v3/iam/account/passwords/change", "change_password", change),
+    Action { method: "POST", path: "/api/v3/iam/auth/token", id: "token", oauth_errors: true, build: token },
+    action("POST", "/api/v3/iam/auth/revoke", "revoke_session", revoke),
+    action("GET", "/.well-known/jwks.json", "jwks", jwks),
+    action("GET", "/.well-known/openid-configuration", "openid_configuration", openid_configuration),
+    action("GET", "/health", "health", health),
+    action("GET", "/openapi.json", "openapi", openapi),
+];
+
+pub fn of(method: &str, path: &str) -> Option<&'static Action> {
+    ACTIONS.iter().find(|a| a.method == method && a.path == path)
+}
+
+pub fn operation(action: &Action) -> Value {
+    (action.build)()
+}
+
+/// A flat JSON object body (JSON:API `{"data":{"attributes":...}}` is accepted too), also
+/// sent as a form where `form`.
+fn flat_body(properties: Value, required: &[&str], form: bool) -> Value {
+    let schema = json!({"type": "object", "properties": properties, "required": required});
+    let mut content = json!({"application/json": {"schema": schema}});
+    if form {
+        content["application/x-www-form-urlencoded"] = json!({"schema": schema});
+    }
+    json!({"required": true, "content": content})
+}
+
+fn no_content(description: &str) -> Value {
+    json!({"204": {"description": description}})
+}
+
+/// A password being set: the policy's lengths, and its other rules in words.
+fn new_password(description: &str) -> Value {
+    json!({"type": "string", "format": "password", "writeOnly": true,
+        "minLength": password::MIN_LENGTH, "maxLength": password::MAX_LENGTH,
+        "description": format!("{description} At least one uppercase and one lowercase letter, a digit and a \
+            special character; not the account's email.")})
+}
+
+/// A password being presented.
+fn password(description: &str) -> Value {
+    json!({"type": "string", "format": "password", "writeOnly": true, "description": description})
+}
+
+fn account_document() -> Value {
+    json!({"description": "The account.", "content": jsonapi_content(reference("AccountDocument"))})
+}
+
+fn document_options() -> Vec<Value> {
+    let mut params = vec![listing::fieldsets(&account::RESOURCE)];
+    params.extend(listing::includes(&account::RESOURCE));
+    params
+}
+
+fn me() -> Value {
+    json!({
+        "summary": "The caller's own account", "tags": ["accounts"],
+        "parameters": document_options(),
+        "responses": {"200": account_document()},
+        "x-errors": [400],
+    })
+}
+
+fn by_external_id() -> Value {
+    let mut params = vec![json!({"name": "external_id", "in": "path", "required": true, "schema": {"type": "string"}})];
+    params.extend(document_options());
+    json!({
+        "summary": "The account with this external id", "tags": ["accounts"],
+        "parameters": params,
+        "responses": {"200": account_document()},
+        "x-errors": [400, 404],
+    })
+}
+
+fn join() -> Value {
+    json!({
+        "summary": "Accept an invitation: set a password (and a name) with the emailed token",
+        "tags": ["invitations"],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
+            "description": "The invitation token from the email."}],
+        "requestBody": flat_body(json!({
+            "password": new_password("The new password."),
+            "name": {"type": "string", "description": "The person's name, if they give one."},
+        }), &["password"], true),
+        "responses": no_content("Joined: the account is active and can log in."),
+        "x-errors": [400, 409, 413, 415, 422],
+    })
+}
+
+fn resend_invitation() -> Value {
+    json!({
+        "summary": "Send a pending account a new invitation; earlier links stop working",
+        "tags": ["invitations"],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": no_content("Sent."),
+        "x-errors": [404, 409, 422],
+    })
+}
+
+fn request_reset() -> Value {
+    json!({
+        "summary": "Email a password reset link (the same answer whether or not the account exists)",
+        "tags": ["passwords"],
+        "requestBody": flat_body(json!({"email": {"type": "string", "format": "email"}}), &["email"], true),
+        "responses": no_content("Accepted."),
+        "x-errors": [400, 413, 415, 422, 429],
+    })
+}
+
+fn reset() -> Value {
+    json!({
+        "summary": "Set a new password with a reset token; ends every session of the account",
+        "tags": ["passwords"],
+        "requestBody": flat_body(json!({
+            "token": {"type": "string", "writeOnly": true},
+            "password": new_password("The new password."),
+        }), &["token", "password"], true),
+        "responses": no_content("Changed."),
+        "x-errors": [400, 413, 415, 422],
+    })
+}
+
+fn token_valid() -> Value {
+    json!({
+        "summary": "Whether a reset token would work now (it is not used up)",
+        "tags": ["passwords"],
+        "parameters": [{"name": "token", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1}}],
+        "responses": {"200": {"description": "The answer.", "content": jsonapi_content(json!({
+            "type": "object", "required": ["valid"], "properties": {"valid": {"type": "boolean"}},
+        }))}},
+        "x-errors": [400],
+    })
+}
+
+fn change() -> Value {
+    json!({
+        "summary": "Change the caller's password; ends every other session",
+        "tags": ["passwords"],
+        "requestBody": flat_body(json!({
+            "current_password": password("The password now."),
+            "password": new_password("The new password."),
+        }), &["current_password", "password"], true),
+        "responses": no_content("Changed."),
+        "x-errors": [400, 413, 415, 422, 429],
+    })
+}
+
+fn token() -> Value {
+    let body = json!({
+        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "email": {"type": "string", "description": "password grant"},
+        "username": {"type": "string", "description": "password grant: another name for email"},
+        "password": password("password grant"),
+        "refresh_token": {"type": "string", "writeOnly": true, "description": "refresh_token grant"},
+        "client_id": {"type": "string", "description": "optional; only this service's own client"},
+    });
+    let granted = json!({"type": "object",
+    "required": ["access_token", "token_type", "expires_in", "refresh_token", "session_id"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"const": "Bearer"},
+        "expires_in": {"type": "integer"},
+        "refresh_token": {"type": "string"},
+        "session_id": {"type": "string"},
+    }});
+    json!({
+        "summary": "OAuth 2.0 token endpoint: the password and refresh_token grants (RFC 6749)",
+        "tags": ["auth"],
+        "requestBody": flat_body(body, &["grant_type"], true),
+        "responses": {"200": {"description": "Tokens.", "content": {"application/json": {"schema": granted}}}},
+        "x-errors": [400, 401, 413, 415, 429],
+    })
+}
+
+fn revoke() -> Value {
+    json!({
+        "summary": "End the caller's session",
+        "tags": ["auth"],
+        "responses": no_content("Ended; its access and refresh tokens stop working."),
+        "x-errors": [],
+    })
+}
+
+fn plain_json(description: &str, schema: Value) -> Value {
+    json!({"200": {"description": description, "content": {"application/json": {"schema": schema}}}})
+}
+
+fn jwks() -> Value {
+    let key = json!({"type": "object", "required": ["kty", "kid"], "properties": {
+        "kty": {"type": "string"}, "crv": {"type": "string"}, "x": {"type": "string"},
+        "kid": {"type": "string"}, "alg": {"type": "string"}, "use": {"type": "string"},
+    }});
+    json!({
+        "summary": "The public keys that verify access tokens (JWKS)", "tags": ["discovery"],
+        "responses": plain_json("The key set.", json!({"type": "object", "required": ["keys"],
+            "properties": {"keys": {"type": "array", "items": key}}})),
+        "x-errors": [],
+    })
+}
+
+fn openid_configuration() -> Value {
+    json!({
+        "summary": "Discovery: issuer, JWKS and token endpoints", "tags": ["discovery"],
+        "responses": plain_json("The configuration.", json!({"type": "object",
+            "required": ["issuer", "jwks_uri", "token_endpoint"],
+            "properties": {
+                "issuer": {"type": "string"}, "jwks_uri": {"type": "string"},
+                "token_endpoint": {"type": "string"}, "revocation_endpoint": {"type": "string"},
+            }})),
+        "x-errors": [],
+    })
+}
+
+fn health() -> Value {
+    json!({
+        "summary": "Liveness", "tags": ["operations"],
+        "responses": plain_json("Up.", json!({"type": "object", "required": ["status"],
+            "properties": {"status": {"const": "ok"}}})),
+        "x-errors": [],
+    })
+}
+
+fn openapi() -> Value {
+    json!({
+        "summary": "This document (OpenAPI 3.1)", "tags": ["operations"],
+        "responses": plain_json("The document.", json!({"type": "object", "required": ["openapi", "paths"]})),
+        "x-errors": [],
+    })
+}
