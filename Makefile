@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 # The Python tools the tests use, pinned to major versions known to work offline.
-PY_TOOLS := "moto[server]>=5,<6" "cfn-lint>=1,<2" "aws-sam-cli>=1.150,<2" "schemathesis>=4.32,<5" "openapi-spec-validator>=0.9,<1"
+PY_TOOLS := "moto[server]>=5,<6" "cfn-lint>=1,<2" "aws-sam-cli>=1.150,<2" "schemathesis>=4.32,<5" "openapi-spec-validator>=0.9,<1" "openapi-python-client>=0.29,<0.30"
 # The load generator of `make bench-load`.
 OHA_VERSION := 1.16.0
 # What `make build` needs besides Rust: cargo-lambda, and zig as its cross-linker.
@@ -39,9 +39,11 @@ run:
 
 test: lint test-rust
 
-# The test tools from the venv: moto (DynamoDB, SES), schemathesis and openapi-spec-validator.
+# The test tools from the venv: moto (DynamoDB, SES), schemathesis, openapi-spec-validator and
+# openapi-python-client.
 MOTO := MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1 \
 	SCHEMATHESIS=$(CURDIR)/$(VENV)/bin/schemathesis OPENAPI_SPEC_VALIDATOR=$(CURDIR)/$(VENV)/bin/openapi-spec-validator \
+	OPENAPI_PYTHON_CLIENT=$(CURDIR)/$(VENV)/bin/openapi-python-client \
 	IAM_REQUIRE_TOOLS=1
 # The end-to-end suites, run a second time with every request served by DynamoDB (moto).
 E2E := --test accounts --test invitations --test passwords --test account_sessions --test roles --test teams --test account_queries --test account_costs --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox --test store_pressure --test request_properties

@@ -7,7 +7,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command};
 
 mod support;
 
@@ -58,26 +58,29 @@ fn iam_openapi_prints_a_valid_openapi_3_1_document() {
     assert!(checked.status.success(), "{}{}", text(&checked.stdout), text(&checked.stderr));
 }
 
+/// `iam serve` on a fresh data folder and a free port, with login and reset limits out of reach
+/// so that a fuzzer cannot lock itself out.
+async fn start() -> (tempfile::TempDir, String, Child) {
+    let data = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let unlimited = "1000000000";
+    let limits = [
+        ("IAM_LOGIN_MAX_FAILURES", unlimited),
+        ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", unlimited),
+        ("IAM_RESET_MAX_REQUESTS", unlimited),
+        ("IAM_RESET_MAX_REQUESTS_PER_ADDRESS", unlimited),
+    ];
+    let server = support::serve_and_wait(data.path(), &addr, &limits).await;
+    (data, addr, server)
+}
+
 /// Every operation, fuzzed, through the checks API.md §8 promises; the server runs with login
 /// and reset limits out of reach so that the fuzzer cannot lock itself out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_against_the_document() {
     let Some(schemathesis) = tool("SCHEMATHESIS") else { return };
-    let data = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let unlimited = "1000000000";
-    let mut server = support::serve_and_wait(
-        data.path(),
-        &addr,
-        &[
-            ("IAM_LOGIN_MAX_FAILURES", unlimited),
-            ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", unlimited),
-            ("IAM_RESET_MAX_REQUESTS", unlimited),
-            ("IAM_RESET_MAX_REQUESTS_PER_ADDRESS", unlimited),
-        ],
-    )
-    .await;
+    let (data, addr, mut server) = start().await;
     let (status, served) = support::request(&addr, "GET", "/openapi.json", None, None).await.expect("an answer");
     assert_eq!((status, served), (200, iam_shared::openapi::document()), "the server serves what `iam openapi` prints");
     let hooks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract/hooks.py");
@@ -113,4 +116,37 @@ async fn schemathesis_finds_nothing_against_the_document() {
     let every = iam_shared::routes::ROUTES.len() - 1;
     let tested = format!("Selected: {every}/{every}\n  Tested: {every}\n");
     assert!(report.contains(&tested), "not every operation was tested:\n{report}");
+}
+
+/// A Python client generated from the document (openapi-python-client) signs in, creates,
+/// reads, pages and meets typed errors against the real server (`tests/contract/client_smoke.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_generated_from_the_document_works() {
+    let Some(generator) = tool("OPENAPI_PYTHON_CLIENT") else { return };
+    // The generator's own venv runs the client (it brings httpx and attrs).
+    let python = generator.with_file_name("python");
+    let work = tempfile::tempdir().unwrap();
+    let document = work.path().join("openapi.json");
+    std::fs::write(&document, iam_shared::openapi::json()).unwrap();
+    let client = work.path().join("client");
+    let generated = Command::new(&generator)
+        .args(["generate", "--path"])
+        .arg(&document)
+        .arg("--output-path")
+        .arg(&client)
+        .output()
+        .expect("openapi-python-client runs");
+    assert!(generated.status.success(), "{}{}", text(&generated.stdout), text(&generated.stderr));
+    let (_data, addr, mut server) = start().await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract/client_smoke.py");
+    let run = Command::new(python)
+        .arg(script)
+        .arg(&client)
+        .arg(format!("http://{addr}"))
+        .args([support::ADMIN.0, support::ADMIN.1])
+        .output()
+        .expect("python runs");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(run.status.success(), "{}{}", text(&run.stdout), text(&run.stderr));
 }

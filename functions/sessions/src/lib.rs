@@ -24,7 +24,6 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(openid_configuration))
         .route("/health", get(health))
-        .route("/openapi.json", get(openapi))
         .merge(account_sessions::routes())
 }
 
@@ -87,13 +86,4 @@ async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
 
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
-}
-
-/// `GET /openapi.json` (public): the contract, built on the first request of a process.
-async fn openapi() -> Response {
-    let mut response =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], iam_shared::openapi::json())
-            .into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    response
 }

@@ -28,6 +28,9 @@ const fn action(method: &'static str, path: &'static str, id: &'static str, buil
     Action { method, path, id, oauth_errors: false, build }
 }
 
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// Every catalog-less operation.
 pub const ACTIONS: &[Action] = &[
     action("GET", "/api/v3/iam/accounts/me", "show_accounts_me", me),
@@ -54,15 +57,14 @@ pub fn operation(action: &Action) -> Value {
     (action.build)()
 }
 
-/// A flat JSON object body (JSON:API `{"data":{"attributes":...}}` is accepted too), also
-/// sent as a form where `form`.
-fn flat_body(properties: Value, required: &[&str], form: bool) -> Value {
+/// A flat body in `media`. The service takes a JSON object, a form, or a JSON:API document
+/// with these as attributes alike; one media type is declared, as generators choke on a body
+/// offered in two (openapi-python-client 0.29 emits code that does not import).
+fn flat_body(properties: Value, required: &[&str], media: &str) -> Value {
     let schema = json!({"type": "object", "properties": properties, "required": required});
-    let mut content = json!({"application/json": {"schema": schema}});
-    if form {
-        content["application/x-www-form-urlencoded"] = json!({"schema": schema});
-    }
-    json!({"required": true, "content": content})
+    json!({"required": true, "content": {media: {"schema": schema}},
+        "description": "Also accepted as a JSON object, a form (`application/x-www-form-urlencoded`) or a JSON:API \
+            document with these fields as `data.attributes`."})
 }
 
 fn no_content(description: &str) -> Value {
@@ -121,7 +123,7 @@ fn join() -> Value {
         "requestBody": flat_body(json!({
             "password": new_password("The new password."),
             "name": {"type": "string", "description": "The person's name, if they give one."},
-        }), &["password"], true),
+        }), &["password"], JSON),
         "responses": no_content("Joined: the account is active and can log in."),
         "x-errors": [400, 409, 413, 415, 422],
     })
@@ -141,7 +143,7 @@ fn request_reset() -> Value {
     json!({
         "summary": "Email a password reset link (the same answer whether or not the account exists)",
         "tags": ["passwords"],
-        "requestBody": flat_body(json!({"email": {"type": "string", "format": "email"}}), &["email"], true),
+        "requestBody": flat_body(json!({"email": {"type": "string", "format": "email"}}), &["email"], JSON),
         "responses": no_content("Accepted."),
         "x-errors": [400, 413, 415, 422, 429],
     })
@@ -154,7 +156,7 @@ fn reset() -> Value {
         "requestBody": flat_body(json!({
             "token": {"type": "string", "writeOnly": true},
             "password": new_password("The new password."),
-        }), &["token", "password"], true),
+        }), &["token", "password"], JSON),
         "responses": no_content("Changed."),
         "x-errors": [400, 413, 415, 422],
     })
@@ -179,7 +181,7 @@ fn change() -> Value {
         "requestBody": flat_body(json!({
             "current_password": password("The password now."),
             "password": new_password("The new password."),
-        }), &["current_password", "password"], true),
+        }), &["current_password", "password"], JSON),
         "responses": no_content("Changed."),
         "x-errors": [400, 413, 415, 422, 429],
     })
@@ -206,7 +208,8 @@ fn token() -> Value {
     json!({
         "summary": "OAuth 2.0 token endpoint: the password and refresh_token grants (RFC 6749)",
         "tags": ["auth"],
-        "requestBody": flat_body(body, &["grant_type"], true),
+        // Form-encoded, as RFC 6749 §4.3.2 has OAuth clients send it.
+        "requestBody": flat_body(body, &["grant_type"], FORM),
         "responses": {"200": {"description": "Tokens.", "content": {"application/json": {"schema": granted}}}},
         "x-errors": [400, 401, 413, 415, 429],
     })

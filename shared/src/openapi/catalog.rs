@@ -23,13 +23,13 @@ fn document(def: &ResourceDef, description: &str) -> Value {
         "headers": {"ETag": {"schema": {"type": "string"}}}})
 }
 
-/// The request body of a create or update (`suffix`: `Create`, `Update`).
+/// The request body of a create or update (`suffix`: `Create`, `Update`). One media type: the
+/// service takes `application/json` too, but generators choke on a body offered in two
+/// (openapi-python-client 0.29 emits code that does not import).
 fn body(def: &ResourceDef, suffix: &str) -> Value {
     let schema = reference(&format!("{}{suffix}", name(def)));
-    json!({"required": true, "content": {
-        crate::jsonapi::MEDIA_TYPE: {"schema": schema},
-        "application/json": {"schema": schema},
-    }})
+    json!({"required": true, "description": "Also accepted as `application/json`.",
+        "content": jsonapi_content(schema)})
 }
 
 fn tags(def: &ResourceDef) -> Value {

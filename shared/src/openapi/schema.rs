@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::jsonapi::MEDIA_TYPE;
 use crate::model;
 use crate::resource::{Field, FieldType, ResourceDef, Source};
+use crate::routes::ROUTES;
 
 /// The component name of a resource type: `account_sessions` → `AccountSession`.
 pub fn name(def: &ResourceDef) -> String {
@@ -173,8 +174,15 @@ pub fn components() -> Value {
                 }},
             }}),
         );
-        schemas.insert(format!("{n}Create"), request(def, true));
-        schemas.insert(format!("{n}Update"), request(def, false));
+        // Request schemas only for the requests the routes take.
+        let collection = format!("{}{}", super::BASE_PATH, def.path);
+        let routed = |method: &str, path: &str| ROUTES.iter().any(|r| r.method == method && r.path == path);
+        if routed("POST", &collection) {
+            schemas.insert(format!("{n}Create"), request(def, true));
+        }
+        if routed("PATCH", &format!("{collection}/{{id}}")) {
+            schemas.insert(format!("{n}Update"), request(def, false));
+        }
     }
     schemas.insert(
         "Errors".into(),
