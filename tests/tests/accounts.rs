@@ -278,6 +278,36 @@ async fn the_last_root_admin_cannot_be_deleted_but_one_of_two_can() {
 }
 
 #[tokio::test]
+async fn a_root_admin_who_cannot_sign_in_does_not_count_as_another() {
+    let app = TestApp::new().await;
+    let root = my_id(&app, &app.admin_token).await;
+    // An invited account that never joined may hold root_admin, but cannot sign in to use it.
+    let pending = create_ok(&app, json!({"email": "pending@example.com"})).await;
+    let grant = json!({"account_id": pending, "role_name": "root_admin"});
+    let granted = app.post(&app.admin_token, "role_assignments", grant).await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{:?}", granted.body);
+    let url = format!("{ACCOUNTS}/{root}");
+    for change in [json!({"enabled": false}), json!({"expires_at": "2000-01-01T00:00:00Z"})] {
+        let reply = app.call(Method::PATCH, &url, Some(&app.admin_token), Some(patch(&root, change.clone()))).await;
+        assert_eq!(reply.status, StatusCode::CONFLICT, "{change}: {:?}", reply.body);
+        assert_eq!(reply.error_codes(), ["last_root_admin"], "{change}");
+    }
+    let reply = app.call(Method::DELETE, &url, Some(&app.admin_token), None).await;
+    assert_eq!(reply.error_codes(), ["last_root_admin"]);
+    assert_eq!(me(&app, &app.admin_token).await.status, StatusCode::OK, "the refusals changed nothing");
+    // With a second root admin who can sign in, the first may be disabled; the second not then.
+    let second = app.account_with_role("second@example.com", None, Some(("root_admin", None))).await;
+    let reply = app.call(Method::PATCH, &url, Some(&second), Some(patch(&root, json!({"enabled": false})))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(me(&app, &app.admin_token).await.status, StatusCode::UNAUTHORIZED);
+    let second_id = my_id(&app, &second).await;
+    let own = format!("{ACCOUNTS}/{second_id}");
+    let reply = app.call(Method::PATCH, &own, Some(&second), Some(patch(&second_id, json!({"enabled": false})))).await;
+    assert_eq!(reply.error_codes(), ["last_root_admin"]);
+    assert_eq!(me(&app, &second).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn an_account_is_found_by_its_external_id() {
     let app = TestApp::new().await;
     let id = create_ok(&app, json!({"email": "ann@acme.test", "external_id": "HR/00042"})).await;

@@ -553,3 +553,47 @@ async fn parallel_renames_and_deletes_leave_exactly_the_stored_words_indexed() {
         }
     }
 }
+
+/// Twelve root admins each take themselves away at once (half disable, half delete their
+/// account): each sees eleven others when it checks, yet one who can sign in remains, whatever
+/// order the transactions land in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn root_admins_taking_themselves_away_at_once_leave_one_who_can_sign_in() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let mut tokens = vec![app.admin_token.clone()];
+    for i in 1..12 {
+        tokens.push(app.account_with_role(&format!("root{i}@example.com"), None, Some(("root_admin", None))).await);
+    }
+    let mut ids = Vec::new();
+    for token in &tokens {
+        let me = app.call(Method::GET, "/api/v3/iam/accounts/me", Some(token), None).await;
+        ids.push(me.body["data"]["id"].as_str().expect("an id").to_string());
+    }
+    let requests = (0..tokens.len())
+        .map(|i| {
+            let target = &ids[i];
+            let request = Request::builder()
+                .uri(format!("/api/v3/iam/accounts/{target}"))
+                .header(header::AUTHORIZATION, format!("Bearer {}", tokens[i]))
+                .header(header::CONTENT_TYPE, "application/vnd.api+json");
+            let disable = json!({"data": {"type": "accounts", "id": target, "attributes": {"enabled": false}}});
+            match i % 2 {
+                0 => request.method(Method::PATCH).body(Body::from(disable.to_string())),
+                _ => request.method(Method::DELETE).body(Body::empty()),
+            }
+            .unwrap()
+        })
+        .collect();
+    let replies = all_at_once(&app, requests).await;
+    for r in &replies {
+        assert!(matches!(r.status.as_u16(), 200 | 204 | 409), "{:?}: {:?}", r.status, r.body);
+    }
+    assert!(replies.iter().any(|r| r.status.is_success()), "{:?}", statuses(&replies));
+    let mut usable = 0;
+    for token in &tokens {
+        if app.call(Method::GET, "/api/v3/iam/accounts/me", Some(token), None).await.status == StatusCode::OK {
+            usable += 1;
+        }
+    }
+    assert!(usable >= 1, "no root admin can sign in: {:?}", statuses(&replies));
+}

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::attributes::{Attributes, Given, Text};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::links;
 use crate::permissions::Permission;
 use crate::permissions::{BuiltInRole, Scope, ScopeKind};
@@ -194,19 +194,4 @@ pub fn is_root_admin(account: &Item) -> bool {
 /// Does the account hold any global role?
 pub fn holds_global_role(account: &Item) -> bool {
     links::roles_of(account).iter().any(links::RoleEntry::is_global)
-}
-
-/// Removing `account_id`'s global `root_admin` is allowed only while another account holds it:
-/// returns the check that keeps that true when the removal commits (two admins removing each
-/// other cannot both succeed), or a 409.
-pub async fn another_root_admin_remains(store: &dyn Store, account_id: &str) -> Result<Write> {
-    let holders = holders(store, ROOT_ADMIN, 100).await?;
-    let other = holders
-        .iter()
-        .map(Held::parse)
-        .find(|held| held.role_name == ROOT_ADMIN && held.scope == Scope::Global && held.account_id != account_id);
-    match other {
-        Some(held) => Ok(Write::Check { table: &ROLE_ASSIGNMENTS, id: held.id, condition: Condition::Exists }),
-        None => Err(Error::conflict(None, "last_root_admin", "the last root administrator cannot be removed")),
-    }
 }

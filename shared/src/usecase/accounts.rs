@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use super::invitations;
 use super::load::{Edit, IfMatch, for_write};
 use super::passwords::with_password;
+use super::root_admins;
 use crate::app::AppState;
 use crate::auth::single_use;
 use crate::auth::{Permission, Principal, session};
@@ -117,6 +118,9 @@ pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> 
         new = relinked;
         writes.extend(unlinked);
     }
+    if root_admins::is_usable_root_admin(&old, state.now()) && !root_admins::is_usable_root_admin(&new, state.now()) {
+        writes.extend(root_admins::another_remains(state.store.as_ref(), id, state.now()).await?);
+    }
     if invitations::ends_links(&old, &new) {
         writes.extend(single_use::revoke_every(state.store.as_ref(), id).await?);
         if invitations::reinvites(&old, &new) {
@@ -145,7 +149,7 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
     writes.extend(leaving(&item));
     writes.push(ALL_ACCOUNTS.change(id, -1));
     if role_assignment::is_root_admin(&item) {
-        writes.push(role_assignment::another_root_admin_remains(store, id).await?);
+        writes.extend(root_admins::another_remains(store, id, state.now()).await?);
     }
     let change = Change::remove(&ACCOUNTS, &item, &account::uniques(&item)).with(writes);
     change.commit(store).await.map_err(|e| match e {

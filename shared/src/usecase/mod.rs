@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod passwords;
 pub mod resources;
 pub mod roles;
+pub mod root_admins;
 pub mod sessions;
 pub mod single_use;
 pub mod teams;

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::load::{Edit, IfMatch};
+use super::root_admins;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::counters::Dependents;
@@ -187,7 +188,7 @@ pub async fn revoke(state: &AppState, principal: &Principal, id: &str) -> Result
     principal.check_grant(&permissions, &held.scope)?;
     let mut extra = Vec::new();
     if held.role_name == role_assignment::ROOT_ADMIN && held.scope == Scope::Global {
-        extra.push(role_assignment::another_root_admin_remains(store, &held.account_id).await?);
+        extra.extend(root_admins::another_remains(store, &held.account_id, state.now()).await?);
     }
     links::delete(store, &links::ROLES, &item, extra).await
 }
