@@ -43,6 +43,16 @@ fn filter(def: &ResourceDef) -> Value {
     })
 }
 
+/// What the expression dialect takes on `def`: its syntax and the fields it may name.
+fn expression_help(def: &ResourceDef) -> String {
+    let fields: Vec<&str> = def.fields.iter().filter(|f| f.filter && !f.secret).map(|f| f.name).collect();
+    format!(
+        "The expression dialect: `FIELD OP VALUE` joined by `and`, `or`, `not` and parentheses (OP: eq, ne, in, \
+         sw, co, gt, ge, lt, le, isnull; strings in double quotes, `in` takes `(\"a\",\"b\")`). Fields: {}.",
+        fields.join(", ")
+    )
+}
+
 /// `fields[TYPE]` as one deepObject: the attributes and relationships of each type.
 pub fn fieldsets(def: &ResourceDef) -> Value {
     let mut properties = Map::new();
@@ -79,12 +89,7 @@ pub fn parameters(def: &ResourceDef) -> Vec<Value> {
     let size = json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE});
     let mut params = vec![
         filter(def),
-        query(
-            "filters",
-            json!({"type": "string"}),
-            "The expression dialect: `FIELD OP VALUE` joined by `and`, `or`, `not` and parentheses \
-             (OP: eq, ne, in, sw, co, gt, ge, lt, le, isnull).",
-        ),
+        query("filters", json!({"type": "string"}), &expression_help(def)),
         query("sort", sort.clone(), "Sort keys, comma-separated; `-` descends. Default: `id`."),
         query("sorters", sort, "Another name for `sort` (expression dialect)."),
         query("page[number]", json!({"type": "integer", "minimum": 1}), "Page number, from 1."),
