@@ -38,6 +38,9 @@ fn operation(out: &mut String, doc: &Value, method: &str, path: &str, op: &Value
     let public = op["security"] == Value::Array(vec![]);
     let _ = writeln!(out, "### `{method} {path}`\n");
     let _ = writeln!(out, "{}{}\n", op["summary"].as_str().unwrap_or_default(), if public { " (public)" } else { "" });
+    if let Some(description) = op["description"].as_str() {
+        let _ = writeln!(out, "{description}\n");
+    }
     let _ = writeln!(out, "`operationId`: `{}`\n", op["operationId"].as_str().unwrap_or_default());
     let params = op["parameters"].as_array().cloned().unwrap_or_default();
     if !params.is_empty() {

@@ -328,6 +328,9 @@ pub struct ResourceDef {
     /// Counters kept with every create, move and delete that answer `count=true` for the whole
     /// collection and for one organization without reading the items.
     pub counts: Option<Counts>,
+    /// A listing must compare one of these fields for equality (`eq` or `in`): the keys its
+    /// indexes serve (a team's or an account's memberships). Empty: any listing.
+    pub listed_by: &'static [&'static str],
     /// Every resource type the API serves (`model::all`), for `fields[TYPE]` and `include`:
     /// the catalogs are defined above this module, so each carries the way to its siblings.
     pub catalog: fn() -> &'static [&'static ResourceDef],

@@ -106,6 +106,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     derive: Some(derive),
     lapses_at: None,
     counts: Some(Counts { all: &ALL_ACCOUNTS, organization: Dependents::OrganizationAccounts }),
+    listed_by: &[],
     catalog: super::all,
 };
 

@@ -42,6 +42,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     derive: None,
     lapses_at: Some("expires_at"),
     counts: None,
+    listed_by: &[],
     catalog: super::all,
 };
 

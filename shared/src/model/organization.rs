@@ -33,6 +33,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     derive: None,
     lapses_at: None,
     counts: None,
+    listed_by: &[],
     catalog: super::all,
 };
 

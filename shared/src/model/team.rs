@@ -44,6 +44,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     derive: None,
     lapses_at: None,
     counts: None,
+    listed_by: &[],
     catalog: super::all,
 };
 

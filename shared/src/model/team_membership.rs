@@ -37,6 +37,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     derive: None,
     lapses_at: None,
     counts: None,
+    listed_by: &["team_id", "account_id"],
     catalog: super::all,
 };
 

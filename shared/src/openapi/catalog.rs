@@ -38,8 +38,14 @@ fn tags(def: &ResourceDef) -> Value {
 
 pub fn list(def: &ResourceDef) -> Value {
     let collection = reference(&format!("{}Collection", name(def)));
+    let needed: Vec<String> = def.listed_by.iter().map(|f| format!("`filter[{f}]`")).collect();
+    let description = match needed.is_empty() {
+        true => "Filter, sort and page in any of the three dialects of API.md §2.".to_string(),
+        false => format!("Needs {} (equality or `__in`): the keys its indexes serve.", needed.join(" or ")),
+    };
     json!({
         "summary": format!("List {}", def.type_name.replace('_', " ")),
+        "description": description,
         "tags": tags(def),
         "parameters": listing::parameters(def),
         "responses": {"200": {"description": "A page of the collection.", "content": jsonapi_content(collection),

@@ -11,9 +11,9 @@ use super::load::{Edit, IfMatch};
 use super::{accounts, organizations, roles, sessions, teams};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{account, account_session, organization, role, role_assignment, team, team_membership};
-use crate::query::ListQuery;
+use crate::query::{Expr, ListQuery, Op};
 use crate::resource::ResourceDef;
 use crate::store::Item;
 
@@ -27,9 +27,17 @@ pub trait Resource: 'static {
         Ok(())
     }
 
-    /// This resource's own rules for a listing (a filter it requires, say).
-    fn check_query(_q: &ListQuery) -> Result<()> {
-        Ok(())
+    /// A listing compares one of the catalog's `listed_by` fields for equality, when it names any.
+    fn check_query(q: &ListQuery) -> Result<()> {
+        let needed = Self::DEF.listed_by;
+        let keyed = q.filter.conjuncts().iter().any(|c| {
+            matches!(c, Expr::Cmp { field, op: Op::Eq | Op::In, values } if needed.contains(field) && !values.is_empty())
+        });
+        if needed.is_empty() || keyed {
+            return Ok(());
+        }
+        let named: Vec<String> = needed.iter().map(|f| format!("filter[{f}]")).collect();
+        Err(Error::bad_parameter("filter", "filter_required", format!("{} is required", named.join(" or "))))
     }
 
     /// What `GET /TYPE/{id}` shows: the item if the caller may read it, else 404 (a lapsed one
@@ -150,11 +158,6 @@ removes!(Teams, teams::remove);
 
 impl Resource for TeamMemberships {
     const DEF: &'static ResourceDef = &team_membership::RESOURCE;
-
-    /// Memberships are listed by team or by account, which their indexes serve.
-    fn check_query(q: &ListQuery) -> Result<()> {
-        teams::by_team_or_account(q)
-    }
 }
 creates!(TeamMemberships, teams::add_member);
 removes!(TeamMemberships, unversioned teams::remove_member);

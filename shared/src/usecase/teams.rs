@@ -13,7 +13,6 @@ use crate::links;
 use crate::model::account::{self, Account};
 use crate::model::team::{self, Team};
 use crate::model::{new_id, organization, team_membership};
-use crate::query::{Expr, ListQuery, Op};
 use crate::records::Change;
 use crate::resource::ResourceDef;
 use crate::store::schema::{
@@ -66,18 +65,6 @@ fn unlink_if_present(result: Result<()>) -> Result<()> {
     match result {
         Err(Error::NotFound) => Ok(()),
         other => other,
-    }
-}
-
-/// Memberships are listed by team or by account, which their indexes serve.
-pub fn by_team_or_account(q: &ListQuery) -> Result<()> {
-    let keyed = q.filter.conjuncts().iter().any(|c| {
-        matches!(c, Expr::Cmp { field: "team_id" | "account_id", op: Op::Eq | Op::In, values } if !values.is_empty())
-    });
-    if keyed {
-        Ok(())
-    } else {
-        Err(Error::bad_parameter("filter", "filter_required", "filter[team_id] or filter[account_id] is required"))
     }
 }
 
