@@ -65,9 +65,13 @@ pub enum Error {
     /// 422: attribute validation; every problem of the request at once.
     #[error("validation failed")]
     Validation(Vec<Problem>),
-    /// 401 for a missing, malformed, expired or revoked bearer token.
+    /// 401 for a request without a bearer token.
     #[error("unauthorized: {0}")]
     Unauthorized(&'static str),
+    /// 401 for a bearer token that is malformed, expired or revoked, or whose account can no
+    /// longer use the service (RFC 6750 §3.1 `invalid_token`).
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
     /// 403: authenticated, but the caller may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -162,7 +166,7 @@ impl Error {
         match self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized(_) | Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -182,7 +186,7 @@ impl Error {
         let one = |code: &str, title: &str, detail: &str| vec![Problem::general(code, title, detail)];
         match self {
             Error::BadRequest(p) | Error::Validation(p) => p.clone(),
-            Error::Unauthorized(why) => one("unauthorized", "Unauthorized", why),
+            Error::Unauthorized(why) | Error::InvalidToken(why) => one("unauthorized", "Unauthorized", why),
             Error::Forbidden(why) => one("forbidden", "Forbidden", why),
             Error::NotFound => one("not_found", "Not found", "no such resource"),
             Error::MethodNotAllowed => {

@@ -227,8 +227,11 @@ async fn revoke_ends_the_session_at_once() {
     let reply = app.call(Method::POST, "/api/v3/iam/auth/revoke", Some(access), None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(can_read(&app, access).await, StatusCode::UNAUTHORIZED);
+    let ended = app.call(Method::GET, "/api/v3/iam/accounts/me", Some(access), None).await;
+    assert_eq!(ended.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
     assert_eq!(app.token(refresh_grant(&tokens)).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.call(Method::POST, "/api/v3/iam/auth/revoke", None, None).await.status, StatusCode::UNAUTHORIZED);
+    let anonymous = app.call(Method::POST, "/api/v3/iam/auth/revoke", None, None).await;
+    assert_eq!((anonymous.status, anonymous.header("www-authenticate")), (StatusCode::UNAUTHORIZED, Some("Bearer")));
 }
 
 #[tokio::test]

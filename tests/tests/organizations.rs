@@ -350,6 +350,8 @@ async fn every_organization_route_needs_a_token() {
         assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
         let reply = app.call(method.clone(), path, Some("not-a-token"), None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} with a bad token");
+        // RFC 6750 §3.1: a token that does not work is named as the reason.
+        assert_eq!(reply.header("www-authenticate"), Some(r#"Bearer error="invalid_token""#));
     }
     assert_eq!(app.get(&path).await.body["data"]["attributes"]["name"], "Acme");
 }

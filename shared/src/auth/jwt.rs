@@ -187,7 +187,7 @@ impl TokenKeys {
     /// future (beyond the leeway), and living no longer than we issue tokens for, so that a
     /// token minted with a stolen key cannot outlive a rotation by decades.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims, Error> {
-        let invalid = || Error::Unauthorized("the access token is invalid");
+        let invalid = || Error::InvalidToken("the access token is invalid");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         let typ_ok = header
             .typ
@@ -208,7 +208,7 @@ impl TokenKeys {
             return Err(invalid());
         }
         if claims.exp <= now {
-            return Err(Error::Unauthorized("the access token has expired"));
+            return Err(Error::InvalidToken("the access token has expired"));
         }
         Ok(claims)
     }

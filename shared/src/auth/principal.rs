@@ -37,15 +37,15 @@ impl Principal {
             .filter(|t| !t.is_empty())
             .ok_or(Error::Unauthorized("a bearer token is required"))?;
         let claims = keys.verify(token, now)?;
-        let dead = Error::Unauthorized("the session has ended");
+        let dead = Error::InvalidToken("the session has ended");
         let session = store.get(&SESSIONS, &claims.sid).await?.ok_or(dead)?;
         if !super::session::is_live(&session, &claims.sub, now) {
-            return Err(Error::Unauthorized("the session has ended"));
+            return Err(Error::InvalidToken("the session has ended"));
         }
-        let account = store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::Unauthorized("the account is gone"))?;
+        let account = store.get(&ACCOUNTS, &claims.sub).await?.ok_or(Error::InvalidToken("the account is gone"))?;
         let known = Account::parse(&account);
         if !known.is_usable(now) {
-            return Err(Error::Unauthorized("the account is disabled or expired"));
+            return Err(Error::InvalidToken("the account is disabled or expired"));
         }
         let organization_id = known.organization_id;
         let grants = grants_of(store, &account, organization_id.as_deref()).await?;

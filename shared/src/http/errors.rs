@@ -51,7 +51,11 @@ impl IntoResponse for Error {
             }
         };
         let headers = response.headers_mut();
-        if status == StatusCode::UNAUTHORIZED {
+        // RFC 6750 §3: a request without a token is told the scheme; one with a token that does
+        // not work is told why it was refused.
+        if let Error::InvalidToken(_) = self {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+        } else if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         let retry_after = match self {

@@ -241,6 +241,10 @@ pub fn error_responses() -> Value {
         if retries(status) {
             headers["Retry-After"] = json!({"schema": {"type": "integer"}, "description": "Seconds."});
         }
+        if status == 401 {
+            headers["WWW-Authenticate"] = json!({"schema": {"type": "string"},
+                "description": "`Bearer`, or `Bearer error=\"invalid_token\"` when the token sent does not work."});
+        }
         let jsonapi = json!({"description": describe(status), "headers": headers,
             "content": jsonapi_content(reference("Errors"))});
         out.insert(format!("E{status}"), jsonapi);
