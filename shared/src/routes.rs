@@ -66,6 +66,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v3/iam/auth/revoke", "sessions"),
     public("GET", "/.well-known/jwks.json", "sessions"),
     public("GET", "/.well-known/openid-configuration", "sessions"),
+    public("GET", "/.well-known/oauth-authorization-server", "sessions"),
     public("GET", "/health", "sessions"),
     // The smallest HTTP function serves the contract: the document's generator is ~140 KB.
     public("GET", "/openapi.json", "passwords"),

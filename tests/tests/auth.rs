@@ -46,6 +46,15 @@ async fn access_tokens_verify_with_the_published_jwks_alone() {
     assert_eq!(jwks.status, StatusCode::OK);
     let jwk: Jwk = serde_json::from_value(jwks.body["keys"][0].clone()).unwrap();
     let discovery = app.call(Method::GET, "/.well-known/openid-configuration", None, None).await;
+    let metadata = app.call(Method::GET, "/.well-known/oauth-authorization-server", None, None).await;
+    assert_eq!(metadata.body, discovery.body, "RFC 8414's document is the same");
+    // It claims nothing the service does not do: no authorization endpoint (so no response
+    // type), no ID tokens, no RFC 7009 revocation yet.
+    assert_eq!(discovery.body["response_types_supported"], json!([]));
+    assert_eq!(discovery.body["grant_types_supported"], json!(["password", "refresh_token"]));
+    for absent in ["id_token_signing_alg_values_supported", "revocation_endpoint", "authorization_endpoint"] {
+        assert!(discovery.body.get(absent).is_none(), "{absent} is claimed: {}", discovery.body);
+    }
     assert_eq!(discovery.body["jwks_uri"], "http://iam.test/.well-known/jwks.json");
     assert_eq!(discovery.body["token_endpoint"], "http://iam.test/api/v3/iam/auth/token");
     let issuer = discovery.body["issuer"].as_str().unwrap();

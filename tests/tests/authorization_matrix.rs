@@ -73,6 +73,7 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("POST",   "/api/v3/iam/auth/revoke",                 ["401", "204",  "204",  "204",  "204",  "204"]),
     ("GET",    "/.well-known/jwks.json",                  ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/.well-known/openid-configuration",       ["200", "200",  "200",  "200",  "200",  "200"]),
+    ("GET",    "/.well-known/oauth-authorization-server", ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/health",                                 ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/openapi.json",                           ["200", "200",  "200",  "200",  "200",  "200"]),
 ];

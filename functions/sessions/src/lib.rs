@@ -22,7 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v3/iam/auth/token", post(token))
         .route("/api/v3/iam/auth/revoke", post(revoke))
         .route("/.well-known/jwks.json", get(jwks))
-        .route("/.well-known/openid-configuration", get(openid_configuration))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oauth-authorization-server", get(discovery))
         .route("/health", get(health))
         .merge(account_sessions::routes())
 }
@@ -69,18 +70,20 @@ async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
-async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
+/// `/.well-known/openid-configuration` and RFC 8414's `/.well-known/oauth-authorization-server`:
+/// one document that claims only what the service implements. No authorization endpoint, so no
+/// response type; no ID tokens, so no ID-token algorithm; the revocation endpoint is not RFC
+/// 7009's (it takes the caller's bearer, not a `token`), so it is not advertised.
+async fn discovery(State(state): State<AppState>) -> Json<Value> {
     let public = &state.config.public_url;
     Json(json!({
         "issuer": state.keys.issuer,
         "jwks_uri": format!("{public}/.well-known/jwks.json"),
         "token_endpoint": format!("{}/auth/token", state.base_url()),
-        "revocation_endpoint": format!("{}/auth/revoke", state.base_url()),
         "grant_types_supported": ["password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["none"],
-        "id_token_signing_alg_values_supported": ["EdDSA"],
-        "response_types_supported": ["token"],
-        "subject_types_supported": ["public"],
+        "response_types_supported": [],
+        "scopes_supported": [],
     }))
 }
 

@@ -44,7 +44,8 @@ pub const ACTIONS: &[Action] = &[
     Action { method: "POST", path: "/api/v3/iam/auth/token", id: "token", oauth_errors: true, build: token },
     action("POST", "/api/v3/iam/auth/revoke", "revoke_session", revoke),
     action("GET", "/.well-known/jwks.json", "jwks", jwks),
-    action("GET", "/.well-known/openid-configuration", "openid_configuration", openid_configuration),
+    action("GET", "/.well-known/openid-configuration", "openid_configuration", discovery),
+    action("GET", "/.well-known/oauth-authorization-server", "oauth_authorization_server", discovery),
     action("GET", "/health", "health", health),
     action("GET", "/openapi.json", "openapi", openapi),
 ];
@@ -241,14 +242,19 @@ fn jwks() -> Value {
     })
 }
 
-fn openid_configuration() -> Value {
+/// Both discovery documents (OpenID Connect's name and RFC 8414's) are one document.
+fn discovery() -> Value {
+    let list = json!({"type": "array", "items": {"type": "string"}});
     json!({
-        "summary": "Discovery: issuer, JWKS and token endpoints", "tags": ["discovery"],
-        "responses": plain_json("The configuration.", json!({"type": "object",
-            "required": ["issuer", "jwks_uri", "token_endpoint"],
+        "summary": "Discovery (RFC 8414): issuer, JWKS and token endpoint, and what they support",
+        "tags": ["discovery"],
+        "responses": plain_json("The metadata.", json!({"type": "object",
+            "required": ["issuer", "jwks_uri", "token_endpoint", "response_types_supported"],
             "properties": {
                 "issuer": {"type": "string"}, "jwks_uri": {"type": "string"},
-                "token_endpoint": {"type": "string"}, "revocation_endpoint": {"type": "string"},
+                "token_endpoint": {"type": "string"},
+                "grant_types_supported": list, "token_endpoint_auth_methods_supported": list,
+                "response_types_supported": list, "scopes_supported": list,
             }})),
         "x-errors": [],
     })
