@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 # The Python tools the tests use, pinned to major versions known to work offline; schemathesis
 # exactly, so that a new release's checks cannot turn a build red without a change of ours.
-PY_TOOLS := "moto[server]>=5,<6" "cfn-lint>=1,<2" "aws-sam-cli>=1.150,<2" "schemathesis==4.32.5" "openapi-spec-validator>=0.9,<1" "openapi-python-client>=0.29,<0.30"
+PY_TOOLS := "moto[server]>=5,<6" "cfn-lint>=1,<2" "aws-sam-cli>=1.150,<2" "schemathesis==4.32.5" "openapi-spec-validator>=0.9,<1" "openapi-python-client>=0.29,<0.30" "authlib>=1.3,<2" "requests>=2.31,<3"
 # The load generator of `make bench-load`.
 OHA_VERSION := 1.16.0
 # What `make build` needs besides Rust: cargo-lambda, and zig as its cross-linker.
@@ -41,10 +41,10 @@ run:
 test: lint test-rust
 
 # The test tools from the venv: moto (DynamoDB, SES), schemathesis, openapi-spec-validator and
-# openapi-python-client.
+# openapi-python-client; the venv's Python runs the client scripts (authlib, the generated client).
 MOTO := MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1 \
 	SCHEMATHESIS=$(CURDIR)/$(VENV)/bin/schemathesis OPENAPI_SPEC_VALIDATOR=$(CURDIR)/$(VENV)/bin/openapi-spec-validator \
-	OPENAPI_PYTHON_CLIENT=$(CURDIR)/$(VENV)/bin/openapi-python-client \
+	OPENAPI_PYTHON_CLIENT=$(CURDIR)/$(VENV)/bin/openapi-python-client TEST_PYTHON=$(CURDIR)/$(PY) \
 	IAM_REQUIRE_TOOLS=1
 # The end-to-end suites, run a second time with every request served by DynamoDB (moto).
 E2E := --test accounts --test invitations --test passwords --test account_sessions --test roles --test teams --test account_queries --test account_costs --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox --test store_pressure --test request_properties

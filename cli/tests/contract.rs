@@ -1,6 +1,7 @@
 //! The published contract (`GET /openapi.json`, `iam openapi`) is valid OpenAPI 3.1 and true:
 //! schemathesis drives every operation of it against the real `iam serve` and finds no server
-//! error, no undocumented status or content type, and no response off its schema.
+//! error, no undocumented status or content type, and no response off its schema; a client
+//! generated from it and a standard OAuth client library (authlib) work against the server.
 //!
 //! The tools come from the test venv (`make test` passes their paths); without
 //! `IAM_REQUIRE_TOOLS=1` a machine without them skips these tests, saying so.
@@ -123,8 +124,7 @@ async fn schemathesis_finds_nothing_against_the_document() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_generated_from_the_document_works() {
     let Some(generator) = tool("OPENAPI_PYTHON_CLIENT") else { return };
-    // The generator's own venv runs the client (it brings httpx and attrs).
-    let python = generator.with_file_name("python");
+    let Some(python) = tool("TEST_PYTHON") else { return };
     let work = tempfile::tempdir().unwrap();
     let document = work.path().join("openapi.json");
     std::fs::write(&document, iam_shared::openapi::json()).unwrap();
@@ -142,6 +142,24 @@ async fn a_client_generated_from_the_document_works() {
     let run = Command::new(python)
         .arg(script)
         .arg(&client)
+        .arg(format!("http://{addr}"))
+        .args([support::ADMIN.0, support::ADMIN.1])
+        .output()
+        .expect("python runs");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(run.status.success(), "{}{}", text(&run.stdout), text(&run.stderr));
+}
+
+/// authlib, as another team's service would use it: discovery, the password grant, a refresh,
+/// introspection and revocation (`tests/contract/oauth_client.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_oauth_client_library_signs_in_refreshes_introspects_and_revokes() {
+    let Some(python) = tool("TEST_PYTHON") else { return };
+    let (_data, addr, mut server) = start().await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract/oauth_client.py");
+    let run = Command::new(python)
+        .arg(script)
         .arg(format!("http://{addr}"))
         .args([support::ADMIN.0, support::ADMIN.1])
         .output()

@@ -149,6 +149,9 @@ impl Error {
                 ("invalid_request", "send application/x-www-form-urlencoded or application/json".into())
             }
             Error::TooManyRequests { .. } => ("too_many_attempts", "too many attempts; try again later".into()),
+            // RFC 6750 §3.1, for the endpoints a bearer calls (introspection).
+            Error::Unauthorized(why) | Error::InvalidToken(why) => ("invalid_token", why.to_string()),
+            Error::Forbidden(why) => ("insufficient_scope", why.to_string()),
             _ => return self,
         };
         let retry_after_secs = match self {

@@ -14,12 +14,15 @@ pub enum Permission {
     SessionsRead,
     SessionsWrite,
     InvitationsWrite,
+    /// RFC 7662 introspection of any token (a service that verifies tokens offline asks whether
+    /// one was revoked); global only.
+    TokensIntrospect,
 }
 
 use Permission::*;
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         AccountsRead,
         AccountsWrite,
         OrganizationsRead,
@@ -31,11 +34,12 @@ impl Permission {
         SessionsRead,
         SessionsWrite,
         InvitationsWrite,
+        TokensIntrospect,
     ];
 
     /// Every permission's name, in [`Permission::ALL`]'s order.
-    pub const NAMES: [&'static str; 11] = {
-        let mut names = [""; 11];
+    pub const NAMES: [&'static str; 12] = {
+        let mut names = [""; 12];
         let mut i = 0;
         while i < names.len() {
             names[i] = Self::ALL[i].name();
@@ -57,6 +61,7 @@ impl Permission {
             SessionsRead => "sessions:read",
             SessionsWrite => "sessions:write",
             InvitationsWrite => "invitations:write",
+            TokensIntrospect => "tokens:introspect",
         }
     }
 
@@ -101,7 +106,7 @@ impl ScopeKind {
     pub fn allows(self, permission: Permission) -> bool {
         match self {
             ScopeKind::Global => true,
-            ScopeKind::Organization => permission != RolesWrite,
+            ScopeKind::Organization => !matches!(permission, RolesWrite | TokensIntrospect),
             ScopeKind::Team => matches!(permission, TeamsRead | TeamsWrite),
         }
     }

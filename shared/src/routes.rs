@@ -63,7 +63,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v3/iam/team_memberships/{id}", "teams"),
     route("DELETE", "/api/v3/iam/team_memberships/{id}", "teams"),
     public("POST", "/api/v3/iam/auth/token", "sessions"),
-    route("POST", "/api/v3/iam/auth/revoke", "sessions"),
+    // Public in RFC 7009's form (a `token` in the body); with a bearer, it ends the caller's session.
+    public("POST", "/api/v3/iam/auth/revoke", "sessions"),
+    route("POST", "/api/v3/iam/auth/introspect", "sessions"),
     public("GET", "/.well-known/jwks.json", "sessions"),
     public("GET", "/.well-known/openid-configuration", "sessions"),
     public("GET", "/.well-known/oauth-authorization-server", "sessions"),

@@ -49,10 +49,12 @@ async fn access_tokens_verify_with_the_published_jwks_alone() {
     let metadata = app.call(Method::GET, "/.well-known/oauth-authorization-server", None, None).await;
     assert_eq!(metadata.body, discovery.body, "RFC 8414's document is the same");
     // It claims nothing the service does not do: no authorization endpoint (so no response
-    // type), no ID tokens, no RFC 7009 revocation yet.
+    // type), no ID tokens.
     assert_eq!(discovery.body["response_types_supported"], json!([]));
     assert_eq!(discovery.body["grant_types_supported"], json!(["password", "refresh_token"]));
-    for absent in ["id_token_signing_alg_values_supported", "revocation_endpoint", "authorization_endpoint"] {
+    assert_eq!(discovery.body["revocation_endpoint"], "http://iam.test/api/v3/iam/auth/revoke");
+    assert_eq!(discovery.body["introspection_endpoint"], "http://iam.test/api/v3/iam/auth/introspect");
+    for absent in ["id_token_signing_alg_values_supported", "authorization_endpoint"] {
         assert!(discovery.body.get(absent).is_none(), "{absent} is claimed: {}", discovery.body);
     }
     assert_eq!(discovery.body["jwks_uri"], "http://iam.test/.well-known/jwks.json");
@@ -372,4 +374,104 @@ async fn a_session_records_where_it_came_from() {
     app.token(refresh_grant(&reply.body)).await;
     let session = app.state.store.get(&iam_shared::store::schema::SESSIONS, sid).await.unwrap().unwrap();
     assert_eq!(session["refresh_seq"], 1);
+}
+
+/// A form POST to `path`, with a bearer when given (RFC 7009 and 7662 clients send forms).
+fn form(path: &str, token: Option<&str>, body: &str) -> Request<Body> {
+    let mut request = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+    if let Some(t) = token {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+const REVOKE: &str = "/api/v3/iam/auth/revoke";
+const INTROSPECT: &str = "/api/v3/iam/auth/introspect";
+
+#[tokio::test]
+async fn rfc7009_revocation_ends_the_session_of_an_access_or_a_refresh_token() {
+    let app = TestApp::new().await;
+    let (one, two) = (app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await, app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    // A refresh token, in a form, without a bearer: its session ends, the other lives on.
+    let refresh = one["refresh_token"].as_str().unwrap();
+    let reply = app.send(form(REVOKE, None, &format!("token={refresh}&token_type_hint=refresh_token"))).await;
+    assert_eq!((reply.status, &reply.body), (StatusCode::OK, &Value::Null), "an empty 200");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(can_read(&app, one["access_token"].as_str().unwrap()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.token(refresh_grant(&one)).await.status, StatusCode::UNAUTHORIZED);
+    let access = two["access_token"].as_str().unwrap();
+    assert_eq!(can_read(&app, access).await, StatusCode::OK);
+    // An access token, as JSON: its session ends.
+    let reply = app.action(Method::POST, REVOKE, None, json!({"token": access})).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(can_read(&app, access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.token(refresh_grant(&two)).await.status, StatusCode::UNAUTHORIZED);
+    // Anything else is the same empty 200; only a missing token is an (OAuth) error.
+    for junk in ["nonsense", "0190a0b0-0000-7000-8000-000000000001.secret", refresh, ""] {
+        let reply = app.send(form(REVOKE, None, &format!("token={junk}"))).await;
+        let expected = if junk.is_empty() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        assert_eq!(reply.status, expected, "{junk:?}: {}", reply.body);
+    }
+    let reply = app.send(form(REVOKE, None, "token_type_hint=access_token")).await;
+    assert_eq!((reply.status, reply.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn revoking_a_rotated_away_refresh_token_ends_its_session_too() {
+    let app = TestApp::new().await;
+    let session = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let rotated = app.token(refresh_grant(&session)).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let access = rotated.body["access_token"].as_str().unwrap();
+    assert_eq!(can_read(&app, access).await, StatusCode::OK);
+    // Whoever holds the old token asks for the session to end: it does (as reuse would).
+    let old = session["refresh_token"].as_str().unwrap();
+    assert_eq!(app.send(form(REVOKE, None, &format!("token={old}"))).await.status, StatusCode::OK);
+    assert_eq!(can_read(&app, access).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn introspection_needs_its_permission_and_tells_only_whether_a_token_works() {
+    let app = TestApp::new().await;
+    let me = app.call(Method::GET, "/api/v3/iam/accounts/me", Some(&app.admin_token), None).await;
+    let admin_id = me.body["data"]["id"].as_str().unwrap().to_string();
+    let session = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let access = session["access_token"].as_str().unwrap();
+    let refresh = session["refresh_token"].as_str().unwrap();
+
+    let reply = app.send(form(INTROSPECT, Some(&app.admin_token), &format!("token={access}"))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let body = &reply.body;
+    assert_eq!((body["active"].as_bool(), body["token_type"].as_str()), (Some(true), Some("access_token")));
+    assert_eq!((body["sub"].as_str(), body["sid"].as_str()), (Some(admin_id.as_str()), session["session_id"].as_str()));
+    assert!(body["exp"].as_i64() > body["iat"].as_i64(), "{body}");
+    let reply = app.send(form(INTROSPECT, Some(&app.admin_token), &format!("token={refresh}"))).await;
+    assert_eq!(
+        (reply.body["active"].as_bool(), reply.body["token_type"].as_str()),
+        (Some(true), Some("refresh_token"))
+    );
+
+    // Revoked, rotated away or made up: exactly {"active": false}, nothing else said.
+    let rotated = app.token(refresh_grant(&session)).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let reply = app.send(form(INTROSPECT, Some(&app.admin_token), &format!("token={refresh}"))).await;
+    assert_eq!(reply.body, json!({"active": false}), "a rotated refresh token");
+    app.send(form(REVOKE, None, &format!("token={access}"))).await;
+    for dead in [access, "made-up", rotated.body["refresh_token"].as_str().unwrap()] {
+        let reply = app.send(form(INTROSPECT, Some(&app.admin_token), &format!("token={dead}"))).await;
+        assert_eq!((reply.status, &reply.body), (StatusCode::OK, &json!({"active": false})), "{dead}");
+    }
+
+    // Only with tokens:introspect; every refusal is an OAuth body.
+    let org = app.create_org("Acme").await;
+    let member = app.account_with_role("ann@acme.test", Some(&org), Some(("org_admin", Some(&org)))).await;
+    let reply = app.send(form(INTROSPECT, Some(&member), &format!("token={}", app.admin_token))).await;
+    assert_eq!((reply.status, reply.body["error"].as_str()), (StatusCode::FORBIDDEN, Some("insufficient_scope")));
+    let reply = app.send(form(INTROSPECT, None, &format!("token={}", app.admin_token))).await;
+    assert_eq!((reply.status, reply.body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let reply = app.send(form(INTROSPECT, Some(&app.admin_token), "token_type_hint=access_token")).await;
+    assert_eq!((reply.status, reply.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
 }

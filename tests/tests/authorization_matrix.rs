@@ -71,6 +71,8 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("DELETE", "/api/v3/iam/account_sessions/{g}",        ["401", "404",  "403",  "403",  "404",  "204"]),
     ("POST",   "/api/v3/iam/auth/token",                  ["200", "200",  "200",  "200",  "200",  "200"]),
     ("POST",   "/api/v3/iam/auth/revoke",                 ["401", "204",  "204",  "204",  "204",  "204"]),
+    // Only a global grant carries tokens:introspect.
+    ("POST",   "/api/v3/iam/auth/introspect",             ["401", "403",  "403",  "403",  "403",  "200"]),
     ("GET",    "/.well-known/jwks.json",                  ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/.well-known/openid-configuration",       ["200", "200",  "200",  "200",  "200",  "200"]),
     ("GET",    "/.well-known/oauth-authorization-server", ["200", "200",  "200",  "200",  "200",  "200"]),
@@ -195,6 +197,7 @@ impl World {
                 doc("team_memberships", None, json!({"team_id": self.t, "account_id": self.y}))
             }
             (_, p) if p.ends_with("/request_reset") => Some(json!({"email": format!("x{n}@a.test")})),
+            (_, p) if p.ends_with("/introspect") => Some(json!({"token": "made-up"})),
             (_, p) if p.ends_with("/passwords/reset") => Some(json!({"token": "made-up", "password": PASSWORD})),
             (_, p) if p.ends_with("/change") => {
                 Some(json!({"current_password": "Not!The0ne", "password": "An0ther!Password"}))

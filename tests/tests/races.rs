@@ -597,3 +597,40 @@ async fn root_admins_taking_themselves_away_at_once_leave_one_who_can_sign_in() 
     }
     assert!(usable >= 1, "no root admin can sign in: {:?}", statuses(&replies));
 }
+
+/// Twenty refreshes and twenty RFC 7009 revocations of one refresh token, all at once: whatever
+/// the order, every revocation is an empty 200 and the session ends, so no token any refresh
+/// handed out works afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoking_a_refresh_token_while_it_is_refreshed_ends_the_session() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let session = app.login(iam_tests::app::ADMIN_EMAIL, iam_tests::app::ADMIN_PASSWORD).await;
+    let refresh = session["refresh_token"].as_str().expect("a refresh token").to_string();
+    let requests = (0..40)
+        .map(|i| {
+            let (path, body) = match i % 2 {
+                0 => ("/api/v3/iam/auth/token", format!("grant_type=refresh_token&refresh_token={refresh}")),
+                _ => ("/api/v3/iam/auth/revoke", format!("token={refresh}")),
+            };
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap()
+        })
+        .collect();
+    let replies = all_at_once(&app, requests).await;
+    let mut handed_out = vec![session["access_token"].as_str().unwrap().to_string()];
+    for (i, r) in replies.iter().enumerate() {
+        if i % 2 == 1 {
+            assert_eq!(r.status, StatusCode::OK, "a revocation: {:?}", r.body);
+        } else if r.status == StatusCode::OK {
+            handed_out.push(r.body["access_token"].as_str().expect("an access token").to_string());
+        } else {
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a refresh: {:?}", r.body);
+        }
+    }
+    for token in handed_out {
+        let reply = app.call(Method::GET, "/api/v3/iam/accounts/me", Some(&token), None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "a token of the revoked session still works");
+    }
+}

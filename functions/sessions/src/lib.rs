@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v3/iam/auth/token", post(token))
         .route("/api/v3/iam/auth/revoke", post(revoke))
+        .route("/api/v3/iam/auth/introspect", post(introspect))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/.well-known/oauth-authorization-server", get(discovery))
@@ -52,16 +53,50 @@ async fn token(
         "refresh_token": granted.refresh_token,
         "session_id": granted.session_id,
     });
-    let mut response = Json(body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(no_store(Json(body).into_response()))
 }
 
-/// `POST /auth/revoke`: ends the caller's session.
-async fn revoke(State(state): State<AppState>, principal: Principal) -> Result<StatusCode> {
-    sessions::revoke(&state, &principal).await?;
-    Ok(StatusCode::NO_CONTENT)
+/// `POST /auth/revoke`, in two forms. With a `token` in a form or JSON body (RFC 7009, public):
+/// the session of that token ends, and the answer is an empty 200 whatever the token was; its
+/// errors are OAuth bodies. Otherwise the caller's bearer token names the session to end: 204.
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<FlatBody, Error>,
+) -> Result<Response> {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match body {
+        Ok(FlatBody(body)) if body.contains_key("token") || authorization.is_none() => {
+            sessions::revoke_token(&state, &body).await.map_err(Error::into_oauth)?;
+            Ok(no_store(StatusCode::OK.into_response()))
+        }
+        _ => {
+            let principal =
+                Principal::authenticate(state.store.as_ref(), &state.keys, authorization, state.now()).await?;
+            sessions::revoke(&state, &principal).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
+}
+
+/// `POST /auth/introspect` (RFC 7662): for a bearer holding `tokens:introspect`, whether a token
+/// works and whose it is. Every error is an OAuth body.
+async fn introspect(
+    State(state): State<AppState>,
+    principal: std::result::Result<Principal, Error>,
+    body: std::result::Result<FlatBody, Error>,
+) -> Result<Response> {
+    let principal = principal.map_err(Error::into_oauth)?;
+    let FlatBody(body) = body.map_err(Error::into_oauth)?;
+    let answer = sessions::introspect(&state, &principal, &body).await.map_err(Error::into_oauth)?;
+    Ok(no_store(Json(answer).into_response()))
+}
+
+/// Token endpoints' answers are never cached (RFC 6749 §5.1).
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
@@ -71,16 +106,19 @@ async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 /// `/.well-known/openid-configuration` and RFC 8414's `/.well-known/oauth-authorization-server`:
-/// one document that claims only what the service implements. No authorization endpoint, so no
-/// response type; no ID tokens, so no ID-token algorithm; the revocation endpoint is not RFC
-/// 7009's (it takes the caller's bearer, not a `token`), so it is not advertised.
+/// one document that claims only what the service implements: no authorization endpoint, so no
+/// response type; no ID tokens, so no ID-token algorithm. Introspection takes a bearer with
+/// `tokens:introspect`, which RFC 8414's registry of auth methods has no name for.
 async fn discovery(State(state): State<AppState>) -> Json<Value> {
     let public = &state.config.public_url;
     Json(json!({
         "issuer": state.keys.issuer,
         "jwks_uri": format!("{public}/.well-known/jwks.json"),
         "token_endpoint": format!("{}/auth/token", state.base_url()),
+        "revocation_endpoint": format!("{}/auth/revoke", state.base_url()),
+        "introspection_endpoint": format!("{}/auth/introspect", state.base_url()),
         "grant_types_supported": ["password", "refresh_token"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
         "token_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": [],
         "scopes_supported": [],

@@ -70,6 +70,36 @@ pub async fn start(
     Ok((session, token))
 }
 
+/// The live session whose current refresh token is `token`, if any (introspection and RFC 7009
+/// revocation; a refresh itself goes through [`refresh`], which also detects reuse).
+pub async fn of_refresh_token(store: &dyn Store, token: &str, now: OffsetDateTime) -> Result<Option<Item>> {
+    let Some((session_id, _)) = token.split_once('.').filter(|(id, secret)| is_id(id) && !secret.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(session) = store.get(&SESSIONS, session_id).await? else { return Ok(None) };
+    let known = Session::parse(&session);
+    let current = constant_time_eq(&hash_token(token), &known.refresh_hash);
+    Ok((current && known.expires_at.is_some_and(|at| at > now)).then_some(session))
+}
+
+/// The session that issued refresh token `token`, now or before a rotation (revocation: a
+/// holder of a rotated-away token ending the session is the reuse response anyway).
+pub async fn issuer_of_refresh_token(store: &dyn Store, token: &str) -> Result<Option<String>> {
+    let Some((session_id, _)) = token.split_once('.').filter(|(id, secret)| is_id(id) && !secret.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(session) = store.get(&SESSIONS, session_id).await? else { return Ok(None) };
+    let known = Session::parse(&session);
+    let presented = hash_token(token);
+    // Every hash is compared, so the time does not say which one matched.
+    let issued = known
+        .retired_hashes
+        .iter()
+        .chain([&known.refresh_hash])
+        .fold(false, |hit, h| hit | constant_time_eq(&presented, h));
+    Ok(issued.then_some(known.id))
+}
+
 /// Rotates a refresh token: returns the session and the next refresh token.
 pub async fn refresh(store: &dyn Store, token: &str, origin: Origin, now: OffsetDateTime) -> Result<(Item, String)> {
     // A token of ours is `<session id>.<secret>`; anything else is refused before the store

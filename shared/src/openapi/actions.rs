@@ -42,7 +42,14 @@ pub const ACTIONS: &[Action] = &[
     action("GET", "/api/v3/iam/account/passwords/token_valid", "reset_token_valid", token_valid),
     action("POST", "/api/v3/iam/account/passwords/change", "change_password", change),
     Action { method: "POST", path: "/api/v3/iam/auth/token", id: "token", oauth_errors: true, build: token },
-    action("POST", "/api/v3/iam/auth/revoke", "revoke_session", revoke),
+    action("POST", "/api/v3/iam/auth/revoke", "revoke", revoke),
+    Action {
+        method: "POST",
+        path: "/api/v3/iam/auth/introspect",
+        id: "introspect",
+        oauth_errors: true,
+        build: introspect,
+    },
     action("GET", "/.well-known/jwks.json", "jwks", jwks),
     action("GET", "/.well-known/openid-configuration", "openid_configuration", discovery),
     action("GET", "/.well-known/oauth-authorization-server", "oauth_authorization_server", discovery),
@@ -217,11 +224,48 @@ fn token() -> Value {
 }
 
 fn revoke() -> Value {
+    let body = json!({
+        "token": {"type": "string", "writeOnly": true, "description": "An access or refresh token of ours."},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+    });
+    let mut request = flat_body(body, &["token"], FORM);
+    request["required"] = json!(false);
     json!({
-        "summary": "End the caller's session",
+        "summary": "Revoke: a token's session (RFC 7009, public), or without one the caller's own session",
+        "description": "With `token` in the body, the session that token belongs to ends and the answer is an empty \
+            200 whether or not the token was valid. Without one, the bearer token's session ends (204).",
         "tags": ["auth"],
-        "responses": no_content("Ended; its access and refresh tokens stop working."),
-        "x-errors": [],
+        "security": [{}, {"bearer": []}],
+        "requestBody": request,
+        "responses": {
+            "200": {"description": "The token's session has ended, if it had one."},
+            "204": {"description": "The caller's session has ended; its access and refresh tokens stop working."},
+            "400": {"$ref": "#/components/responses/OAuth400"},
+        },
+        "x-errors": [400, 401],
+    })
+}
+
+fn introspect() -> Value {
+    let body = json!({
+        "token": {"type": "string", "writeOnly": true, "description": "An access or refresh token."},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+    });
+    let answer = json!({"type": "object", "required": ["active"], "properties": {
+        "active": {"type": "boolean"},
+        "sub": {"type": "string"}, "sid": {"type": "string"}, "iss": {"type": "string"}, "aud": {"type": "string"},
+        "iat": {"type": "integer"}, "exp": {"type": "integer"}, "client_id": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["access_token", "refresh_token"]},
+        "organization_id": {"type": ["string", "null"]},
+    }});
+    json!({
+        "summary": "Introspect a token (RFC 7662): needs `tokens:introspect`",
+        "description": "The claims of a token that works now (a live session of a usable account), else exactly \
+            `{\"active\": false}`.",
+        "tags": ["auth"],
+        "requestBody": flat_body(body, &["token"], FORM),
+        "responses": {"200": {"description": "The answer.", "content": {"application/json": {"schema": answer}}}},
+        "x-errors": [400, 413, 415],
     })
 }
 
@@ -253,7 +297,9 @@ fn discovery() -> Value {
             "properties": {
                 "issuer": {"type": "string"}, "jwks_uri": {"type": "string"},
                 "token_endpoint": {"type": "string"},
+                "revocation_endpoint": {"type": "string"}, "introspection_endpoint": {"type": "string"},
                 "grant_types_supported": list, "token_endpoint_auth_methods_supported": list,
+                "revocation_endpoint_auth_methods_supported": list,
                 "response_types_supported": list, "scopes_supported": list,
             }})),
         "x-errors": [],

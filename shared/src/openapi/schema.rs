@@ -203,7 +203,7 @@ pub fn components() -> Value {
         "OAuthError".into(),
         json!({"type": "object", "required": ["error"], "properties": {
             "error": {"type": "string", "enum": ["invalid_request", "invalid_grant", "unsupported_grant_type",
-                "invalid_client", "too_many_attempts", "server_error", "temporarily_unavailable"]},
+                "invalid_client", "too_many_attempts", "invalid_token", "insufficient_scope"]},
             "error_description": {"type": "string"},
         }}),
     );

@@ -1,5 +1,6 @@
-//! Sessions: the OAuth 2.0 token endpoint's grants (password, refresh token), revocation, and
-//! an account session ended by request.
+//! Sessions: the OAuth 2.0 token endpoint's grants (password, refresh token), revocation (of the
+//! caller's session, or RFC 7009's of any token), RFC 7662 introspection, and an account
+//! session ended by request.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -7,13 +8,14 @@ use serde_json::{Map, Value, json};
 use super::credentials;
 use crate::app::AppState;
 use crate::auth::session::{self, Origin};
-use crate::auth::{Principal, jwt};
+use crate::auth::{Permission, Principal, jwt};
+use crate::clock;
 use crate::error::{Error, Result};
-use crate::model::account;
+use crate::model::account::{self, Account};
 use crate::model::account_session;
 use crate::records::{self, Change};
 use crate::store::Item;
-use crate::store::schema::ACCOUNTS;
+use crate::store::schema::{ACCOUNTS, SESSIONS};
 
 /// What a successful token request answers (RFC 6749 §5.1).
 #[derive(Debug)]
@@ -109,6 +111,82 @@ async fn refresh_grant(state: &AppState, body: &Map<String, Value>, origin: Orig
         return Err(Error::invalid_grant());
     }
     Ok((account_id, session, refresh))
+}
+
+/// Which kind of our tokens a presented one is (RFC 7662 `token_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+/// A token of ours that works now: its kind, its session, and the account it acts for.
+struct Working {
+    kind: TokenKind,
+    session: Item,
+    account: Item,
+    /// When the token was issued and when it stops working (Unix seconds).
+    iat: i64,
+    exp: i64,
+}
+
+/// What `token` is, if it is an access or refresh token of ours that works now: a live session
+/// and an account that may use the service. Anything else is `None`, whatever the reason.
+async fn working(state: &AppState, token: &str) -> Result<Option<Working>> {
+    let store = state.store.as_ref();
+    let now = state.now();
+    let found = match state.keys.verify(token, now) {
+        Ok(claims) => match store.get(&SESSIONS, &claims.sid).await? {
+            Some(s) if session::is_live(&s, &claims.sub, now) => Some((TokenKind::Access, s, claims.iat, claims.exp)),
+            _ => None,
+        },
+        Err(_) => session::of_refresh_token(store, token, now).await?.map(|s| {
+            let time = |k: &str| s.get(k).and_then(Value::as_str).and_then(clock::parse).map(|t| t.unix_timestamp());
+            let (iat, exp) = (time("last_used_at").unwrap_or_default(), time("expires_at").unwrap_or_default());
+            (TokenKind::Refresh, s, iat, exp)
+        }),
+    };
+    let Some((kind, session, iat, exp)) = found else { return Ok(None) };
+    let account_id = session.get("account_id").and_then(Value::as_str).unwrap_or_default();
+    let account = store.get(&ACCOUNTS, account_id).await?.filter(|a| Account::parse(a).is_usable(now));
+    Ok(account.map(|account| Working { kind, session, account, iat, exp }))
+}
+
+/// `POST /auth/revoke` with a `token` (RFC 7009): ends the session an access token of ours, or a
+/// refresh token it issued (current or rotated away), belongs to. Says nothing either way: an
+/// unknown, expired or foreign token is no error.
+pub async fn revoke_token(state: &AppState, body: &Map<String, Value>) -> Result<()> {
+    let token = string_param(body, &["token"])?;
+    let store = state.store.as_ref();
+    let session_id = match state.keys.verify(token, state.now()) {
+        Ok(claims) => Some(claims.sid),
+        Err(_) => session::issuer_of_refresh_token(store, token).await?,
+    };
+    if let Some(id) = session_id {
+        session::end(store, &id).await?;
+        tracing::info!(session_id = %id, "session ended by token revocation");
+    }
+    Ok(())
+}
+
+/// `POST /auth/introspect` (RFC 7662), for a caller holding `tokens:introspect`: the token's
+/// claims while it works, else exactly `{"active": false}`.
+pub async fn introspect(state: &AppState, principal: &Principal, body: &Map<String, Value>) -> Result<Value> {
+    principal.require(Permission::TokensIntrospect)?;
+    let token = string_param(body, &["token"])?;
+    let Some(found) = working(state, token).await? else { return Ok(json!({"active": false})) };
+    Ok(json!({
+        "active": true,
+        "sub": records::id_of(&found.account),
+        "sid": records::id_of(&found.session),
+        "iss": state.keys.issuer,
+        "aud": state.keys.audience,
+        "iat": found.iat,
+        "exp": found.exp,
+        "client_id": jwt::CLIENT_ID,
+        "token_type": match found.kind { TokenKind::Access => "access_token", TokenKind::Refresh => "refresh_token" },
+        "organization_id": found.account.get("organization_id").cloned().unwrap_or(Value::Null),
+    }))
 }
 
 /// `POST /auth/revoke`: ends the caller's session.
