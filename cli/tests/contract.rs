@@ -6,8 +6,9 @@
 //! The tools come from the test venv (`make test` passes their paths); without
 //! `IAM_REQUIRE_TOOLS=1` a machine without them skips these tests, saying so.
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
 mod support;
@@ -137,18 +138,7 @@ async fn a_client_generated_from_the_document_works() {
         .output()
         .expect("openapi-python-client runs");
     assert!(generated.status.success(), "{}{}", text(&generated.stdout), text(&generated.stderr));
-    let (_data, addr, mut server) = start().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract/client_smoke.py");
-    let run = Command::new(python)
-        .arg(script)
-        .arg(&client)
-        .arg(format!("http://{addr}"))
-        .args([support::ADMIN.0, support::ADMIN.1])
-        .output()
-        .expect("python runs");
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(run.status.success(), "{}{}", text(&run.stdout), text(&run.stderr));
+    run_against_a_server(&python, "client_smoke.py", &[client.as_os_str()]).await;
 }
 
 /// authlib, as another team's service would use it: discovery, the password grant, a refresh,
@@ -156,10 +146,17 @@ async fn a_client_generated_from_the_document_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standard_oauth_client_library_signs_in_refreshes_introspects_and_revokes() {
     let Some(python) = tool("TEST_PYTHON") else { return };
+    run_against_a_server(&python, "oauth_client.py", &[]).await;
+}
+
+/// Runs `tests/contract/<script>` against a fresh server, with `first` as its first arguments
+/// and then the server's URL and the admin's email and password; its output is the failure.
+async fn run_against_a_server(python: &Path, script: &str, first: &[&OsStr]) {
     let (_data, addr, mut server) = start().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract/oauth_client.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/contract").join(script);
     let run = Command::new(python)
         .arg(script)
+        .args(first)
         .arg(format!("http://{addr}"))
         .args([support::ADMIN.0, support::ADMIN.1])
         .output()
