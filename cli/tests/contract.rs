@@ -98,7 +98,10 @@ async fn schemathesis_finds_nothing_against_the_document() {
             ])
             // Stateful: follows the document's links from each create to its item's operations.
             .args(["--phases", "examples,coverage,fuzzing,stateful"])
-            .args(["--max-examples", &examples, "--seed", &seed, "--workers", "2", "--no-color"])
+            // One worker: CPython 3.11's `ast.parse` is not thread-safe (python/cpython#106905,
+            // "AST constructor recursion depth mismatch"), and hypothesis parses lambdas' source
+            // while describing strategies, so two workers fail at random (CI did, once).
+            .args(["--max-examples", &examples, "--seed", &seed, "--workers", "1", "--no-color"])
             .args(["--request-timeout", "30", "--generation-database", "none"])
             .env("SCHEMATHESIS_HOOKS", hooks)
             .env("IAM_CONTRACT_URL", &base)
