@@ -33,10 +33,17 @@ docs:
 	cargo run --quiet -p iam-cli --bin iam -- openapi > docs/openapi.json
 	cargo run --quiet -p iam-cli --bin iam -- openapi --markdown > docs/API-REFERENCE.md
 
-.PHONY: docs run test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing bench-durability bench-load clean
+.PHONY: docs run admin-password test test-rust lint lint-rust lint-infra venv build build-tools deploy bench-coldstart bench-listings bench-hashing bench-durability bench-load clean
 
 run:
+	@echo "Building and starting the API (optimised; about 3 minutes the first time, seconds after)..."
 	cargo run --profile local -p iam-cli --bin iam -- serve
+
+# A new password for an account of the local store (a lost generated admin password): printed
+# once, every session ended, nothing else changed.
+admin-password:
+	@test -n "$(EMAIL)" || { echo "usage: make admin-password EMAIL=admin@iam.local"; exit 2; }
+	cargo run --profile local -p iam-cli --bin iam -- admin reset-password "$(EMAIL)"
 
 test: lint test-rust
 
@@ -76,6 +83,7 @@ build: build-tools
 build-tools: $(VENV)/.build-tools
 
 $(VENV)/.build-tools: $(VENV)/.installed
+	@echo "Installing cargo-lambda and zig (the cross-linker) into $(VENV), once (a minute or two)..."
 	$(PY) -m pip install --quiet $(BUILD_TOOLS)
 	rustup target add aarch64-unknown-linux-gnu
 	touch $@
@@ -134,6 +142,8 @@ bench-coldstart: build
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: Makefile
+	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { echo "$(PYTHON) cannot make a venv: install python3-venv (Debian, Ubuntu)"; exit 1; }
+	@echo "Installing the test tools into $(VENV), once (a few minutes): moto, cfn-lint, the SAM CLI, schemathesis, openapi-spec-validator, openapi-python-client, authlib..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(PY_TOOLS)

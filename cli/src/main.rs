@@ -1,5 +1,5 @@
 //! `iam`: the local gateway (`serve`, which also delivers the outbox), the first root admin
-//! (`bootstrap`), one cleanup sweep (`cleanup`), one outbox sweep (`deliver`), the route table
+//! (`bootstrap`) and a lost password (`admin reset-password`), one cleanup sweep (`cleanup`), one outbox sweep (`deliver`), the route table
 //! (`routes`), the OpenAPI document and reference (`openapi`) and the cloud's keys (`signing-key`, `outbox-key`), all configured by the `IAM_*`
 //! and `AWS_*` environment variables.
 
@@ -8,7 +8,7 @@ use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use iam_shared::app::open_store;
 use iam_shared::auth::password::PasswordHasher;
 use iam_shared::aws::Aws;
-use iam_shared::bootstrap::{Outcome, ensure_root_admin};
+use iam_shared::bootstrap::{Outcome, ensure_root_admin, set_password};
 use iam_shared::clock::{self, Clock, SystemClock};
 use iam_shared::config::{self, Config};
 use iam_shared::mail::seal::OpeningKey;
@@ -68,6 +68,24 @@ enum Command {
     /// Deliver every letter waiting in the outbox now (what the mailer's sweep does): prints
     /// what was sent, failed or dropped.
     Deliver,
+    /// Operator's actions on accounts, straight on the store (no token needed).
+    Admin {
+        #[command(subcommand)]
+        action: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Give an account a new password (generated and printed once, or read from stdin), ending
+    /// its sessions and reset links: for a lost admin password. Nothing else changes.
+    ResetPassword {
+        /// The account's email.
+        email: String,
+        /// Read the new password from the first line of stdin instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 /// Every `IAM_*` variable is also an option (`IAM_DATA_DIR` is `--data-dir`), so that
@@ -140,6 +158,27 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Admin { action: Admin::ResetPassword { email, password_stdin } } => {
+            let config = config()?;
+            let password = match password_stdin {
+                true => Some(first_line_of_stdin()?),
+                false => None,
+            };
+            let store = open_store(&config, &Aws::new(config.tls_roots)).await?;
+            let passwords = PasswordHasher::new(config.hash_cost, config.hash_slots)?;
+            let now = SystemClock.now();
+            let set = set_password(store.as_ref(), &passwords, now, &email, password.as_deref()).await?;
+            match &set.generated_password {
+                // Shown this once; only its hash is stored.
+                Some(p) => println!("New password of {}:\n\n    {p}\n\nIt is shown only now.", set.email),
+                None => println!("Set the password of {}.", set.email),
+            }
+            println!("{} session(s) ended; earlier reset links no longer work.", set.sessions_ended);
+            if !set.may_log_in {
+                println!("Note: {} cannot sign in now (disabled, expired or not active).", set.email);
+            }
+            Ok(())
+        }
         Command::Deliver => {
             let config = config()?;
             let postman = iam_shared::app::postman(&config, &Aws::new(config.tls_roots)).await?;
@@ -167,10 +206,16 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+fn first_line_of_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 async fn bootstrap(store: &dyn Store, passwords: &PasswordHasher, config: &Config) -> anyhow::Result<()> {
     let (email, password) = (config.admin_email.as_deref(), config.admin_password.as_ref().map(|p| p.expose()));
     match ensure_root_admin(store, passwords, &clock::format(SystemClock.now()), email, password).await? {
-        Outcome::AlreadyPresent => println!("A root admin exists already; nothing to do."),
+        Outcome::AlreadyPresent { holders } => println!("{}", already_present(&holders, email)),
         Outcome::Created { email, generated_password: None } => println!("Created root admin {email}."),
         Outcome::Created { email, generated_password: Some(password) } => {
             // Shown this once; only its hash is stored.
@@ -180,6 +225,24 @@ async fn bootstrap(store: &dyn Store, passwords: &PasswordHasher, config: &Confi
         }
     }
     Ok(())
+}
+
+/// What to tell an operator when a root admin exists: who it is, and, when `IAM_ADMIN_EMAIL`
+/// names someone else (it only ever creates the first one), how to get in anyway.
+fn already_present(holders: &[String], configured: Option<&str>) -> String {
+    let first = holders.first().map_or("EMAIL", String::as_str);
+    let who = if holders.is_empty() { "an account".to_string() } else { holders.join(", ") };
+    let recover = format!(
+        "Lost its password? Set a new one, without losing data:\n\n    make admin-password EMAIL={first}\n\n\
+         (or `iam admin reset-password {first}` with this IAM_DATA_DIR or store)."
+    );
+    match configured {
+        Some(named) if !holders.iter().any(|h| h.eq_ignore_ascii_case(named)) => format!(
+            "A root admin exists already: {who}. IAM_ADMIN_EMAIL={named} names another account, and only the \
+             first root admin is created from it, so nothing was created.\nSign in as {first}. {recover}"
+        ),
+        _ => format!("A root admin exists already ({who}); nothing to do. {recover}"),
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

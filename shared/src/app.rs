@@ -190,6 +190,6 @@ pub fn postman_with(
         templates: Arc::new(Templates::load(config.mail_templates.as_deref())?),
         key: Arc::new(key),
         clock,
-        public_url: config.public_url.clone(),
+        app_url: config.app_url.clone(),
     })
 }

@@ -148,6 +148,14 @@ pub const VARIABLES: &[Variable] = &[
     var("IAM_ADDR", "Address `iam serve` listens on [default: 127.0.0.1:3000]"),
     var("IAM_DATA_DIR", "Directory of the embedded store, outbox and local signing key [default: ./.iam]"),
     var("IAM_PUBLIC_URL", "Base URL clients reach the API at, used in links and emails [default: http://IAM_ADDR]"),
+    var(
+        "IAM_APP_URL",
+        "Base URL of the pages that emailed links open (/join, /reset-password) [default: IAM_PUBLIC_URL]",
+    ),
+    var(
+        "IAM_CORS_ORIGINS",
+        "Browser origins allowed to call the API, comma-separated (https://app.example.com) [default: none]",
+    ),
     var("IAM_STORE", "Storage adapter: embedded (SQLite) or dynamodb [default: embedded]"),
     var("IAM_TABLE_PREFIX", "Prefix of every DynamoDB table name [default: iam-]"),
     var("IAM_CREATE_TABLES", "Create missing DynamoDB tables at start (1 or true; local endpoints only)"),
@@ -200,6 +208,12 @@ pub struct Config {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub public_url: String,
+    /// Base of the links in emails (`IAM_APP_URL`): integrators may host the join and reset
+    /// pages in their own app; the public URL by default.
+    pub app_url: String,
+    /// Origins whose browser scripts may call the API (`IAM_CORS_ORIGINS`), each
+    /// `scheme://host[:port]` as a browser sends it in `Origin`.
+    pub cors_origins: Vec<String>,
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
     pub store: StoreKind,
@@ -262,6 +276,16 @@ impl Config {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             bail!("IAM_PUBLIC_URL={public_url:?} must start with http:// or https://");
         }
+        let app_url = get("IAM_APP_URL").map_or_else(|| public_url.clone(), |u| u.trim_end_matches('/').to_string());
+        if !(app_url.starts_with("http://") || app_url.starts_with("https://")) {
+            bail!("IAM_APP_URL={app_url:?} must start with http:// or https://");
+        }
+        let cors_origins = match get("IAM_CORS_ORIGINS") {
+            None => vec![],
+            Some(list) => {
+                list.split(',').map(str::trim).filter(|o| !o.is_empty()).map(origin).collect::<Result<_, _>>()?
+            }
+        };
         let store = match get("IAM_STORE").as_deref() {
             None | Some("embedded") => StoreKind::Embedded,
             Some("dynamodb") => StoreKind::DynamoDb,
@@ -346,6 +370,8 @@ impl Config {
             issuer: get("IAM_ISSUER").unwrap_or_else(|| public_url.clone()),
             audience: get("IAM_AUDIENCE").unwrap_or_else(|| "iam".into()),
             public_url,
+            app_url,
+            cors_origins,
             admin_email: get("IAM_ADMIN_EMAIL"),
             admin_password: get("IAM_ADMIN_PASSWORD").map(Secret),
             store,
@@ -367,6 +393,21 @@ impl Config {
             session_ttl: secs("IAM_SESSION_TTL", 30 * 24 * 3600)?,
             hash_cost,
         })
+    }
+}
+
+/// One origin of `IAM_CORS_ORIGINS`, as browsers send it in `Origin` (RFC 6454): a scheme,
+/// a host and perhaps a port; no path, no wildcard (name each origin you trust).
+fn origin(text: &str) -> anyhow::Result<String> {
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    let host_ok = |h: &str| {
+        !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    };
+    match rest {
+        Some(host) if host_ok(host) => Ok(text.to_ascii_lowercase()),
+        _ => bail!(
+            "IAM_CORS_ORIGINS: {text:?} is not an origin (scheme://host[:port], no path and no wildcard, e.g. https://app.example.com)"
+        ),
     }
 }
 
@@ -431,6 +472,25 @@ mod tests {
         assert!(e.contains("IAM_HASH_CONCURRENCY"), "{e}");
         let e = config(&[("IAM_HASH_MAX_WAIT_MS", "soon")]).unwrap_err().to_string();
         assert!(e.contains("IAM_HASH_MAX_WAIT_MS"), "{e}");
+    }
+
+    #[test]
+    fn emailed_links_have_their_own_base_and_browsers_name_their_origins() {
+        let c = config(&[("IAM_PUBLIC_URL", "https://api.example.com/")]).unwrap();
+        assert_eq!((c.app_url.as_str(), c.cors_origins.len()), ("https://api.example.com", 0), "defaults");
+        let c = config(&[
+            ("IAM_APP_URL", "https://app.example.com/"),
+            ("IAM_CORS_ORIGINS", " https://App.example.com , http://localhost:5173,"),
+        ])
+        .unwrap();
+        assert_eq!(c.app_url, "https://app.example.com");
+        assert_eq!(c.cors_origins, ["https://app.example.com", "http://localhost:5173"]);
+        for bad in ["*", "app.example.com", "https://app.example.com/", "https://a.example.com/path", "https://"] {
+            let e = config(&[("IAM_CORS_ORIGINS", bad)]).unwrap_err().to_string();
+            assert!(e.contains("IAM_CORS_ORIGINS") && e.contains(bad), "{bad}: {e}");
+        }
+        let e = config(&[("IAM_APP_URL", "app.example.com")]).unwrap_err().to_string();
+        assert!(e.contains("IAM_APP_URL"), "{e}");
     }
 
     #[test]

@@ -83,3 +83,80 @@ pub const BACKGROUND: &[&str] = &["cleanup", "mailer"];
 pub fn of_function(function: &str) -> impl Iterator<Item = &'static Route> + '_ {
     ROUTES.iter().filter(move |r| r.function == function)
 }
+
+/// The function that answers API Gateway's `$default` route (a path or method no route has),
+/// with the JSON:API 404 or 405 that [`unmatched`] decides; any function could, as each holds
+/// this table.
+pub const DEFAULT_ROUTE_FUNCTION: &str = "passwords";
+
+impl Route {
+    /// Does the request path `path` fall under this route's template? A `{name}` segment
+    /// matches any one non-empty segment.
+    pub fn matches(&self, path: &str) -> bool {
+        let mut template = self.path.split('/');
+        let mut given = path.split('/');
+        loop {
+            match (template.next(), given.next()) {
+                (None, None) => return true,
+                (Some(t), Some(g)) if t.starts_with('{') => {
+                    if g.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(t), Some(g)) if t == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// How many of its segments are literal: where two templates match a path
+    /// (`/accounts/me`, `/accounts/{id}`), the router takes the more literal one.
+    fn literal_segments(&self) -> usize {
+        self.path.split('/').filter(|s| !s.starts_with('{')).count()
+    }
+}
+
+/// The route a request with `method` and `path` takes, as the routers choose it; what access
+/// logs name instead of the path, which may hold a token.
+pub fn of_request(method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().filter(|r| r.method == method && r.matches(path)).max_by_key(|r| r.literal_segments())
+}
+
+/// Why no route takes a request: its path is unknown (`None`: 404), or it is known with other
+/// methods (`Some`, those methods: 405 with `Allow`).
+pub fn unmatched(path: &str) -> Option<Vec<&'static str>> {
+    let mut methods: Vec<&'static str> = ROUTES.iter().filter(|r| r.matches(path)).map(|r| r.method).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    (!methods.is_empty()).then_some(methods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_takes_the_most_literal_route_of_its_method() {
+        let of = |m, p| of_request(m, p).map(|r| r.path);
+        assert_eq!(of("GET", "/api/v3/iam/accounts/me"), Some("/api/v3/iam/accounts/me"));
+        assert_eq!(of("GET", "/api/v3/iam/accounts/0190abc"), Some("/api/v3/iam/accounts/{id}"));
+        assert_eq!(of("PATCH", "/api/v3/iam/accounts/tok3n/join"), Some("/api/v3/iam/accounts/{id}/join"));
+        assert_eq!(of("PUT", "/api/v3/iam/accounts/0190abc"), None);
+        assert_eq!(of("GET", "/api/v3/iam/accounts/"), None, "an empty segment is no id");
+        assert_eq!(of("GET", "/api/v3/iam/accounts/a/b"), None);
+        assert_eq!(of("GET", "/api/v3/iam"), None);
+    }
+
+    #[test]
+    fn an_unmatched_request_is_told_the_methods_its_path_has() {
+        assert_eq!(unmatched("/api/v3/iam/accounts/x"), Some(vec!["DELETE", "GET", "PATCH"]));
+        assert_eq!(unmatched("/api/v3/iam/auth/token"), Some(vec!["POST"]));
+        assert_eq!(unmatched("/api/v3/iam/nothing"), None);
+        assert_eq!(unmatched("/"), None);
+    }
+
+    #[test]
+    fn the_default_route_is_served_by_an_http_function() {
+        assert!(FUNCTIONS.contains(&DEFAULT_ROUTE_FUNCTION));
+    }
+}

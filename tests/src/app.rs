@@ -25,7 +25,9 @@ use iam_shared::store::schema::ACCOUNTS;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::logs::Captured;
 use crate::moto::Serving;
+use tracing::instrument::WithSubscriber;
 
 pub const ADMIN_EMAIL: &str = "root@example.com";
 pub const ADMIN_PASSWORD: &str = "R00t!Password";
@@ -101,7 +103,21 @@ pub struct TestApp {
     pub admin_token: String,
     /// Delivers the outbox as `iam serve` and the mailer function do, when a test reads mail.
     pub postman: Postman,
+    /// What the app logged and the secrets it saw: dropping the app checks that none leaked.
+    pub logs: Arc<Captured>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    /// Every end-to-end test ends here: no password or token it sent or received may be in a
+    /// line the app logged.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let leaks = self.logs.leaks();
+        assert!(leaks.is_empty(), "secrets reached the log: {leaks:?}\n{}", self.logs.text());
+    }
 }
 
 impl TestApp {
@@ -184,7 +200,8 @@ impl TestApp {
         .await
         .expect("bootstrap");
         let router = iam_cli::gateway(state.clone());
-        let mut app = TestApp { state, router, clock, admin_token: String::new(), postman, _dir: dir };
+        let logs = Arc::new(Captured::default());
+        let mut app = TestApp { state, router, clock, admin_token: String::new(), postman, logs, _dir: dir };
         app.admin_token =
             app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await["access_token"].as_str().expect("admin token").into();
         app
@@ -193,7 +210,7 @@ impl TestApp {
     /// The messages sent so far, oldest first, as RFC 5322 text: the outbox is delivered first
     /// (one sweep, as `iam serve` runs them), then its `.eml` files are read.
     pub async fn outbox(&self) -> Vec<String> {
-        self.postman.sweep().await.expect("outbox sweep");
+        self.postman.sweep().with_subscriber(self.logs.dispatch().clone()).await.expect("outbox sweep");
         let dir = self.state.config.data_dir.join("outbox");
         let mut files: Vec<_> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
@@ -210,14 +227,16 @@ impl TestApp {
         self.outbox().await.into_iter().filter(|m| m.contains(&header)).collect()
     }
 
-    /// The token of the newest link to `page` (`join`, `reset-password`) mailed to `to`.
+    /// The token of the newest link to `page` (`join`, `reset-password`) mailed to `to`, a
+    /// link on the configured app URL.
     pub async fn mailed_token(&self, to: &str, page: &str) -> Option<String> {
-        let prefix = format!("{PUBLIC_URL}/{page}?token=");
+        let prefix = format!("{}/{page}?token=", self.state.config.app_url);
         self.mail_to(to)
             .await
             .iter()
             .rev()
             .find_map(|m| m.lines().find_map(|l| l.trim().strip_prefix(prefix.as_str()).map(str::to_string)))
+            .inspect(|token| self.logs.remember(token))
     }
 
     /// Delivers email from now on through another mail adapter (e.g. SES on moto).
@@ -231,13 +250,36 @@ impl TestApp {
         self.router = iam_cli::gateway(self.state.clone());
     }
 
+    /// Serves `request` (its log lines captured, the secrets it and its answer carry remembered).
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let (parts, body) = request.into_parts();
+        let sent = body.collect().await.expect("request body").to_bytes();
+        self.remember_secrets_of(&parts, &sent);
+        let request = Request::from_parts(parts, Body::from(sent));
+        let serving = self.router.clone().oneshot(request).with_subscriber(self.logs.dispatch().clone());
+        let response = serving.await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        self.logs.remember_fields(&body);
         Reply { status, headers, body }
+    }
+
+    /// The bearer token, the body's secret fields, a token in the query or a join path.
+    fn remember_secrets_of(&self, parts: &http::request::Parts, body: &[u8]) {
+        let logs = &self.logs;
+        if let Some(bearer) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            logs.remember(bearer.trim_start_matches("Bearer "));
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(json) => logs.remember_fields(&json),
+            Err(_) => logs.remember_form(&String::from_utf8_lossy(body)),
+        }
+        logs.remember_form(parts.uri.query().unwrap_or_default());
+        if let Some(token) = parts.uri.path().strip_suffix("/join").and_then(|p| p.rsplit('/').next()) {
+            logs.remember(token);
+        }
     }
 
     /// A request with an optional bearer token and an optional JSON:API body.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod conformance;
 pub mod faults;
+pub mod logs;
 pub mod moto;
 pub mod seed;
 pub mod strategies;

@@ -43,12 +43,73 @@ fn the_template_routes_equal_the_route_table() {
         let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
         for event in events.values().filter(|e| e["Type"] == "HttpApi") {
             let p = &event["Properties"];
+            if p["Path"] == "$default" {
+                continue;
+            }
             declared.insert((str_of(&p["Method"]), str_of(&p["Path"]), str_of(id)));
         }
     }
     let expected: BTreeSet<_> =
         ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), logical_id(r.function, "Function"))).collect();
     assert_eq!(declared, expected);
+}
+
+/// A tagged node (`!Ref X`, `!If [...]`) as its tag and content.
+fn tagged(v: &Value) -> (String, &Value) {
+    match v {
+        Value::Tagged(t) => (t.tag.to_string(), &t.value),
+        other => (String::new(), other),
+    }
+}
+
+#[test]
+fn what_no_route_takes_goes_to_the_function_the_route_table_names() {
+    let t = template();
+    let mut defaults = vec![];
+    for (id, resource) in t["Resources"].as_mapping().unwrap() {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for event in events.values().filter(|e| e["Type"] == "HttpApi" && e["Properties"]["Path"] == "$default") {
+            defaults.push((str_of(id), str_of(&event["Properties"]["Method"])));
+        }
+    }
+    let function = logical_id(iam_shared::routes::DEFAULT_ROUTE_FUNCTION, "Function");
+    assert_eq!(defaults, [(function, "ANY".to_string())], "one $default route, every method");
+}
+
+#[test]
+fn the_apis_cors_configuration_is_the_one_iam_serve_enforces() {
+    use iam_shared::http::cors;
+    let t = template();
+    let (tag, choice) = tagged(&t["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]);
+    assert_eq!(tag, "!If", "CORS only when origins are configured");
+    assert_eq!(choice[0], "HasCorsOrigins");
+    let config = &choice[1];
+    assert_eq!(strings(&config["AllowMethods"]), cors::allowed_methods());
+    assert_eq!(strings(&config["AllowHeaders"]), cors::ALLOWED_HEADERS);
+    assert_eq!(strings(&config["ExposeHeaders"]), cors::EXPOSED_HEADERS);
+    assert_eq!(config["MaxAge"].as_u64(), Some(cors::MAX_AGE_SECS));
+    assert!(format!("{:?}", config["AllowOrigins"]).contains("CorsOrigins"), "the origins are the parameter's");
+    assert!(config["AllowCredentials"].is_null(), "bearer tokens, no cookies: credentials stay off");
+    assert_eq!(tagged(&choice[2]), ("!Ref".to_string(), &Value::String("AWS::NoValue".into())));
+}
+
+#[test]
+fn every_function_logs_json_lines_to_a_group_with_a_retention() {
+    let t = template();
+    let logging = &t["Globals"]["Function"]["LoggingConfig"];
+    assert_eq!(logging["LogFormat"], "JSON");
+    assert!(t["Globals"]["Function"]["Environment"]["Variables"]["RUST_LOG"].is_null(), "Lambda's level rules");
+    let functions: Vec<_> = iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::BACKGROUND).collect();
+    for function in functions {
+        let id = logical_id(function, "Function");
+        let group = logical_id(function, "Logs");
+        let config = &t["Resources"][id.as_str()]["Properties"]["LoggingConfig"]["LogGroup"];
+        assert_eq!(tagged(config), ("!Ref".to_string(), &Value::String(group.clone())), "{id}");
+        let group = &t["Resources"][group.as_str()];
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup");
+        let retention = tagged(&group["Properties"]["RetentionInDays"]);
+        assert_eq!(retention, ("!Ref".to_string(), &Value::String("LogRetentionDays".into())), "{id}");
+    }
 }
 
 #[test]

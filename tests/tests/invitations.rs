@@ -50,6 +50,19 @@ async fn an_invited_account_joins_through_the_mailed_link_and_logs_in() {
 }
 
 #[tokio::test]
+async fn emailed_links_open_the_app_url_when_one_is_set() {
+    let app = TestApp::with_env(&[("IAM_APP_URL", "https://app.example.com/")]).await;
+    let org = app.create_org("Acme").await;
+    invite(&app, "ann@acme.test", &org).await;
+    let mail = app.mail_to("ann@acme.test").await.concat();
+    assert!(mail.contains("https://app.example.com/join?token="), "{mail}");
+    assert!(!mail.contains(iam_tests::app::PUBLIC_URL), "no link to the API's own URL: {mail}");
+    let token = app.mailed_token("ann@acme.test", JOIN).await.expect("a join link on the app URL");
+    let joined = app.action(Method::PATCH, &join_path(&token), None, json!({"password": PASSWORD})).await;
+    assert_eq!(joined.status, StatusCode::NO_CONTENT, "{:?}", joined.body);
+}
+
+#[tokio::test]
 async fn a_weak_password_lists_every_broken_rule_and_leaves_the_link_usable() {
     let app = TestApp::new().await;
     let org = app.create_org("Acme").await;

@@ -87,3 +87,28 @@ async fn the_accounts_lambda_creates_from_a_json_body_and_lists_with_an_expressi
     assert_eq!(body["meta"]["count"], 1);
     assert_eq!(body["data"][0]["id"], created["data"]["id"]);
 }
+
+/// The request id is API Gateway's, unless the caller sent a sane one of its own; an unknown
+/// path on the `$default` route's function is the JSON:API 404.
+#[tokio::test]
+async fn a_lambda_answers_with_api_gateways_request_id_or_the_callers() {
+    let app = TestApp::new().await;
+    let function = || {
+        let routes = iam_cli::function_routes(iam_shared::routes::DEFAULT_ROUTE_FUNCTION).unwrap();
+        lambda_service(routes, app.state.clone())
+    };
+    let id_of = |event: String| {
+        let function = function();
+        async move {
+            let request = lambda_http::request::from_str(&event).expect("an event");
+            let response = function.oneshot(request).await.expect("infallible");
+            (response.status(), response.headers()["x-request-id"].to_str().unwrap().to_string())
+        }
+    };
+    let (status, id) = id_of(event("GET", "/nowhere", "", json!({}), "")).await;
+    assert_eq!((status, id.as_str()), (StatusCode::NOT_FOUND, "r1"), "API Gateway's id");
+    let (_, id) = id_of(event("GET", "/nowhere", "", json!({"x-request-id": "client-7"}), "")).await;
+    assert_eq!(id, "client-7", "the caller's id, when sane");
+    let (_, id) = id_of(event("GET", "/nowhere", "", json!({"x-request-id": "bad id"}), "")).await;
+    assert_eq!(id, "r1");
+}

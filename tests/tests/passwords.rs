@@ -256,3 +256,37 @@ async fn reset_requests_take_the_same_minimum_time_for_known_and_unknown_emails(
     }
     assert_eq!(app.mail_to("ann@acme.test").await.len(), 1);
 }
+
+/// `iam admin reset-password`: an operator gives an account a new password; its sessions end,
+/// earlier reset links die, and accounts without a password of their own are refused.
+#[tokio::test]
+async fn an_operator_replaces_a_lost_password_and_earlier_links_and_sessions_die() {
+    use iam_shared::bootstrap::set_password;
+    let app = TestApp::new().await;
+    let org = app.create_org("Acme").await;
+    app.create_account("ann@acme.test", &org).await;
+    let session = app.login("ann@acme.test", PASSWORD).await;
+    assert_eq!(request_reset(&app, "ann@acme.test").await, StatusCode::NO_CONTENT);
+    let link = app.mailed_token("ann@acme.test", RESET_PAGE).await.expect("a reset link");
+
+    let store = app.state.store.as_ref();
+    let set = set_password(store, &app.state.passwords, app.state.now(), "Ann@Acme.test", None).await.unwrap();
+    assert_eq!((set.email.as_str(), set.sessions_ended, set.may_log_in), ("ann@acme.test", 1, true));
+    let generated = set.generated_password.expect("a generated password");
+    app.logs.remember(&generated);
+    app.login("ann@acme.test", &generated).await;
+    let old = app.token(password_login("ann@acme.test", PASSWORD)).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let me = app.call(Method::GET, "/api/v3/iam/accounts/me", session["access_token"].as_str(), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "the session from before ended");
+    let reset = app.action(Method::POST, RESET, None, json!({"token": link, "password": NEW_PASSWORD})).await;
+    assert_eq!(reset.status, StatusCode::UNPROCESSABLE_ENTITY, "a link mailed before is dead");
+
+    app.create("accounts", json!({"email": "bob@acme.test", "organization_id": org})).await;
+    let now = app.state.now();
+    let pending = set_password(store, &app.state.passwords, now, "bob@acme.test", Some(NEW_PASSWORD)).await;
+    assert!(pending.unwrap_err().to_string().contains("has not joined"), "an invited account joins instead");
+    let weak = set_password(store, &app.state.passwords, now, "ann@acme.test", Some("password")).await;
+    assert!(weak.unwrap_err().to_string().contains("too weak"));
+    app.login("ann@acme.test", &generated).await;
+}

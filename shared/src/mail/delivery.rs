@@ -60,7 +60,8 @@ pub struct Postman {
     pub templates: Arc<Templates>,
     pub key: Arc<OpeningKey>,
     pub clock: Arc<dyn Clock>,
-    pub public_url: String,
+    /// Base of the links in emails (`IAM_APP_URL`).
+    pub app_url: String,
 }
 
 impl Postman {
@@ -127,7 +128,7 @@ impl Postman {
     async fn send(&self, posted: &Posted) -> anyhow::Result<()> {
         let token = self.key.open(&posted.sealed, &posted.id)?;
         let letter = &posted.letter;
-        let link = letter.kind.link(&self.public_url, token.expose());
+        let link = letter.kind.link(&self.app_url, token.expose());
         let expires_at = clock::format(letter.expires_at);
         let (language, name) = (letter.language.as_deref(), letter.name.as_deref());
         let message = self.templates.render(letter.kind, language, &letter.to, name, &link, &expires_at);

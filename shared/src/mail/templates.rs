@@ -13,13 +13,13 @@ use super::Message;
 use super::address::Address;
 
 /// Where the invitee sets a password: the application's join page.
-pub fn join_link(public_url: &str, token: &str) -> String {
-    format!("{public_url}/join?token={token}")
+pub fn join_link(app_url: &str, token: &str) -> String {
+    format!("{app_url}/join?token={token}")
 }
 
 /// Where a user chooses a new password: the application's reset page.
-pub fn reset_link(public_url: &str, token: &str) -> String {
-    format!("{public_url}/reset-password?token={token}")
+pub fn reset_link(app_url: &str, token: &str) -> String {
+    format!("{app_url}/reset-password?token={token}")
 }
 
 /// Text in HTML: names are user input.
@@ -75,10 +75,10 @@ impl Kind {
     }
 
     /// The link the email carries, to the page that takes `token`.
-    pub fn link(self, public_url: &str, token: &str) -> String {
+    pub fn link(self, app_url: &str, token: &str) -> String {
         match self {
-            Kind::Invitation => join_link(public_url, token),
-            Kind::PasswordReset => reset_link(public_url, token),
+            Kind::Invitation => join_link(app_url, token),
+            Kind::PasswordReset => reset_link(app_url, token),
         }
     }
 }
@@ -303,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn links_are_built_from_the_public_url() {
+    fn links_are_built_from_the_app_url() {
         assert_eq!(join_link("https://app.example.com", "tok"), "https://app.example.com/join?token=tok");
         assert_eq!(reset_link("https://app.example.com", "tok"), "https://app.example.com/reset-password?token=tok");
     }
