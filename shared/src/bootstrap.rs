@@ -32,6 +32,17 @@ pub enum Outcome {
     Created { email: String, generated_password: Option<String> },
 }
 
+/// An operator's password (`what` names where it came from) must meet the policy a user's
+/// does: every broken rule is named.
+fn require_strong(password: &str, email: &str, what: &str) -> anyhow::Result<()> {
+    let broken = policy_violations(password, Some(email));
+    if !broken.is_empty() {
+        let rules: Vec<&str> = broken.iter().map(|(_, d)| *d).collect();
+        bail!("{what} is too weak: {}", rules.join("; "));
+    }
+    Ok(())
+}
+
 /// A password that satisfies the policy: 256 random bits plus one of each required class.
 fn generate_password() -> anyhow::Result<String> {
     Ok(format!("{}-Aa1", random_token()?))
@@ -57,11 +68,7 @@ pub async fn ensure_root_admin(
         Some(p) => (p.to_string(), false),
         None => (generate_password()?, true),
     };
-    let broken = policy_violations(&password, Some(email.as_str()));
-    if !broken.is_empty() {
-        let rules: Vec<&str> = broken.iter().map(|(_, d)| *d).collect();
-        bail!("IAM_ADMIN_PASSWORD is too weak: {}", rules.join("; "));
-    }
+    require_strong(&password, email.as_str(), "IAM_ADMIN_PASSWORD")?;
     let account_id = new_id();
     let mut item = account::new_active(account_id, &email, passwords.hash(&password).await?, None, now);
     let root = built_in("root_admin").context("root_admin is built in")?;
@@ -132,11 +139,7 @@ pub async fn set_password(
         Some(p) => (p.to_string(), false),
         None => (generate_password()?, true),
     };
-    let broken = policy_violations(&password, Some(&address));
-    if !broken.is_empty() {
-        let rules: Vec<&str> = broken.iter().map(|(_, d)| *d).collect();
-        bail!("the new password is too weak: {}", rules.join("; "));
-    }
+    require_strong(&password, &address, "the new password")?;
     let mut new = old.clone();
     new.insert("password_hash".into(), serde_json::json!(passwords.hash(&password).await?));
     new.insert("updated_at".into(), serde_json::json!(clock::format(now)));
