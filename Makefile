@@ -54,7 +54,7 @@ MOTO := MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1 \
 	OPENAPI_PYTHON_CLIENT=$(CURDIR)/$(VENV)/bin/openapi-python-client TEST_PYTHON=$(CURDIR)/$(PY) \
 	IAM_REQUIRE_TOOLS=1
 # The end-to-end suites, run a second time with every request served by DynamoDB (moto).
-E2E := --test accounts --test invitations --test passwords --test account_sessions --test roles --test teams --test account_queries --test account_costs --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox --test store_pressure --test request_properties
+E2E := --test accounts --test mfa --test invitations --test passwords --test account_sessions --test roles --test teams --test account_queries --test account_costs --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox --test store_pressure --test request_properties
 
 test-rust: $(VENV)/.installed
 	$(MOTO) cargo test --workspace --all-targets

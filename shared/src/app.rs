@@ -7,11 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use time::OffsetDateTime;
 
+use crate::auth::factor_key::FactorKey;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::aws::{self, Aws};
 use crate::clock::{self, Clock, SystemClock};
-use crate::config::{Config, OutboxKeySource, Secret, SigningKeySource, StoreKind};
+use crate::config::{Config, KeySource, Secret, SigningKeySource, StoreKind};
 use crate::mail::delivery::Postman;
 use crate::mail::seal::{OpeningKey, SealingKey};
 use crate::mail::templates::Templates;
@@ -57,6 +58,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The mailer's public key: mailed tokens are sealed to it in the outbox.
     pub sealer: Arc<SealingKey>,
+    /// The key TOTP secrets are sealed under: held by the functions that enrol and verify
+    /// second factors (configured with one), `None` elsewhere.
+    pub factor_key: Option<Arc<FactorKey>>,
 }
 
 impl AppState {
@@ -74,6 +78,10 @@ impl AppState {
             let pem = aws::read_secure_parameter(aws.config().await, name).await?;
             config.signing_key = SigningKeySource::Pem(Secret::new(pem));
         }
+        if let KeySource::Parameter(name) = &config.mfa_key {
+            let text = aws::read_secure_parameter(aws.config().await, name).await?;
+            config.mfa_key = KeySource::Value(Secret::new(text));
+        }
         Self::assemble(config, store, Arc::new(SystemClock))
     }
 
@@ -82,6 +90,7 @@ impl AppState {
         let keys = token_keys(&config)?;
         let passwords = PasswordHasher::new(config.hash_cost, config.hash_slots)?;
         let sealer = sealing_key(&config)?;
+        let factor_key = factor_key(&config)?.map(Arc::new);
         let metered = Metered::new(store);
         Ok(AppState {
             metrics: metered.metrics(),
@@ -90,6 +99,7 @@ impl AppState {
             passwords: Arc::new(passwords),
             clock,
             sealer: Arc::new(sealer),
+            factor_key,
             config: Arc::new(config),
         })
     }
@@ -139,26 +149,39 @@ fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
 fn sealing_key(config: &Config) -> anyhow::Result<SealingKey> {
     match (&config.outbox_public_key, &config.outbox_key, config.store) {
         (Some(public), ..) => SealingKey::from_base64(public).context("IAM_OUTBOX_PUBLIC_KEY"),
-        (None, OutboxKeySource::Value(secret), _) => Ok(OpeningKey::from_base64(secret)?.sealing_key()),
-        (None, OutboxKeySource::DataDir, StoreKind::Embedded) => {
+        (None, KeySource::Value(secret), _) => Ok(OpeningKey::from_base64(secret)?.sealing_key()),
+        (None, KeySource::DataDir, StoreKind::Embedded) => {
             Ok(OpeningKey::load_or_create(&config.data_dir.join("outbox_key"))?.sealing_key())
         }
         (None, ..) => anyhow::bail!("IAM_OUTBOX_PUBLIC_KEY is required with IAM_STORE=dynamodb (`iam outbox-key`)"),
     }
 }
 
+/// The key TOTP secrets are sealed under, if this function holds one: given, or locally the
+/// one in the data folder (made on first use).
+fn factor_key(config: &Config) -> anyhow::Result<Option<FactorKey>> {
+    match &config.mfa_key {
+        KeySource::Value(secret) => FactorKey::from_base64(secret).context("IAM_MFA_KEY").map(Some),
+        KeySource::DataDir if config.store == StoreKind::Embedded => {
+            FactorKey::load_or_create(&config.data_dir.join("mfa_key")).map(Some)
+        }
+        KeySource::DataDir => Ok(None),
+        KeySource::Parameter(name) => anyhow::bail!("the MFA key parameter {name} was not read"),
+    }
+}
+
 /// The mailer's private key, as the configuration says where it is.
 async fn opening_key(config: &Config, aws: &Aws) -> anyhow::Result<OpeningKey> {
     match &config.outbox_key {
-        OutboxKeySource::Value(secret) => OpeningKey::from_base64(secret).context("IAM_OUTBOX_KEY"),
-        OutboxKeySource::Parameter(name) => {
+        KeySource::Value(secret) => OpeningKey::from_base64(secret).context("IAM_OUTBOX_KEY"),
+        KeySource::Parameter(name) => {
             let text = aws::read_secure_parameter(aws.config().await, name).await?;
             OpeningKey::from_base64(&Secret::new(text)).with_context(|| format!("the SSM parameter {name}"))
         }
-        OutboxKeySource::DataDir if config.store == StoreKind::Embedded => {
+        KeySource::DataDir if config.store == StoreKind::Embedded => {
             OpeningKey::load_or_create(&config.data_dir.join("outbox_key"))
         }
-        OutboxKeySource::DataDir => {
+        KeySource::DataDir => {
             anyhow::bail!("IAM_OUTBOX_KEY_PARAMETER or IAM_OUTBOX_KEY is required with IAM_STORE=dynamodb")
         }
     }

@@ -88,15 +88,16 @@ pub enum SigningKeySource {
     DataDir,
 }
 
-/// Where the mailer's private key (which opens the tokens sealed in outbox letters) comes from.
+/// Where a private key comes from (the mailer's, which opens the tokens sealed in outbox
+/// letters; the one TOTP secrets are sealed under at rest).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutboxKeySource {
-    /// `IAM_OUTBOX_KEY`: the key itself (base64url).
+pub enum KeySource {
+    /// The key itself (base64url): `IAM_OUTBOX_KEY`, `IAM_MFA_KEY`.
     Value(Secret),
-    /// `IAM_OUTBOX_KEY_PARAMETER`: the name of an SSM `SecureString` holding it, which only
-    /// the mailer function may read.
+    /// The name of an SSM `SecureString` holding it (`IAM_OUTBOX_KEY_PARAMETER`,
+    /// `IAM_MFA_KEY_PARAMETER`), which only the functions that use the key may read.
     Parameter(String),
-    /// Neither: generated once into `IAM_DATA_DIR/outbox_key` (embedded store only).
+    /// Neither: generated once into the data folder (embedded store only).
     DataDir,
 }
 
@@ -170,6 +171,9 @@ pub const VARIABLES: &[Variable] = &[
     var("IAM_OUTBOX_PUBLIC_KEY", "The mailer's public key, which mailed tokens are sealed to (`iam outbox-key`)"),
     var("IAM_OUTBOX_KEY_PARAMETER", "Name of the SSM SecureString holding the mailer's private key (mailer only)"),
     secret("IAM_OUTBOX_KEY", "The mailer's private key itself, base64url (instead of the parameter)"),
+    var("IAM_MFA_KEY_PARAMETER", "Name of the SSM SecureString holding the key TOTP secrets are sealed under"),
+    secret("IAM_MFA_KEY", "The key TOTP secrets are sealed under, base64url of 32 bytes (`iam mfa-key`)"),
+    var("IAM_MFA_ISSUER", "The issuer authenticator apps show beside the account's email [default: IAM]"),
     var("IAM_OUTBOX_POLL_MS", "Milliseconds between `iam serve`'s sweeps of the outbox [default: 500]"),
     var("IAM_TLS_ROOTS", "Certificate authorities the AWS clients trust: amazon or system [default: amazon]"),
     var("IAM_ACCESS_TOKEN_TTL", "Seconds an access token lives [default: 900]"),
@@ -243,9 +247,14 @@ pub struct Config {
     /// (`IAM_OUTBOX_PUBLIC_KEY`; locally, derived from the key in the data folder).
     pub outbox_public_key: Option<String>,
     /// The mailer's private key (the mailer function and `iam serve` only).
-    pub outbox_key: OutboxKeySource,
+    pub outbox_key: KeySource,
     /// How often `iam serve` sweeps the outbox (`IAM_OUTBOX_POLL_MS`).
     pub outbox_poll: Duration,
+    /// The key TOTP secrets are sealed under at rest (the functions that enrol and verify
+    /// second factors: `IAM_MFA_KEY`, `IAM_MFA_KEY_PARAMETER`, locally `IAM_DATA_DIR/mfa_key`).
+    pub mfa_key: KeySource,
+    /// The issuer an authenticator app shows beside the account (`IAM_MFA_ISSUER`).
+    pub mfa_issuer: String,
     /// Failed logins per account (counted by email, so unknown emails are limited alike).
     pub login_failures_per_account: Limit,
     /// Failed logins per client address (higher: many users may share one address).
@@ -352,11 +361,18 @@ impl Config {
             outbox_public_key: get("IAM_OUTBOX_PUBLIC_KEY"),
             outbox_key: match (get("IAM_OUTBOX_KEY"), get("IAM_OUTBOX_KEY_PARAMETER")) {
                 (Some(_), Some(_)) => bail!("set IAM_OUTBOX_KEY or IAM_OUTBOX_KEY_PARAMETER, not both"),
-                (Some(key), None) => OutboxKeySource::Value(Secret(key)),
-                (None, Some(name)) => OutboxKeySource::Parameter(name),
-                (None, None) => OutboxKeySource::DataDir,
+                (Some(key), None) => KeySource::Value(Secret(key)),
+                (None, Some(name)) => KeySource::Parameter(name),
+                (None, None) => KeySource::DataDir,
             },
             outbox_poll: millis("IAM_OUTBOX_POLL_MS", 500)?.max(Duration::from_millis(10)),
+            mfa_key: match (get("IAM_MFA_KEY"), get("IAM_MFA_KEY_PARAMETER")) {
+                (Some(_), Some(_)) => bail!("set IAM_MFA_KEY or IAM_MFA_KEY_PARAMETER, not both"),
+                (Some(key), None) => KeySource::Value(Secret(key)),
+                (None, Some(name)) => KeySource::Parameter(name),
+                (None, None) => KeySource::DataDir,
+            },
+            mfa_issuer: get("IAM_MFA_ISSUER").unwrap_or_else(|| "IAM".into()),
             login_failures_per_account: limit(("IAM_LOGIN_MAX_FAILURES", 10), ("IAM_LOGIN_FAILURE_WINDOW", 900))?,
             login_failures_per_address: limit(
                 ("IAM_LOGIN_MAX_FAILURES_PER_ADDRESS", 100),

@@ -32,6 +32,12 @@ pub const ROUTES: &[Route] = &[
     // `{id}` is the invitation token (one parameter name per position keeps routers simple).
     public("PATCH", "/api/v3/iam/accounts/{id}/join", "accounts"),
     route("POST", "/api/v3/iam/accounts/{id}/resend_invitation", "accounts"),
+    // Second factors live with the function that verifies codes at login (it alone holds the
+    // key their secrets are sealed under). Enrolment also takes `Authorization: MFA <mfa_token>`.
+    route("POST", "/api/v3/iam/accounts/me/mfa/totp", "sessions"),
+    route("POST", "/api/v3/iam/accounts/me/mfa/totp/confirm", "sessions"),
+    route("DELETE", "/api/v3/iam/accounts/me/mfa/totp", "sessions"),
+    route("DELETE", "/api/v3/iam/accounts/{id}/mfa", "sessions"),
     public("POST", "/api/v3/iam/account/passwords/request_reset", "passwords"),
     public("POST", "/api/v3/iam/account/passwords/reset", "passwords"),
     public("GET", "/api/v3/iam/account/passwords/token_valid", "passwords"),

@@ -11,7 +11,7 @@ from authlib.integrations.requests_client import OAuth2Session
 BASE, EMAIL, PASSWORD = sys.argv[1], sys.argv[2], sys.argv[3]
 
 meta = requests.get(f"{BASE}/.well-known/oauth-authorization-server", timeout=30).json()
-assert meta["grant_types_supported"] == ["password", "refresh_token"], meta
+assert meta["grant_types_supported"] == ["password", "refresh_token", "urn:iam:params:oauth:grant-type:mfa-otp"], meta
 
 client = OAuth2Session(client_id="iam", token_endpoint_auth_method="none")
 token = client.fetch_token(meta["token_endpoint"], username=EMAIL, password=PASSWORD)

@@ -11,8 +11,21 @@ use serde_json::Value;
 use tracing::Dispatch;
 
 /// Body and answer fields that hold a secret.
-const SECRET_FIELDS: &[&str] =
-    &["password", "new_password", "current_password", "token", "refresh_token", "access_token", "mfa_token", "code"];
+const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "new_password",
+    "current_password",
+    "token",
+    "refresh_token",
+    "access_token",
+    "mfa_token",
+    "code",
+    "otp",
+    "recovery_code",
+    "recovery_codes",
+    "secret",
+    "otpauth_uri",
+];
 
 /// Shorter values are not treated as secrets (they would match log text by chance).
 const SHORTEST: usize = 8;
@@ -88,8 +101,13 @@ impl Captured {
         match body {
             Value::Object(fields) => {
                 for (name, value) in fields {
-                    match value.as_str() {
-                        Some(text) if SECRET_FIELDS.contains(&name.as_str()) => self.remember(text),
+                    let secret = SECRET_FIELDS.contains(&name.as_str());
+                    match value {
+                        Value::String(text) if secret => self.remember(text),
+                        // A list of secrets (the recovery codes).
+                        Value::Array(items) if secret => {
+                            items.iter().filter_map(Value::as_str).for_each(|t| self.remember(t))
+                        }
                         _ => self.remember_fields(value),
                     }
                 }

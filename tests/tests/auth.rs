@@ -51,7 +51,10 @@ async fn access_tokens_verify_with_the_published_jwks_alone() {
     // It claims nothing the service does not do: no authorization endpoint (so no response
     // type), no ID tokens.
     assert_eq!(discovery.body["response_types_supported"], json!([]));
-    assert_eq!(discovery.body["grant_types_supported"], json!(["password", "refresh_token"]));
+    assert_eq!(
+        discovery.body["grant_types_supported"],
+        json!(["password", "refresh_token", "urn:iam:params:oauth:grant-type:mfa-otp"])
+    );
     assert_eq!(discovery.body["revocation_endpoint"], "http://iam.test/api/v3/iam/auth/revoke");
     assert_eq!(discovery.body["introspection_endpoint"], "http://iam.test/api/v3/iam/auth/introspect");
     for absent in ["id_token_signing_alg_values_supported", "authorization_endpoint"] {

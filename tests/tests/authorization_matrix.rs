@@ -56,6 +56,12 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("DELETE", "/api/v3/iam/team_memberships/{m}",        ["401", "403",  "404",  "204",  "404",  "204"]),
     ("PATCH",  "/api/v3/iam/accounts/{k}/join",          ["204", "204",  "204",  "204",  "204",  "204"]),
     ("POST",   "/api/v3/iam/accounts/{p}/resend_invitation", ["401", "404", "204", "204",  "404",  "204"]),
+    // The caller's own second factor: a wrong current password; no enrolment to confirm; none to remove.
+    ("POST",   "/api/v3/iam/accounts/me/mfa/totp",        ["401", "422",  "422",  "422",  "422",  "422"]),
+    ("POST",   "/api/v3/iam/accounts/me/mfa/totp/confirm", ["401", "409", "409",  "409",  "409",  "409"]),
+    ("DELETE", "/api/v3/iam/accounts/me/mfa/totp",        ["401", "409",  "409",  "409",  "409",  "409"]),
+    // An admin's reset of another account's second factor: accounts:write where it is.
+    ("DELETE", "/api/v3/iam/accounts/{x}/mfa",            ["401", "404",  "403",  "204",  "404",  "204"]),
     ("POST",   "/api/v3/iam/account/passwords/request_reset", ["204", "204", "204", "204", "204",  "204"]),
     // A made-up token: public, and nothing to reset.
     ("POST",   "/api/v3/iam/account/passwords/reset",     ["422", "422",  "422",  "422",  "422",  "422"]),
@@ -199,6 +205,8 @@ impl World {
             (_, p) if p.ends_with("/request_reset") => Some(json!({"email": format!("x{n}@a.test")})),
             (_, p) if p.ends_with("/introspect") => Some(json!({"token": "made-up"})),
             (_, p) if p.ends_with("/passwords/reset") => Some(json!({"token": "made-up", "password": PASSWORD})),
+            (_, p) if p.ends_with("/mfa/totp/confirm") => Some(json!({"code": "000000"})),
+            (_, p) if p.ends_with("/mfa/totp") => Some(json!({"current_password": "Not!The0ne", "code": "000000"})),
             (_, p) if p.ends_with("/change") => {
                 Some(json!({"current_password": "Not!The0ne", "password": "An0ther!Password"}))
             }

@@ -1,9 +1,11 @@
 //! The sessions function: the OAuth 2.0 token endpoint (password and refresh_token grants),
 //! revocation, the public keys and discovery document other services verify tokens with, and
-//! the health check; and `/account_sessions`, where users and admins see and end sessions.
-//! Failed logins are counted per email and per client address (`usecase::credentials`).
+//! the health check; `/account_sessions`, where users and admins see and end sessions; and
+//! second factors (`mfa`), which the second step of a login verifies here. Failed logins are
+//! counted per email and per client address (`usecase::credentials`).
 
 mod account_sessions;
+mod mfa;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -13,7 +15,7 @@ use axum::{Extension, Json, Router};
 use iam_shared::auth::Principal;
 use iam_shared::auth::session::Origin;
 use iam_shared::http::{ClientIp, FlatBody};
-use iam_shared::usecase::sessions;
+use iam_shared::usecase::sessions::{self, Outcome};
 use iam_shared::{AppState, Error, Result};
 use serde_json::{Value, json};
 
@@ -27,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/oauth-authorization-server", get(discovery))
         .route("/health", get(health))
         .merge(account_sessions::routes())
+        .merge(mfa::routes())
 }
 
 fn origin(headers: &HeaderMap, ip: Option<Extension<ClientIp>>) -> Origin {
@@ -35,7 +38,8 @@ fn origin(headers: &HeaderMap, ip: Option<Extension<ClientIp>>) -> Origin {
     Origin { user_agent, ip: ip.map(|Extension(ClientIp(ip))| ip) }
 }
 
-/// `POST /auth/token` (RFC 6749 §4.3 and §6): the password and refresh token grants.
+/// `POST /auth/token` (RFC 6749 §4.3 and §6): the password and refresh token grants, and the
+/// `mfa-otp` grant that completes a login a second factor guards.
 async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -45,7 +49,18 @@ async fn token(
     // Every error of the token endpoint is an OAuth error body (RFC 6749 §5.2), even for a
     // body it cannot read or a client past the attempt limits.
     let FlatBody(body) = body.map_err(Error::into_oauth)?;
-    let granted = sessions::grant(&state, &body, origin(&headers, ip)).await.map_err(Error::into_oauth)?;
+    let granted = match sessions::grant(&state, &body, origin(&headers, ip)).await.map_err(Error::into_oauth)? {
+        Outcome::Tokens(granted) => granted,
+        // API.md §3: a right password with a second step due creates no session.
+        Outcome::SecondStep { step, mfa_token } => {
+            let body = json!({
+                "error": step.error(),
+                "error_description": "a second factor is required to complete this login",
+                "mfa_token": mfa_token,
+            });
+            return Ok(no_store((StatusCode::FORBIDDEN, Json(body)).into_response()));
+        }
+    };
     let body = json!({
         "access_token": granted.access_token,
         "token_type": "Bearer",
@@ -117,7 +132,7 @@ async fn discovery(State(state): State<AppState>) -> Json<Value> {
         "token_endpoint": format!("{}/auth/token", state.base_url()),
         "revocation_endpoint": format!("{}/auth/revoke", state.base_url()),
         "introspection_endpoint": format!("{}/auth/introspect", state.base_url()),
-        "grant_types_supported": ["password", "refresh_token"],
+        "grant_types_supported": sessions::GRANT_TYPES,
         "revocation_endpoint_auth_methods_supported": ["none"],
         "token_endpoint_auth_methods_supported": ["none"],
         "response_types_supported": [],

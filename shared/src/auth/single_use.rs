@@ -20,6 +20,11 @@ use crate::store::{Condition, Item, MAX_TRANSACTION_WRITES, Query, Store, Write,
 pub enum Purpose {
     Invitation,
     PasswordReset,
+    /// An `mfa_token`: the password was right, the second factor is due (`usecase::mfa`).
+    MfaChallenge,
+    /// An `mfa_token` of an account whose organization requires a second factor it lacks: it
+    /// may only enrol one.
+    MfaEnrollment,
 }
 
 impl Purpose {
@@ -27,14 +32,18 @@ impl Purpose {
         match self {
             Purpose::Invitation => "invitation",
             Purpose::PasswordReset => "password_reset",
+            Purpose::MfaChallenge => "mfa",
+            Purpose::MfaEnrollment => "mfa_enrollment",
         }
     }
 
-    /// How long a token stays valid (API.md: 7 days to join, 1 hour to reset).
+    /// How long a token stays valid (API.md: 7 days to join, 1 hour to reset, 5 minutes for
+    /// the second step of a login).
     pub fn lifetime(self) -> Duration {
         match self {
             Purpose::Invitation => Duration::days(7),
             Purpose::PasswordReset => Duration::hours(1),
+            Purpose::MfaChallenge | Purpose::MfaEnrollment => Duration::minutes(5),
         }
     }
 }
@@ -80,6 +89,8 @@ pub fn issue(purpose: Purpose, account: &Item, now: OffsetDateTime) -> Result<Is
         "created_at": clock::format(now),
         "expires_at": clock::format(expires_at),
         TTL: expires_at.unix_timestamp(),
+        // Codes tried with it (`reserve_attempt`): an increment conditional on the count bounds them.
+        ATTEMPTS: 0,
     });
     let write = Write::Put { table: &TOKENS, item: item.as_object().cloned().unwrap_or_default(), condition: None };
     Ok(Issued { token, expires_at, write })
@@ -119,6 +130,7 @@ pub fn invalid_token(purpose: Purpose) -> Error {
     let what = match purpose {
         Purpose::Invitation => "invitation",
         Purpose::PasswordReset => "reset",
+        Purpose::MfaChallenge | Purpose::MfaEnrollment => "mfa",
     };
     Error::Validation(vec![Problem::general(
         "invalid_token",
@@ -130,6 +142,28 @@ pub fn invalid_token(purpose: Purpose) -> Error {
 /// The account a found token belongs to.
 pub fn account_of(item: &Item) -> &str {
     item.get("account_id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The attribute counting the codes tried with a token.
+const ATTEMPTS: &str = "attempts";
+
+/// Takes one of the `max` attempts a token allows (the codes tried with an `mfa_token`), before
+/// anything is evaluated, so that parallel requests cannot all pass a check made before any of
+/// them counted. `false`: the token is used up or gone, and is deleted.
+pub async fn reserve_attempt(store: &dyn Store, item: &Item, max: u32) -> Result<bool> {
+    use crate::store::{StoreError, Update};
+    let id = records::id_of(item).to_string();
+    let take = Update::new(&TOKENS, id.clone())
+        .add(ATTEMPTS, 1)
+        .when(Condition::All(vec![Condition::Exists, Condition::AttrLess(ATTEMPTS, json!(max))]));
+    match store.update(take).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed(_)) => {
+            store.transact(vec![Write::Delete { table: &TOKENS, id, condition: None }]).await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The write that uses a found token up: it must still exist when the transaction commits,

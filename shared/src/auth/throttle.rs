@@ -145,15 +145,45 @@ pub async fn clear(store: &dyn Store, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// A password attempt that holds its slots under the login limits: per email and, when the
-/// client address is known, per address. `verify` is the only way to use it.
-#[must_use = "an attempt is settled by verify"]
-pub struct PasswordAttempt {
+/// A login attempt (a password, or a second factor's code) that holds its slots under the login
+/// limits: per email and, when the client address is known, per address. `verify` (a
+/// password) or `settle` (a code checked by the caller) is the only way to use it.
+#[must_use = "an attempt is settled by verify or settle"]
+pub struct LoginAttempt {
     email: Slot,
     address: Option<Slot>,
 }
 
-impl PasswordAttempt {
+/// A right password or code whose slots still wait for the login's outcome: `complete` when the
+/// login is done, `defer` when a second factor is still due.
+#[must_use = "a passed attempt is completed or deferred"]
+pub struct Passed {
+    email: Slot,
+    address: Option<Slot>,
+}
+
+impl Passed {
+    /// The login is complete: the email's failures are cleared and the address's slot given back.
+    pub async fn complete(self, store: &dyn Store) -> Result<()> {
+        clear(store, &self.email.key).await?;
+        if let Some(slot) = &self.address {
+            release(store, slot).await?;
+        }
+        Ok(())
+    }
+
+    /// A second factor is still due: the right password is no failure (both slots are given
+    /// back), yet it clears nothing. Only a completed login clears the email's failures, so
+    /// that knowing the password buys no fresh round of code guesses.
+    pub async fn defer(self, store: &dyn Store) -> Result<()> {
+        for slot in std::iter::once(&self.email).chain(&self.address) {
+            release(store, slot).await?;
+        }
+        Ok(())
+    }
+}
+
+impl LoginAttempt {
     /// Reserves the attempt's slots (429 if either limit is reached; a slot already taken is
     /// given back then, since nothing was evaluated).
     pub async fn begin(
@@ -162,13 +192,13 @@ impl PasswordAttempt {
         email: &str,
         address: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<PasswordAttempt> {
+    ) -> Result<LoginAttempt> {
         let address = match address {
             Some(ip) => Some(reserve(store, &login_by_address(ip), config.login_failures_per_address, now).await?),
             None => None,
         };
         match reserve(store, &login_by_email(email), config.login_failures_per_account, now).await {
-            Ok(email) => Ok(PasswordAttempt { email, address }),
+            Ok(email) => Ok(LoginAttempt { email, address }),
             Err(e) => {
                 if let Some(slot) = &address {
                     release(store, slot).await?;
@@ -179,24 +209,16 @@ impl PasswordAttempt {
     }
 
     /// Verifies `password` against `hash` (`None`: an unknown or unusable account, which costs
-    /// the same and fails). A failure keeps both slots; a success clears the email's counter
-    /// and gives the address's slot back; a 503 (no hashing slot) gives both back.
+    /// the same and fails). A failure keeps both slots; a 503 (no hashing slot) gives both back.
     pub async fn verify(
         self,
         store: &dyn Store,
         hasher: &PasswordHasher,
         password: &str,
         hash: Option<&str>,
-    ) -> Result<bool> {
+    ) -> Result<Option<Passed>> {
         match hasher.verify(password, hash).await {
-            Ok(false) => Ok(false),
-            Ok(true) => {
-                clear(store, &self.email.key).await?;
-                if let Some(slot) = &self.address {
-                    release(store, slot).await?;
-                }
-                Ok(true)
-            }
+            Ok(opened) => Ok(self.settle(opened)),
             Err(e) => {
                 for slot in std::iter::once(&self.email).chain(&self.address) {
                     release(store, slot).await?;
@@ -204,6 +226,12 @@ impl PasswordAttempt {
                 Err(e)
             }
         }
+    }
+
+    /// The outcome of what the attempt was reserved for: a failure keeps both slots (it counts);
+    /// a success is `Passed`, to be completed or deferred.
+    pub fn settle(self, succeeded: bool) -> Option<Passed> {
+        succeeded.then_some(Passed { email: self.email, address: self.address })
     }
 }
 
@@ -275,10 +303,10 @@ mod tests {
             async move { store.get(&THROTTLES, &key).await.unwrap().map_or(0, |i| count(&i)) }
         };
         let (email, ip) = ("ann@example.com", Some("192.0.2.1"));
-        let begin = || PasswordAttempt::begin(&store, &config, email, ip, now);
+        let begin = || LoginAttempt::begin(&store, &config, email, ip, now);
 
         let attempt = begin().await.unwrap();
-        assert!(!attempt.verify(&store, &hasher, "wrong", Some(&hash)).await.unwrap());
+        assert!(attempt.verify(&store, &hasher, "wrong", Some(&hash)).await.unwrap().is_none());
         assert_eq!((counted(login_by_email(email)).await, counted(login_by_address("192.0.2.1")).await), (1, 1));
 
         let busy = hasher.occupy_every_slot().await;
@@ -292,7 +320,17 @@ mod tests {
         drop(busy);
 
         let attempt = begin().await.unwrap();
-        assert!(attempt.verify(&store, &hasher, "Str0ng!Passw0rd", Some(&hash)).await.unwrap());
+        let passed = attempt.verify(&store, &hasher, "Str0ng!Passw0rd", Some(&hash)).await.unwrap().unwrap();
+        passed.defer(&store).await.unwrap();
+        assert_eq!(
+            (counted(login_by_email(email)).await, counted(login_by_address("192.0.2.1")).await),
+            (1, 1),
+            "a right password with a second factor due neither counts nor clears"
+        );
+
+        let attempt = begin().await.unwrap();
+        let passed = attempt.verify(&store, &hasher, "Str0ng!Passw0rd", Some(&hash)).await.unwrap().unwrap();
+        passed.complete(&store).await.unwrap();
         assert_eq!(counted(login_by_email(email)).await, 0, "a success clears the email's failures");
         assert_eq!(counted(login_by_address("192.0.2.1")).await, 1, "and gives back only its own slot on the address");
     }

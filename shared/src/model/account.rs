@@ -66,6 +66,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("joined_at", T::Timestamp).filter().sort().read_only(),
         Field::new("invitation_expired_at", T::Timestamp).filter().read_only(),
         Field::new("last_login_at", T::Timestamp).filter().sort().read_only(),
+        Field::new("mfa_enabled", T::Boolean).filter().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
         // What the account's embedded links say, derived at read time (see `derive`).
@@ -110,11 +111,14 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     catalog: super::all,
 };
 
-/// The attributes computed at read time: `status`, and the lists the role and team filters
+/// The attributes computed at read time: `status`, `mfa_enabled` (false until a second factor
+/// is confirmed: accounts older than MFA have no such attribute), and the lists the role and team filters
 /// compare with (`role_name`, `role_scope` = the scope kinds held, `with_role_scope` = the
 /// organization and team ids roles are held at, `team_id`).
 pub fn derive(item: &mut Item, now: OffsetDateTime) {
     derive_status(item, now);
+    let mfa = mfa_enabled(item);
+    item.insert("mfa_enabled".into(), json!(mfa));
     let collect = |item: &Item, kind: &links::LinkKind, key: &str| -> Value {
         let mut values: Vec<&str> =
             links::entries(item, kind).filter_map(|e| e.get(key).and_then(Value::as_str)).collect();
@@ -201,6 +205,8 @@ pub struct Account {
     pub password_hash: Option<PasswordHash>,
     pub expires_at: Option<OffsetDateTime>,
     pub invitation_expires_at: Option<OffsetDateTime>,
+    /// A confirmed second factor guards its logins (`usecase::mfa`).
+    pub mfa_enabled: bool,
 }
 
 impl Account {
@@ -219,6 +225,7 @@ impl Account {
             password_hash: text("password_hash").map(|h| PasswordHash::new(h.to_string())),
             expires_at: time("expires_at"),
             invitation_expires_at: time("invitation_expired_at"),
+            mfa_enabled: mfa_enabled(item),
         }
     }
 
@@ -244,6 +251,11 @@ impl Account {
     pub fn may_join(&self) -> bool {
         self.status == AccountStatus::Pending && self.enabled && !self.sso
     }
+}
+
+/// Does a confirmed second factor guard the account's logins?
+pub fn mfa_enabled(item: &Item) -> bool {
+    item.get("mfa_enabled").and_then(Value::as_bool) == Some(true)
 }
 
 /// Writes a lifecycle change on the stored item: the one place `status` and the invitation

@@ -17,6 +17,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::id(),
         Field::new("name", T::String).filter().sort().text().required().unique().required_on_create().limits(NAME),
         Field::new("description", T::String).limits(DESCRIPTION),
+        Field::new("mfa_required", T::Boolean).filter().not_null(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
     ],
@@ -30,7 +31,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         global_only: None,
         owner_writes: false,
     },
-    derive: None,
+    derive: Some(derive),
     lapses_at: None,
     counts: None,
     listed_by: &[],
@@ -39,6 +40,17 @@ pub const RESOURCE: ResourceDef = ResourceDef {
 
 const NAME: Text = Text { min: 1, max: 200, single_line: true };
 const DESCRIPTION: Text = Text { min: 0, max: 2000, single_line: false };
+
+/// `mfa_required` as shown: false on organizations older than the policy.
+fn derive(item: &mut Item, _now: time::OffsetDateTime) {
+    let required = mfa_required(item);
+    item.insert("mfa_required".into(), json!(required));
+}
+
+/// Must every account of the organization log in with a second factor?
+pub fn mfa_required(item: &Item) -> bool {
+    item.get("mfa_required").and_then(Value::as_bool) == Some(true)
+}
 
 /// Something is being written into organization `id`: 422 unless it exists, and the check
 /// that keeps it existing until the write commits.
@@ -72,10 +84,12 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str) -> Result<I
     let mut a = Attributes::new(&RESOURCE, attributes);
     let name = a.text("name", NAME, true);
     let description = a.text("description", DESCRIPTION, false);
+    let mfa_required = mfa_policy(&mut a);
     a.finish()?;
     let mut item = json!({"id": id, "created_at": now, "updated_at": now}).as_object().cloned().unwrap_or_default();
     name.write_to(&mut item, "name");
     description.write_to(&mut item, "description");
+    item.insert("mfa_required".into(), json!(mfa_required == Given::Value(true)));
     Ok(item)
 }
 
@@ -87,12 +101,25 @@ pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<I
         a.problem("name", "required", "name cannot be null");
     }
     let description = a.text("description", DESCRIPTION, false);
+    let mfa_required = mfa_policy(&mut a);
     a.finish()?;
     let mut item = old.clone();
     name.write_to(&mut item, "name");
     description.write_to(&mut item, "description");
+    if let Given::Value(required) = mfa_required {
+        item.insert("mfa_required".into(), json!(required));
+    }
     item.insert("updated_at".into(), json!(now));
     Ok(item)
+}
+
+/// `mfa_required` as given: true or false, never null.
+fn mfa_policy(a: &mut Attributes) -> Given<bool> {
+    let given = a.boolean("mfa_required");
+    if given == Given::Null {
+        a.problem("mfa_required", "required", "mfa_required cannot be null");
+    }
+    given
 }
 
 #[cfg(test)]
@@ -140,6 +167,11 @@ mod tests {
         assert!(new.get("description").is_none());
         assert_eq!(new["updated_at"], "t1");
         assert!(update(&old, attrs(json!({"name": null})), "t1").is_err());
+        assert_eq!(old["mfa_required"], false, "no second factor required unless asked");
+        let strict = update(&old, attrs(json!({"mfa_required": true})), "t1").unwrap();
+        assert!(mfa_required(&strict));
+        assert!(update(&old, attrs(json!({"mfa_required": null})), "t1").is_err());
+        assert!(update(&old, attrs(json!({"mfa_required": "yes"})), "t1").is_err());
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub const ACTIONS: &[Action] = &[
     action("GET", "/api/v3/iam/accounts/external/{external_id}", "show_accounts_by_external_id", by_external_id),
     action("PATCH", "/api/v3/iam/accounts/{id}/join", "join_invitation", join),
     action("POST", "/api/v3/iam/accounts/{id}/resend_invitation", "resend_invitation", resend_invitation),
+    action("POST", "/api/v3/iam/accounts/me/mfa/totp", "enrol_totp", enrol_totp),
+    action("POST", "/api/v3/iam/accounts/me/mfa/totp/confirm", "confirm_totp", confirm_totp),
+    action("DELETE", "/api/v3/iam/accounts/me/mfa/totp", "remove_totp", remove_totp),
+    action("DELETE", "/api/v3/iam/accounts/{id}/mfa", "reset_mfa", reset_mfa),
     action("POST", "/api/v3/iam/account/passwords/request_reset", "request_password_reset", request_reset),
     action("POST", "/api/v3/iam/account/passwords/reset", "reset_password", reset),
     action("GET", "/api/v3/iam/account/passwords/token_valid", "reset_token_valid", token_valid),
@@ -147,6 +151,74 @@ fn resend_invitation() -> Value {
     })
 }
 
+/// Enrolment's two steps take a bearer token, or the `mfa_token` of an enrolment the
+/// account's organization requires (`Authorization: MFA <mfa_token>`).
+fn enrolment_security() -> Value {
+    json!([{"bearer": []}, {"mfa": []}])
+}
+
+fn enrol_totp() -> Value {
+    let answer = json!({"type": "object", "required": ["secret", "otpauth_uri"], "properties": {
+        "secret": {"type": "string", "description": "The shared secret, base32 (RFC 4648), shown this once."},
+        "otpauth_uri": {"type": "string", "description": "The same secret as an otpauth:// URI for a QR code."},
+    }});
+    json!({
+        "summary": "Begin a TOTP enrolment (RFC 6238); not enforced until confirmed",
+        "description": "With a bearer token, the current password is required; with `Authorization: MFA <mfa_token>` \
+            (an enrolment the organization requires) the token proves it. A pending enrolment is replaced; 409 while \
+            a second factor is on.",
+        "tags": ["mfa"],
+        "security": enrolment_security(),
+        "requestBody": flat_body(json!({
+            "current_password": password("The password now (bearer callers)."),
+        }), &[], JSON),
+        "responses": {"201": {"description": "The secret.", "content": {"application/json": {"schema": answer}}}},
+        "x-errors": [400, 409, 413, 415, 422, 429],
+    })
+}
+
+fn confirm_totp() -> Value {
+    let answer = json!({"type": "object", "required": ["recovery_codes"], "properties": {
+        "recovery_codes": {"type": "array", "items": {"type": "string"}, "minItems": 10, "maxItems": 10,
+            "description": "Single-use codes, shown this once."},
+    }});
+    json!({
+        "summary": "Confirm a TOTP enrolment with a first code: the second factor is on from now",
+        "tags": ["mfa"],
+        "security": enrolment_security(),
+        "requestBody": flat_body(json!({
+            "code": {"type": "string", "pattern": "^[0-9 ]+$", "description": "The authenticator's current code."},
+        }), &["code"], JSON),
+        "responses": {"200": {"description": "The recovery codes.",
+            "content": {"application/json": {"schema": answer}}}},
+        "x-errors": [400, 409, 413, 415, 422],
+    })
+}
+
+fn remove_totp() -> Value {
+    json!({
+        "summary": "Remove the caller's second factor (current password and a code or a recovery code)",
+        "tags": ["mfa"],
+        "requestBody": flat_body(json!({
+            "current_password": password("The password now."),
+            "code": {"type": "string", "description": "The authenticator's current code."},
+            "recovery_code": {"type": "string", "writeOnly": true, "description": "Instead of code."},
+        }), &["current_password"], JSON),
+        "responses": no_content("Removed: logins need the password alone."),
+        "x-errors": [400, 409, 413, 415, 422, 429],
+    })
+}
+
+fn reset_mfa() -> Value {
+    json!({
+        "summary": "Reset an account's second factor (accounts:write); ends its sessions",
+        "tags": ["mfa"],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": no_content("Reset: the account logs in with its password and may enrol again."),
+        "x-errors": [404],
+    })
+}
+
 fn request_reset() -> Value {
     json!({
         "summary": "Email a password reset link (the same answer whether or not the account exists)",
@@ -197,13 +269,21 @@ fn change() -> Value {
 
 fn token() -> Value {
     let body = json!({
-        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "grant_type": {"type": "string", "enum": crate::usecase::sessions::GRANT_TYPES},
         "email": {"type": "string", "description": "password grant"},
         "username": {"type": "string", "description": "password grant: another name for email"},
         "password": password("password grant"),
         "refresh_token": {"type": "string", "writeOnly": true, "description": "refresh_token grant"},
+        "mfa_token": {"type": "string", "writeOnly": true, "description": "mfa-otp grant: from the 403 of a right password"},
+        "otp": {"type": "string", "writeOnly": true, "description": "mfa-otp grant: the authenticator's current code"},
+        "recovery_code": {"type": "string", "writeOnly": true, "description": "mfa-otp grant: instead of otp"},
         "client_id": {"type": "string", "description": "optional; only this service's own client"},
     });
+    let second_step = json!({"type": "object", "required": ["error", "mfa_token"], "properties": {
+        "error": {"type": "string", "enum": ["mfa_required", "mfa_enrollment_required"]},
+        "error_description": {"type": "string"},
+        "mfa_token": {"type": "string"},
+    }});
     let granted = json!({"type": "object",
     "required": ["access_token", "token_type", "expires_in", "refresh_token", "session_id"],
     "properties": {
@@ -214,11 +294,17 @@ fn token() -> Value {
         "session_id": {"type": "string"},
     }});
     json!({
-        "summary": "OAuth 2.0 token endpoint: the password and refresh_token grants (RFC 6749)",
+        "summary": "OAuth 2.0 token endpoint: the password and refresh_token grants (RFC 6749), and mfa-otp",
+        "description": "A right password of an account with a second factor answers 403 `mfa_required` with an \
+            `mfa_token` (5 minutes, single use) and creates no session; the `mfa-otp` grant completes the login. \
+            An account whose organization requires a second factor it lacks gets 403 `mfa_enrollment_required`.",
         "tags": ["auth"],
         // Form-encoded, as RFC 6749 §4.3.2 has OAuth clients send it.
         "requestBody": flat_body(body, &["grant_type"], FORM),
-        "responses": {"200": {"description": "Tokens.", "content": {"application/json": {"schema": granted}}}},
+        "responses": {
+            "200": {"description": "Tokens.", "content": {"application/json": {"schema": granted}}},
+            "403": {"description": "A second step is due.", "content": {"application/json": {"schema": second_step}}},
+        },
         "x-errors": [400, 401, 413, 415, 429],
     })
 }

@@ -85,6 +85,9 @@ pub fn document() -> Value {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                     "description": "An access token from the token endpoint (RFC 9068 JWT)."},
+                "mfa": {"type": "http", "scheme": "mfa",
+                    "description": "`Authorization: MFA <mfa_token>`: the token of a 403 `mfa_enrollment_required`, \
+                        good for enrolling a second factor only."},
             },
             "schemas": schema::components(),
             "responses": schema::error_responses(),

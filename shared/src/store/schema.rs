@@ -466,6 +466,16 @@ pub const TOKENS: TableDef = TableDef {
     words: None,
 };
 
+pub const FACTORS_BY_ACCOUNT: IndexDef =
+    IndexDef { name: "by_account", pk: PartitionKey::Attr("account_id"), sk: Some("id"), keys_only: true };
+
+/// Second factors (`usecase::mfa`): an account's TOTP factor (id `totp#<account id>`: its
+/// secret sealed under the MFA key, whether it is confirmed, the last step accepted) and one
+/// item per unused recovery code (id: the SHA-256 of the account id and the code). Kept apart
+/// from the accounts so that no listing, include or render ever reads a secret of them.
+pub const FACTORS: TableDef =
+    TableDef { name: "factors", indexes: &[FACTORS_BY_ACCOUNT], folded: &[], ttl: None, sorted: &[], words: None };
+
 pub const THROTTLES_BY_EXPIRY: IndexDef = by_expiry(PartitionKey::sharded("throttles"));
 
 /// Counters of recent events per key (failed logins per account and per address, reset
@@ -593,6 +603,7 @@ pub const TABLES: &[&TableDef] = &[
     &TEAM_MEMBERSHIPS,
     &UNIQUES,
     &TOKENS,
+    &FACTORS,
     &THROTTLES,
     &OUTBOX,
     &COUNTERS,

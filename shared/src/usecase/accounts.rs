@@ -162,6 +162,7 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
     })?;
     let ended = session::end_all(store, id, None).await?;
     let tokens = single_use::delete_all(store, id).await?;
-    tracing::info!(account_id = %id, ended, tokens, "account deleted");
+    let factors = super::mfa::delete_all(store, id).await?;
+    tracing::info!(account_id = %id, ended, tokens, factors, "account deleted");
     Ok(())
 }

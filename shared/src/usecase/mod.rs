@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod dependents;
 pub mod invitations;
 pub mod load;
+pub mod mfa;
 pub mod organizations;
 pub mod passwords;
 pub mod resources;

@@ -10,7 +10,7 @@ use crate::auth::single_use::{self, Purpose};
 use crate::auth::{Principal, session, throttle};
 use crate::error::{Error, Problem, Result};
 use crate::jsonapi::ActionBody;
-use crate::model::account::{self, Account};
+use crate::model::account;
 use crate::model::password::NewPassword;
 use crate::records::{self, Change};
 use crate::store::Item;
@@ -103,10 +103,8 @@ pub async fn reset(state: &AppState, body: &ActionBody) -> Result<()> {
 pub async fn change(state: &AppState, principal: &Principal, address: Option<&str>, body: &ActionBody) -> Result<()> {
     let store = state.store.as_ref();
     let old = records::load(store, &ACCOUNTS, &principal.account_id).await?;
-    let email = Account::parse(&old).email.map(|e| e.as_str().to_string()).unwrap_or_default();
     let current = body.string("current_password").map_err(|p| Error::Validation(vec![p]))?;
-    let find = async { Ok(Some(old.clone())) };
-    if credentials::check(state, &email, address, current, find).await?.is_none() {
+    if !credentials::confirm(state, &old, address, current).await? {
         return Err(Error::Validation(vec![Problem::pointer(
             body.pointer("current_password"),
             "invalid_password",

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::credentials;
+use super::mfa::{self, Step};
 use crate::app::AppState;
 use crate::auth::session::{self, Origin};
 use crate::auth::{Permission, Principal, jwt};
@@ -35,24 +36,46 @@ fn string_param<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Result<&'a 
         .ok_or_else(|| Error::invalid_request(format!("{} is required", names[0])))
 }
 
+/// The grant type of the second step of a login (API.md §3): an `mfa_token` and a code.
+pub const MFA_OTP_GRANT: &str = "urn:iam:params:oauth:grant-type:mfa-otp";
+
+/// Every grant the token endpoint takes (the discovery documents list them).
+pub const GRANT_TYPES: [&str; 3] = ["password", "refresh_token", MFA_OTP_GRANT];
+
+/// What the token endpoint answers: tokens, or the second step a right password still owes.
+#[derive(Debug)]
+pub enum Outcome {
+    Tokens(Granted),
+    /// 403 with the OAuth error `step.error()` and the `mfa_token` for that step.
+    SecondStep {
+        step: Step,
+        mfa_token: String,
+    },
+}
+
 /// `POST /auth/token` (RFC 6749 §4.3 and §6): the grant `body` names, from `origin`.
-pub async fn grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<Granted> {
+pub async fn grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<Outcome> {
     check_client(body)?;
     let (account_id, session, refresh_token) = match string_param(body, &["grant_type"])? {
-        "password" => password_grant(state, body, origin).await?,
+        "password" => match password_grant(state, body, origin).await? {
+            Ok(started) => started,
+            Err(second) => return Ok(second),
+        },
         "refresh_token" => refresh_grant(state, body, origin).await?,
+        MFA_OTP_GRANT => mfa_grant(state, body, origin).await?,
         _ => {
             return Err(Error::OAuth {
                 status: StatusCode::BAD_REQUEST,
                 error: "unsupported_grant_type",
-                description: Some("grant_type must be password or refresh_token".into()),
+                description: Some(format!("grant_type must be one of {}", GRANT_TYPES.join(", "))),
                 retry_after_secs: None,
             });
         }
     };
     let session_id = records::id_of(&session).to_string();
     let access_token = state.keys.issue(&account_id, &session_id, state.now())?;
-    Ok(Granted { access_token, refresh_token, session_id, expires_in: state.keys.ttl.whole_seconds() })
+    let granted = Granted { access_token, refresh_token, session_id, expires_in: state.keys.ttl.whole_seconds() };
+    Ok(Outcome::Tokens(granted))
 }
 
 /// A public client may name itself (RFC 6749 §3.2.1); we serve one, and refuse any other name
@@ -70,23 +93,56 @@ fn check_client(body: &Map<String, Value>) -> Result<()> {
     }
 }
 
+/// A session just started: the account's id, the session, its refresh token.
+type Started = (String, Item, String);
+
 /// Wrong password, unknown email, disabled, pending or expired account: one answer, after one
 /// argon2 verification either way (`credentials::verify`, which counts the attempt first:
-/// past either limit, 429 comes first, whatever the password).
-async fn password_grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<(String, Item, String)> {
+/// past either limit, 429 comes first, whatever the password). A wrong password of an account
+/// with a second factor is that same answer: only a right one learns of the second step.
+async fn password_grant(
+    state: &AppState,
+    body: &Map<String, Value>,
+    origin: Origin,
+) -> Result<std::result::Result<Started, Outcome>> {
     let email = string_param(body, &["email", "username"])?;
     let password = string_param(body, &["password"])?;
     let now = state.now();
-    let find = async move {
-        Ok(account::find_by_typed_email(state.store.as_ref(), email).await?.filter(|a| account::may_log_in(a, now)))
-    };
+    let store = state.store.as_ref();
+    let find =
+        async move { Ok(account::find_by_typed_email(store, email).await?.filter(|a| account::may_log_in(a, now))) };
     let opened = credentials::check(state, email, origin.ip.as_deref(), password, find).await?;
-    let account = opened.ok_or_else(Error::invalid_grant)?;
-    let account_id = records::id_of(&account).to_string();
-    record_login(state, &account).await;
-    let (session, refresh) =
-        session::start(state.store.as_ref(), &account, origin, state.config.session_ttl, now).await?;
-    Ok((account_id, session, refresh))
+    let (account, passed) = opened.ok_or_else(Error::invalid_grant)?;
+    let step = mfa::due(store, &account).await?;
+    if step != Step::Done {
+        passed.defer(store).await?;
+        let mfa_token = mfa::issue_token(state, step, &account).await?;
+        tracing::info!(account_id = %records::id_of(&account), error = step.error(), "password right: a second step is due");
+        return Ok(Err(Outcome::SecondStep { step, mfa_token }));
+    }
+    passed.complete(store).await?;
+    Ok(Ok(start(state, &account, origin).await?))
+}
+
+/// The `mfa-otp` grant: the `mfa_token` of a right password and a code of the account's second
+/// factor (`otp`) or one of its recovery codes (`recovery_code`).
+async fn mfa_grant(state: &AppState, body: &Map<String, Value>, origin: Origin) -> Result<Started> {
+    let token = string_param(body, &["mfa_token"])?;
+    let code = match (string_param(body, &["otp"]), string_param(body, &["recovery_code"])) {
+        (Ok(otp), Err(_)) => mfa::Code::Otp(otp),
+        (Err(_), Ok(code)) => mfa::Code::Recovery(code),
+        _ => return Err(Error::invalid_request("exactly one of otp and recovery_code is required")),
+    };
+    let account = mfa::complete_login(state, token, code, origin.ip.as_deref()).await?;
+    start(state, &account, origin).await
+}
+
+/// A session for `account`, which has just logged in.
+async fn start(state: &AppState, account: &Item, origin: Origin) -> Result<Started> {
+    record_login(state, account).await;
+    let ttl = state.config.session_ttl;
+    let (session, refresh) = session::start(state.store.as_ref(), account, origin, ttl, state.now()).await?;
+    Ok((records::id_of(account).to_string(), session, refresh))
 }
 
 /// Keeps `last_login_at` true; losing a race with an admin's edit must not fail the login.

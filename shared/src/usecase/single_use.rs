@@ -32,6 +32,10 @@ pub fn mail_link(state: &AppState, purpose: Purpose, account: &Item) -> Result<O
     let kind = match purpose {
         Purpose::Invitation => Kind::Invitation,
         Purpose::PasswordReset => Kind::PasswordReset,
+        // The second step of a login answers with its token; it is never mailed.
+        Purpose::MfaChallenge | Purpose::MfaEnrollment => {
+            return Err(Error::unexpected(anyhow::anyhow!("an mfa_token is never mailed")));
+        }
     };
     let letter = Letter {
         kind,
