@@ -65,6 +65,15 @@ enum Command {
         #[arg(long)]
         parameter: String,
     },
+    /// Create the key TOTP secrets are sealed under at rest, straight into an SSM Parameter
+    /// Store SecureString (the template's MfaKeyParameter, readable by the sessions function
+    /// alone). An existing parameter is left alone: replacing it would make every enrolled
+    /// second factor unreadable.
+    MfaKey {
+        /// The parameter's name, e.g. /iam/prod/mfa-key.
+        #[arg(long)]
+        parameter: String,
+    },
     /// Deliver every letter waiting in the outbox now (what the mailer's sweep does): prints
     /// what was sent, failed or dropped.
     Deliver,
@@ -156,6 +165,14 @@ async fn main() -> anyhow::Result<()> {
                  OutboxPublicKey, IAM_OUTBOX_PUBLIC_KEY):\n\n    {}",
                 key.sealing_key().to_base64()
             );
+            Ok(())
+        }
+        Command::MfaKey { parameter } => {
+            let aws = Aws::new(config()?.tls_roots);
+            let key = iam_shared::auth::factor_key::FactorKey::generate()?;
+            let description = "IAM MFA key (AES-256-GCM, base64url): seals TOTP secrets at rest";
+            iam_shared::aws::create_secure_parameter(aws.config().await, &parameter, description, &key).await?;
+            println!("Stored a new MFA key in the SecureString {parameter} (the template's MfaKeyParameter).");
             Ok(())
         }
         Command::Admin { action: Admin::ResetPassword { email, password_stdin } } => {

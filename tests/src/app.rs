@@ -405,3 +405,19 @@ impl TestApp {
         self.login(email, PASSWORD).await["access_token"].as_str().expect("token").to_string()
     }
 }
+
+/// Sends every request at once (each on its own task) and returns the replies in order.
+pub async fn all_at_once(app: &Arc<TestApp>, requests: Vec<Request<Body>>) -> Vec<Reply> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let app = app.clone();
+            tokio::spawn(async move { app.send(request).await })
+        })
+        .collect();
+    let mut replies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        replies.push(task.await.expect("request task"));
+    }
+    replies
+}

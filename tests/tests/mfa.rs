@@ -11,7 +11,7 @@ use iam_shared::auth::throttle::login_by_email;
 use iam_shared::auth::totp;
 use iam_shared::store::schema::{FACTORS, THROTTLES};
 use iam_shared::usecase::sessions::MFA_OTP_GRANT;
-use iam_tests::app::{PASSWORD, Reply, TestApp, encode, token_request_from};
+use iam_tests::app::{PASSWORD, Reply, TestApp, all_at_once, encode, token_request_from};
 use serde_json::{Value, json};
 
 const ENROL: &str = "/api/v3/iam/accounts/me/mfa/totp";
@@ -225,22 +225,6 @@ async fn wrong_codes_are_failed_logins_and_five_end_an_mfa_token() {
     assert!(counted.is_none(), "{counted:?}");
 }
 
-/// Sends every request at once (each on its own task) and returns the replies in order.
-async fn all_at_once(app: &Arc<TestApp>, requests: Vec<Request<Body>>) -> Vec<Reply> {
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|request| {
-            let app = app.clone();
-            tokio::spawn(async move { app.send(request).await })
-        })
-        .collect();
-    let mut replies = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        replies.push(task.await.expect("request task"));
-    }
-    replies
-}
-
 fn count(replies: &[Reply], status: StatusCode) -> usize {
     replies.iter().filter(|r| r.status == status).count()
 }
@@ -282,6 +266,10 @@ async fn one_code_sent_with_a_dozen_mfa_tokens_at_once_gives_one_session() {
     for _ in 0..12 {
         tokens.push(second_step(&app, "dee@acme.test", "mfa_required").await);
     }
+    // One wrong code first opens the failure windows of the email and the address, so that the
+    // racing requests below each take their slot with one conditional increment, side by side.
+    let opening = app.send(token_request_from("192.0.2.8", otp_grant(&tokens[0], "000000"))).await;
+    assert_eq!(opening.status, StatusCode::UNAUTHORIZED);
     let code = authenticator.code(&app);
     let before = sessions_of(&app, &id).await;
     // Each token twice: two grants with one token and one code, and one code over many tokens.

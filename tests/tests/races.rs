@@ -11,24 +11,8 @@ use http::{Method, Request, StatusCode, header};
 use iam_shared::store::schema::{ACCOUNT_WORDS, ACCOUNTS, TEAM_WORDS, TEAMS, TableDef};
 use iam_shared::store::words::{ITEM_ID, WORDS, WordIndex};
 use iam_shared::store::{Query, query_all};
-use iam_tests::app::{PASSWORD, Reply, TestApp, post_from, token_request_from};
+use iam_tests::app::{PASSWORD, Reply, TestApp, all_at_once, post_from, token_request_from};
 use serde_json::{Value, json};
-
-/// Sends every request at once (each on its own task) and returns the replies in order.
-async fn all_at_once(app: &Arc<TestApp>, requests: Vec<Request<Body>>) -> Vec<Reply> {
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|request| {
-            let app = app.clone();
-            tokio::spawn(async move { app.send(request).await })
-        })
-        .collect();
-    let mut replies = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        replies.push(task.await.expect("request task"));
-    }
-    replies
-}
 
 fn statuses(replies: &[Reply]) -> BTreeMap<u16, usize> {
     let mut counts = BTreeMap::new();
