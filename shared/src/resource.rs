@@ -426,7 +426,7 @@ mod tests {
                     let field = def.field(order.source).expect("a field");
                     assert!(field.sort && field.text, "{}.{}", def.type_name, field.name);
                     assert_eq!(
-                        order.folded,
+                        order.form == crate::store::schema::SortedForm::Folded,
                         field.folded.is_some(),
                         "{}.{}: compared as sorted",
                         def.type_name,

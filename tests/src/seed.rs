@@ -91,6 +91,10 @@ pub fn random_account(rng: &mut Rng, n: usize, organizations: &[String]) -> Item
     if item["status"] == "active" {
         item["joined_at"] = json!(timestamp(rng));
     }
+    // One in six has a second factor (by number, so the random draws above stay as they were).
+    if n % 6 == 1 {
+        item["mfa_enabled"] = json!(true);
+    }
     item.as_object().cloned().unwrap_or_default()
 }
 

@@ -2,8 +2,9 @@
 //! accounts in 40 organizations (on moto, whose every query reads its whole table in Python,
 //! 6,000 in 10): indexed filters read in proportion to what they return, a deep
 //! cursor page costs what the first page costs, `include` is one batched read, a listing by
-//! organization never reads another organization's accounts, and the role and team filters
-//! read a page of links and a page of accounts.
+//! organization never reads another organization's accounts, the role and team filters
+//! read a page of links and a page of accounts, and one organization's accounts with or without
+//! a second factor cost a page.
 
 use std::sync::{Arc, Mutex};
 
@@ -423,6 +424,45 @@ async fn a_filter_in_another_indexs_order_costs_a_multiple_of_the_page_at_any_de
     );
 }
 
+/// "This organization's accounts without a second factor" (and with one), in both dialects:
+/// the flag's index yields one value's accounts in id order, so a page reads its keys and its
+/// items (about twice the page) at any cursor depth, every match once, and nothing of another
+/// organization.
+async fn an_organizations_accounts_with_or_without_mfa_cost_a_page_at_any_depth(c: &Costs) {
+    let org = &c.organizations[4];
+    let mfa = |a: &Item| a.get("mfa_enabled").and_then(Value::as_bool) == Some(true);
+    for (on, base) in [
+        (false, format!("filter[organization_id]={org}&filter[mfa_enabled]=false")),
+        (true, format!("filters=organization_id%20eq%20%22{org}%22%20and%20mfa_enabled%20eq%20true")),
+        (true, format!("filter[ou_accounts]={org}&filter[mfa_enabled]=true&sort=-created_at")),
+    ] {
+        let mut want: Vec<String> = c
+            .accounts
+            .iter()
+            .filter(|a| attr(a, "organization_id") == Some(org.as_str()) && mfa(a) == on)
+            .map(|a| attr(a, "id").unwrap().to_string())
+            .collect();
+        if base.contains("sort=-created_at") {
+            want.reverse();
+        }
+        let size = 20;
+        assert!(want.len() > 3 * size, "{base}: {} matches", want.len());
+        c.organizations_read.lock().unwrap().clear();
+        let first = c.measure(&format!("{base}&page[size]={size}&page[after]=")).await;
+        let deep = deep_page(c, &base, size, 2, size).await;
+        for (cost, at) in [(&first, "first"), (&deep, "deep")] {
+            assert_eq!(cost.returned, size, "{base}: the {at} page");
+            // Keys, then the items by id: the page and the one that says another follows.
+            assert!(cost.items <= 2 * (size as u64 + 1), "{base}: the {at} page read {} items", cost.items);
+            assert!(cost.requests <= 3, "{base}: the {at} page took {} requests", cost.requests);
+        }
+        let read = std::mem::take(&mut *c.organizations_read.lock().unwrap());
+        let foreign = read.iter().filter(|o| o.is_some() && o.as_deref() != Some(org.as_str())).count();
+        assert_eq!(foreign, 0, "{base}: read {foreign} accounts of other organizations");
+        assert_eq!(walk(c, &base, 50).await, want, "{base}: every match once, in order");
+    }
+}
+
 /// The folded words of an account's email, name and username (API.md §2), for the oracle.
 fn words(a: &Item) -> Vec<String> {
     let texts = ["email", "name", "username"].into_iter().filter_map(|f| attr(a, f));
@@ -567,4 +607,5 @@ async fn listing_costs_stay_proportional_to_the_page_with_thousands_of_accounts(
     counts_of_the_table_and_of_an_organization_read_counters(&c).await;
     a_filter_in_another_indexs_order_costs_a_multiple_of_the_page_at_any_depth(&c).await;
     the_search_box_reads_the_rarest_terms_entries_and_then_only_what_matches(&c).await;
+    an_organizations_accounts_with_or_without_mfa_cost_a_page_at_any_depth(&c).await;
 }

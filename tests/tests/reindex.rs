@@ -1,16 +1,18 @@
 //! `iam reindex`: accounts stored before the write shards and the sort keys of their own (their
 //! `_all` the table's single partition, no `_s_*`) are in none of the current whole-table
 //! indexes; reindexing rewrites them so that every index holds them, once, on both stores, and
-//! never undoes a write made while it runs.
+//! never undoes a write made while it runs. Accounts stored before a sort key of their own was
+//! added (`_s_mfa_enabled`) are rewritten with it.
 
 use std::sync::Arc;
 
+use iam_shared::store::dynamodb::DynamoStore;
 use iam_shared::store::embedded::EmbeddedStore;
 use iam_shared::store::reindex::{Reindexed, reindex};
 use iam_shared::store::schema::ACCOUNT_WORDS;
 use iam_shared::store::schema::ACCOUNTS;
 use iam_shared::store::words::{ITEM_ID, WORD_KEY};
-use iam_shared::store::{Item, Query, Store, Write, read};
+use iam_shared::store::{Item, Query, SortCondition, Store, Write, read, sort_key};
 use iam_tests::moto;
 use serde_json::json;
 
@@ -41,6 +43,36 @@ async fn searched(store: &dyn Store, term: &str) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// Fresh tables on a moto server, and a raw client to write accounts as older builds laid them out.
+struct OnMoto {
+    store: Arc<DynamoStore>,
+    client: aws_sdk_dynamodb::Client,
+    prefix: String,
+}
+
+impl OnMoto {
+    /// `None` when moto is absent and not required (the suite then skips its DynamoDB half).
+    async fn fresh(server: fn() -> &'static str) -> Option<OnMoto> {
+        if moto::binary().is_none() {
+            assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
+            return None;
+        }
+        let endpoint = server();
+        let prefix = moto::unique_prefix();
+        let store = Arc::new(moto::store_at(endpoint, &prefix));
+        store.ensure_schema().await.unwrap();
+        let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config(endpoint));
+        Some(OnMoto { store, client, prefix })
+    }
+
+    /// Puts an account item exactly as given, bypassing the store's layout.
+    async fn put_as_written(&self, item: &Item) {
+        let attrs = item.iter().map(|(k, v)| (k.clone(), iam_shared::store::dynamodb::to_attr(v)));
+        let table = format!("{}accounts", self.prefix);
+        self.client.put_item().table_name(table).set_item(Some(attrs.collect())).send().await.unwrap();
+    }
 }
 
 async fn old_items_are_rewritten_once(store: Arc<dyn Store>) {
@@ -77,22 +109,13 @@ async fn accounts_in_the_old_layout_are_rewritten_on_sqlite() {
 
 #[tokio::test]
 async fn accounts_in_the_old_layout_are_rewritten_on_dynamodb() {
-    if moto::binary().is_none() {
-        assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
-        return;
-    }
-    let endpoint = moto::shared();
-    let prefix = moto::unique_prefix();
-    let store = Arc::new(moto::store_at(endpoint, &prefix));
-    store.ensure_schema().await.unwrap();
-    store.transact(vec![account("a2", "Ann")]).await.unwrap();
+    let Some(moto) = OnMoto::fresh(moto::shared).await else { return };
+    moto.store.transact(vec![account("a2", "Ann")]).await.unwrap();
     // `a1` as an older build wrote it: no write shard, no sort keys of its own.
     let old =
         json!({"id": "a1", "name": "Zed", "email": "a1@x.io", "email_lc": "a1@x.io", "version": 1, "_all": "accounts"});
-    let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config(endpoint));
-    let attrs = old.as_object().unwrap().iter().map(|(k, v)| (k.clone(), iam_shared::store::dynamodb::to_attr(v)));
-    client.put_item().table_name(format!("{prefix}accounts")).set_item(Some(attrs.collect())).send().await.unwrap();
-    old_items_are_rewritten_once(store).await;
+    moto.put_as_written(old.as_object().unwrap()).await;
+    old_items_are_rewritten_once(moto.store.clone()).await;
 }
 
 /// Twenty old-layout accounts, reindexed while each is renamed at the same moment: every rename
@@ -149,29 +172,73 @@ async fn renames_during_a_reindex_stand_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn renames_during_a_reindex_stand_on_dynamodb() {
-    if moto::binary().is_none() {
-        assert!(!moto::required(), "IAM_REQUIRE_MOTO=1 but moto_server was not found");
-        return;
-    }
     // A moto serving one request at a time: its threaded server loses commits under races.
-    let endpoint = moto::shared_serial();
-    let prefix = moto::unique_prefix();
-    let store = Arc::new(moto::store_at(endpoint, &prefix));
-    store.ensure_schema().await.unwrap();
-    let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config(endpoint));
+    let Some(moto) = OnMoto::fresh(moto::shared_serial).await else { return };
     let make_old = async |ids: &[String]| {
         for id in ids {
             let old = json!({"id": id, "name": "Old", "email": format!("{id}@x.io"), "version": 1, "_all": "accounts"});
-            let attrs =
-                old.as_object().unwrap().iter().map(|(k, v)| (k.clone(), iam_shared::store::dynamodb::to_attr(v)));
-            client
-                .put_item()
-                .table_name(format!("{prefix}accounts"))
-                .set_item(Some(attrs.collect()))
-                .send()
-                .await
-                .unwrap();
+            moto.put_as_written(old.as_object().unwrap()).await;
         }
     };
-    renames_during_a_reindex_are_never_lost(store, make_old).await;
+    renames_during_a_reindex_are_never_lost(moto.store.clone(), make_old).await;
+}
+
+const ORG: &str = "00000000-0000-7000-8000-0000000000a1";
+
+/// One organization's accounts without a second factor, as the flag's index lists them.
+async fn without_mfa(store: &dyn Store) -> Vec<String> {
+    let index = ACCOUNTS.index("organization_sort_mfa_enabled").expect("the flag's index");
+    let query =
+        Query::partition(&ACCOUNTS, index, ORG).with_sk(Some(SortCondition::BeginsWith(sort_key::exact("false"))));
+    let page = read(store, query).await.expect("read");
+    page.items.iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// `m1` was stored before the flag's sort key existed (`make_old` takes it away): the index
+/// misses it until a reindex writes the key, once, and changes nothing else.
+async fn accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex(
+    store: Arc<dyn Store>,
+    make_old: impl AsyncFn(&str),
+) {
+    let in_org = |id: &str| {
+        let item = json!({"id": id, "email": format!("{id}@x.io"), "organization_id": ORG, "version": 3});
+        Write::Put { table: &ACCOUNTS, item: item.as_object().cloned().unwrap(), condition: None }
+    };
+    store.transact(vec![in_org("m1"), in_org("m2")]).await.unwrap();
+    make_old("m1").await;
+    assert_eq!(without_mfa(store.as_ref()).await, ["m2"], "the old item lacks the key");
+    let done = reindex(store.as_ref()).await.expect("reindex");
+    assert_eq!(done.rewritten, 1, "{done:?}");
+    assert_eq!(without_mfa(store.as_ref()).await, ["m1", "m2"], "absent reads as false");
+    assert_eq!(reindex(store.as_ref()).await.expect("reindex"), Reindexed::default(), "once");
+    let item = store.get(&ACCOUNTS, "m1").await.unwrap().unwrap();
+    assert_eq!((item.get("mfa_enabled"), &item["version"]), (None, &json!(3)), "nothing else changed");
+}
+
+#[tokio::test]
+async fn accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iam.sqlite3");
+    let store = Arc::new(EmbeddedStore::open(&path).unwrap());
+    let make_old = async |id: &str| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            r#"UPDATE accounts SET item = json_remove(item, '$._s_mfa_enabled'),
+               "organization_sort_mfa_enabled_pk" = NULL, "organization_sort_mfa_enabled_sk" = NULL WHERE id = ?1"#,
+            [id],
+        )
+        .unwrap();
+    };
+    accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex(store, make_old).await;
+}
+
+#[tokio::test]
+async fn accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex_on_dynamodb() {
+    let Some(moto) = OnMoto::fresh(moto::shared).await else { return };
+    let make_old = async |id: &str| {
+        let mut item = moto.store.get(&ACCOUNTS, id).await.unwrap().unwrap();
+        assert!(item.remove("_s_mfa_enabled").is_some(), "a put writes the flag's key");
+        moto.put_as_written(&item).await;
+    };
+    accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex(moto.store.clone(), make_old).await;
 }

@@ -69,6 +69,8 @@ pub fn effective_sort(q: &ListQuery) -> Vec<SortKey> {
 fn key_string(v: &Scalar) -> Option<String> {
     match v {
         Scalar::Str(s) if !s.is_empty() => Some(s.clone()),
+        // As a flag's sort key of its own spells it (`SortedForm::Flag`).
+        Scalar::Bool(b) => Some(b.to_string()),
         // Stored timestamps are whole seconds, so only a whole-second bound compares as a string.
         Scalar::Time(t) if t.nanosecond() == 0 => Some(clock::format(*t)),
         _ => None,
@@ -123,12 +125,14 @@ impl<'a> SortAttr<'a> {
     }
 
     /// Whether the index yields the requested order, and whether it yields only the first
-    /// key's (ties then need sorting by the others: `Plan::runs`).
-    fn serves(self, def: &ResourceDef, sort: &[SortKey]) -> Option<(bool, bool)> {
+    /// key's (ties then need sorting by the others: `Plan::runs`). `exact` says the key
+    /// condition keeps one value of a sort key of its own, whose items are in id order.
+    fn serves(self, def: &ResourceDef, sort: &[SortKey], exact: bool) -> Option<(bool, bool)> {
         let first = sort.first()?;
         let wanted = def.field(first.field)?;
         let more = sort.len() > 1;
         match self {
+            SortAttr::Sorted(_) if exact && (wanted.name == "id" || wanted.id_order) => Some((first.descending, more)),
             // A unique value present on every item orders completely.
             SortAttr::Value(f) if f.name == wanted.name && f.required && f.unique => Some((first.descending, false)),
             // Creation times in id order: ties (one second) are in id order too.
@@ -181,6 +185,11 @@ fn sorted_condition(op: Op, value: &Scalar, unique: bool) -> Option<(SortConditi
         _ => return None,
     };
     Some((condition, narrowness(op, unique)))
+}
+
+/// Does the key condition keep the sort keys of a single value (`store::sort_key`)?
+fn one_value(condition: &SortCondition) -> bool {
+    matches!(condition, SortCondition::BeginsWith(prefix) if crate::store::sort_key::is_one_value(prefix))
 }
 
 /// The partitions an equality or `in` on the index's partition attribute selects.
@@ -339,7 +348,9 @@ pub fn plans(def: &ResourceDef, q: &ListQuery) -> Plans {
             // Partitions of values their writers shard (word buckets): not a table's listing.
             PartitionKey::ShardedAttr { .. } => continue,
         };
-        let served = if pks.len() == 1 { key.and_then(|k| k.serves(def, &sort)) } else { None };
+        // A sort key of its own narrowed to one value lists that value's items in id order.
+        let exact = matches!((key, &sk), (Some(SortAttr::Sorted(_)), Some((c, _))) if one_value(c));
+        let served = if pks.len() == 1 { key.and_then(|k| k.serves(def, &sort, exact)) } else { None };
         let score = score + sk.as_ref().map_or(0, |(_, narrow)| *narrow) + if served.is_some() { 5 } else { 0 };
         let sk = sk.map(|(c, _)| c);
         let access = match <[String; 1]>::try_from(pks) {
@@ -534,6 +545,38 @@ mod tests {
         }
         assert_eq!(index_of(&account_plan("sort=-email")).0, "by_email");
         assert_eq!(account_plan("sort=status").ordered, None, "derived at read time: sorted in memory");
+    }
+
+    #[test]
+    fn one_organizations_accounts_with_or_without_mfa_stream_in_id_order_from_the_flags_index() {
+        use crate::store::sort_key::exact;
+        const ORG: &str = "00000000-0000-7000-8000-0000000000a1";
+        for (q, value, descending) in [
+            (format!("filter[organization_id]={ORG}&filter[mfa_enabled]=false"), "false", false),
+            (format!("filter[organization_id]={ORG}&filter[mfa_enabled]=true&sort=-created_at"), "true", true),
+            (
+                format!("filters=organization_id%20eq%20%22{ORG}%22%20and%20mfa_enabled%20eq%20false&sort=-id"),
+                "false",
+                true,
+            ),
+        ] {
+            let p = account_plan(&q);
+            assert_eq!(
+                index_of(&p),
+                ("organization_sort_mfa_enabled", Some(SortCondition::BeginsWith(exact(value)))),
+                "{q}"
+            );
+            assert_eq!((p.ordered, p.runs), (Some(descending), false), "{q}");
+        }
+        // Another order than the id's is not the flag index's: it is read, then sorted.
+        let p = account_plan(&format!("filter[organization_id]={ORG}&filter[mfa_enabled]=false&sort=name"));
+        assert_eq!((index_of(&p).0, p.ordered), ("organization_sort_mfa_enabled", None));
+        // A range of a sort key of its own is in the value's order, not the id's.
+        let p = account_plan(&format!("filter[organization_id]={ORG}&filter[name__sw]=An"));
+        assert_eq!(index_of(&p).0, "organization_sort_name");
+        assert_eq!(p.ordered, None);
+        // Across every organization the flag is not indexed (most accounts match either value).
+        assert_eq!(index_of(&account_plan("filter[mfa_enabled]=false")).0, "by_id");
     }
 
     #[test]

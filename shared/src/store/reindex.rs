@@ -3,7 +3,9 @@
 //! spread over write shards, which also lack the sort keys of their own (`_s_*`) that came
 //! with the shards. A put writes both (`TableDef::prepare`).
 //!
-//! Items stored before their table had a word index (`store::words`) get their word entries.
+//! Items stored before a sort key of their own was added (`_s_mfa_enabled`) are rewritten with
+//! it, and items stored before their table had a word index (`store::words`) get their word
+//! entries.
 //!
 //! DynamoDB backfills a new index only from attributes items already have, and nothing
 //! backfills a new table, so a deployment that had data before runs `iam reindex` once after
@@ -22,7 +24,8 @@ const BATCH: usize = 100;
 /// What a reindex did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reindexed {
-    /// Items rewritten from the old single partition into the current layout.
+    /// Items rewritten from the old single partition into the current layout, or for a sort
+    /// key of their own they lacked.
     pub rewritten: usize,
     /// Items whose word entries were written.
     pub indexed: usize,
@@ -67,6 +70,9 @@ pub async fn reindex(store: &dyn Store) -> Result<Reindexed, StoreError> {
             }
         }
     }
+    for table in TABLES.iter().filter(|t| !t.sorted.is_empty()) {
+        rewritten += add_sort_keys(store, table).await?;
+    }
     let mut indexed = 0;
     for table in TABLES {
         if let Some(index) = table.words {
@@ -74,6 +80,41 @@ pub async fn reindex(store: &dyn Store) -> Result<Reindexed, StoreError> {
         }
     }
     Ok(Reindexed { rewritten, indexed })
+}
+
+/// Rewrites every item of `table` lacking one of its sort keys of their own (or holding a stale
+/// one), each only if unchanged meanwhile (a write meanwhile wrote its keys itself). Returns
+/// how many were rewritten.
+async fn add_sort_keys(store: &dyn Store, table: &'static TableDef) -> Result<usize, StoreError> {
+    let Some(by_id) = table.indexes.iter().find(|i| i.sk == Some("id") && i.whole_table().is_some()) else {
+        return Ok(0);
+    };
+    let lacks_keys =
+        |item: &Item| table.sorted.iter().any(|s| item.get(s.attr).and_then(Value::as_str) != Some(&s.key_of(item)));
+    let all = by_id.whole_table().unwrap_or_default();
+    let mut reading = Reading::new(Query::partition(table, by_id, all).with_limit(BATCH));
+    let mut rewritten = 0;
+    while let Some(found) = reading.next(store, BATCH).await? {
+        for found in found.iter().filter(|i| lacks_keys(i)) {
+            let id = found.get("id").and_then(Value::as_str).unwrap_or_default();
+            let Some(item) = store.get(table, id).await?.filter(lacks_keys) else { continue };
+            let put = Write::Put { table, item: item.clone(), condition: Some(unchanged(&item)) };
+            match store.transact(vec![put]).await {
+                Ok(()) => rewritten += 1,
+                Err(StoreError::ConditionFailed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(rewritten)
+}
+
+/// The item is as read: the same `version`, or (for items without one) still there.
+fn unchanged(item: &Item) -> Condition {
+    match item.get("version") {
+        Some(version) => Condition::AttrEquals("version", version.clone()),
+        None => Condition::Exists,
+    }
 }
 
 /// Writes the word entries of every item of `table` whose first entry is missing or stale,
@@ -97,11 +138,7 @@ async fn index_words(store: &dyn Store, table: &'static TableDef, index: &WordIn
             if stored.is_some_and(|s| same_entry(&s, first)) {
                 continue;
             }
-            let unchanged = match item.get("version") {
-                Some(version) => Condition::AttrEquals("version", version.clone()),
-                None => Condition::Exists,
-            };
-            let mut writes = vec![Write::Check { table, id: id.to_string(), condition: unchanged }];
+            let mut writes = vec![Write::Check { table, id: id.to_string(), condition: unchanged(&item) }];
             writes.extend(entries.into_iter().map(|item| Write::Put { table: index.table, item, condition: None }));
             match store.transact(writes).await {
                 Ok(()) => indexed += 1,

@@ -55,6 +55,12 @@ pub fn after(value: &str) -> String {
     format!("{PRESENT}{}{AFTER_SEPARATOR}", truncated(value))
 }
 
+/// Do the keys starting with `prefix` all hold one value (or none), so that they are in id
+/// order: `exact` and `absent` prefixes.
+pub fn is_one_value(prefix: &str) -> bool {
+    prefix.ends_with(SEPARATOR) && prefix.starts_with(PRESENT) || prefix == absent()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
