@@ -10,7 +10,9 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 
 use tracing::Dispatch;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::app::AppState;
 use crate::config::Config;
@@ -22,19 +24,35 @@ use crate::http::{ClientIp, GatewayRequestId, service};
 /// text. `RUST_LOG` filters, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`.
 pub fn init_logging() {
     let lookup = |k: &str| std::env::var(k).ok();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| default_level(lookup("AWS_LAMBDA_LOG_LEVEL").as_deref()).into());
+    let filter = log_filter(lookup("RUST_LOG").as_deref(), lookup("AWS_LAMBDA_LOG_LEVEL").as_deref());
     let json = json_logs(lookup("AWS_LAMBDA_LOG_FORMAT").as_deref());
     let _ = tracing::dispatcher::set_global_default(subscriber(json, filter, BoxMakeWriter::new(std::io::stderr)));
 }
 
+/// `RUST_LOG` as a list of `target=level` directives and a default level (`warn`,
+/// `info,iam_shared=debug`), else the level Lambda asks for. `Targets` rather than `EnvFilter`:
+/// span and field directives are all it lacks, and `EnvFilter`'s regex engine was the largest
+/// thing in every function (measured in bench/README.md) for a feature no deployment uses.
+fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
+    let default = || default_level(lambda_level).parse().expect("a plain level parses");
+    match rust_log.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(directives) => directives.parse().unwrap_or_else(|e| {
+            eprintln!("RUST_LOG={directives:?} is not a list of target=level directives ({e}); using the default");
+            default()
+        }),
+        None => default(),
+    }
+}
+
 /// The log subscriber: JSON lines (the event's fields flattened, the request span's id as
 /// `span.request_id`) or text without time (the CLI's, and Lambda's text format).
-pub fn subscriber(json: bool, filter: tracing_subscriber::EnvFilter, writer: BoxMakeWriter) -> Dispatch {
-    let lines = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false);
+pub fn subscriber(json: bool, filter: Targets, writer: BoxMakeWriter) -> Dispatch {
+    let lines = tracing_subscriber::fmt().with_writer(writer).with_ansi(false);
     match json {
-        true => Dispatch::new(lines.json().flatten_event(true).with_current_span(true).with_span_list(false).finish()),
-        false => Dispatch::new(lines.without_time().finish()),
+        true => Dispatch::new(
+            lines.json().flatten_event(true).with_current_span(true).with_span_list(false).finish().with(filter),
+        ),
+        false => Dispatch::new(lines.without_time().finish().with(filter)),
     }
 }
 
@@ -95,11 +113,25 @@ mod tests {
     }
 
     #[test]
+    fn rust_log_overrides_lambdas_level_and_a_bad_one_falls_back_to_it() {
+        use tracing::Level;
+        use tracing_subscriber::filter::LevelFilter;
+        let debug_ours = log_filter(Some("warn,iam_shared=debug"), Some("ERROR"));
+        assert!(debug_ours.would_enable("iam_shared::auth", &Level::DEBUG));
+        assert!(!debug_ours.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(debug_ours.would_enable("aws_smithy_runtime", &Level::WARN));
+        let lambdas = log_filter(Some("iam=[span{x=1}]"), Some("ERROR"));
+        assert_eq!(lambdas.default_level(), Some(LevelFilter::ERROR), "span directives are not ours: Lambda's level");
+        assert_eq!(log_filter(None, None).default_level(), Some(LevelFilter::INFO));
+        assert_eq!(log_filter(Some(" "), Some("DEBUG")).default_level(), Some(LevelFilter::DEBUG));
+    }
+
+    #[test]
     fn a_json_line_carries_the_event_and_its_requests_id() {
         let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let sink = buffer.clone();
         let writer = BoxMakeWriter::new(move || Sink(sink.clone()));
-        let dispatch = subscriber(true, "info".into(), writer);
+        let dispatch = subscriber(true, log_filter(None, None), writer);
         tracing::dispatcher::with_default(&dispatch, || {
             let span = tracing::info_span!("request", request_id = "r-42");
             span.in_scope(|| tracing::info!(target: "iam::access", method = "GET", status = 200_u16));

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tracing::Dispatch;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Body and answer fields that hold a secret.
 const SECRET_FIELDS: &[&str] = &[
@@ -69,11 +71,9 @@ impl Default for Captured {
     fn default() -> Self {
         let lines = Lines(Arc::default());
         let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("info,iam_shared=debug,iam_cli=debug,iam=debug")
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
+        let filter: Targets = "info,iam_shared=debug,iam_cli=debug,iam=debug".parse().expect("directives");
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish().with(filter);
         Captured { lines, dispatch: Dispatch::new(subscriber), secrets: Mutex::default() }
     }
 }
