@@ -10,7 +10,7 @@ use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
 
 use tracing::Dispatch;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -47,7 +47,8 @@ fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
 /// The log subscriber: JSON lines (the event's fields flattened, the request span's id as
 /// `span.request_id`) or text without time (the CLI's, and Lambda's text format).
 pub fn subscriber(json: bool, filter: Targets, writer: BoxMakeWriter) -> Dispatch {
-    let lines = tracing_subscriber::fmt().with_writer(writer).with_ansi(false);
+    // The builder's own level (INFO unless told) would cap the filter's: `filter` alone decides.
+    let lines = tracing_subscriber::fmt().with_max_level(LevelFilter::TRACE).with_writer(writer).with_ansi(false);
     match json {
         true => Dispatch::new(
             lines.json().flatten_event(true).with_current_span(true).with_span_list(false).finish().with(filter),
@@ -115,7 +116,6 @@ mod tests {
     #[test]
     fn rust_log_overrides_lambdas_level_and_a_bad_one_falls_back_to_it() {
         use tracing::Level;
-        use tracing_subscriber::filter::LevelFilter;
         let debug_ours = log_filter(Some("warn,iam_shared=debug"), Some("ERROR"));
         assert!(debug_ours.would_enable("iam_shared::auth", &Level::DEBUG));
         assert!(!debug_ours.would_enable("aws_smithy_runtime", &Level::INFO));
@@ -142,6 +142,22 @@ mod tests {
         assert_eq!((line["method"].as_str(), line["status"].as_u64()), (Some("GET"), Some(200)));
         assert_eq!(line["span"]["request_id"], "r-42");
         assert_eq!(line["target"], "iam::access");
+    }
+
+    #[test]
+    fn the_filter_alone_decides_which_levels_are_written() {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = buffer.clone();
+        let writer = BoxMakeWriter::new(move || Sink(sink.clone()));
+        let dispatch = subscriber(false, log_filter(Some("warn,iam_shared=trace"), None), writer);
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::trace!(target: "iam_shared::auth", "ours in detail");
+            tracing::info!(target: "aws_smithy_runtime", "theirs below warn");
+            tracing::warn!(target: "aws_smithy_runtime", "theirs at warn");
+        });
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("ours in detail") && text.contains("theirs at warn"), "{text}");
+        assert!(!text.contains("theirs below warn"), "{text}");
     }
 
     struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

@@ -72,8 +72,12 @@ impl Default for Captured {
         let lines = Lines(Arc::default());
         let writer = lines.clone();
         let filter: Targets = "info,iam_shared=debug,iam_cli=debug,iam=debug".parse().expect("directives");
-        let subscriber =
-            tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish().with(filter);
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish()
+            .with(filter);
         Captured { lines, dispatch: Dispatch::new(subscriber), secrets: Mutex::default() }
     }
 }
