@@ -34,6 +34,7 @@ pub fn init_logging() {
 /// span and field directives are all it lacks, and `EnvFilter`'s regex engine was the largest
 /// thing in every function (measured in bench/README.md) for a feature no deployment uses.
 fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
+    // `default_level` answers one of five level names, which always parse: no input reaches this.
     let default = || default_level(lambda_level).parse().expect("a plain level parses");
     match rust_log.map(str::trim).filter(|d| !d.is_empty()) {
         Some(directives) => directives.parse().unwrap_or_else(|e| {

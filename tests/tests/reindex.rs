@@ -12,7 +12,9 @@ use iam_shared::store::reindex::{Reindexed, reindex};
 use iam_shared::store::schema::ACCOUNT_WORDS;
 use iam_shared::store::schema::ACCOUNTS;
 use iam_shared::store::words::{ITEM_ID, WORD_KEY};
-use iam_shared::store::{Item, Query, SortCondition, Store, Write, read, sort_key};
+use iam_shared::store::{
+    Item, Query, QueryPage, SortCondition, Store, StoreError, TableDef, Update, Write, read, sort_key,
+};
 use iam_tests::moto;
 use serde_json::json;
 
@@ -241,4 +243,83 @@ async fn accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex_o
         moto.put_as_written(&item).await;
     };
     accounts_from_before_the_flags_index_are_listed_by_it_after_a_reindex(moto.store.clone(), make_old).await;
+}
+
+/// A store that lands a rename of an account just before the first transaction a reindex sends
+/// for it: the write meanwhile that a rewrite must not undo, at the one moment that matters.
+struct RenamedMeanwhile {
+    inner: Arc<dyn Store>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Store for RenamedMeanwhile {
+    async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
+        self.inner.get(table, id).await
+    }
+    async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError> {
+        self.inner.batch_get(table, ids).await
+    }
+    async fn query(&self, query: Query) -> Result<QueryPage, StoreError> {
+        self.inner.query(query).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if let Some(Write::Put { item, .. }) = writes.first()
+            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            let mut renamed = self.inner.get(&ACCOUNTS, item["id"].as_str().unwrap()).await?.unwrap();
+            renamed.insert("name".into(), json!("New"));
+            renamed.insert("version".into(), json!(2));
+            let when = iam_shared::store::Condition::AttrEquals("version", json!(1));
+            self.inner.transact(vec![Write::Put { table: &ACCOUNTS, item: renamed, condition: Some(when) }]).await?;
+        }
+        self.inner.transact(writes).await
+    }
+    async fn update(&self, update: Update) -> Result<Item, StoreError> {
+        self.inner.update(update).await
+    }
+    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
+        self.inner.put_many(table, items).await
+    }
+    async fn ensure_schema(&self) -> Result<(), StoreError> {
+        self.inner.ensure_schema().await
+    }
+}
+
+/// `m1` lacks the flag's sort key (`make_old`) and is renamed between the reindex's read of it
+/// and its rewrite: the rename stands (the rewrite's condition fails, the rename wrote the key).
+async fn a_rename_between_reading_and_adding_a_key_stands(store: Arc<dyn Store>, make_old: impl AsyncFn(&str)) {
+    store.transact(vec![account("m1", "Old")]).await.unwrap();
+    make_old("m1").await;
+    let meanwhile = RenamedMeanwhile { inner: store.clone(), armed: true.into() };
+    let done = reindex(&meanwhile).await.expect("reindex");
+    assert!(!meanwhile.armed.into_inner(), "the reindex wrote, and the rename landed first");
+    assert_eq!(done.rewritten, 0, "{done:?}");
+    let item = store.get(&ACCOUNTS, "m1").await.unwrap().unwrap();
+    assert_eq!((&item["name"], &item["version"]), (&json!("New"), &json!(2)));
+    assert!(item.contains_key("_s_mfa_enabled"), "the rename wrote the key");
+}
+
+#[tokio::test]
+async fn a_rename_between_reading_and_adding_a_key_stands_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iam.sqlite3");
+    let store = Arc::new(EmbeddedStore::open(&path).unwrap());
+    let make_old = async |id: &str| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(r#"UPDATE accounts SET item = json_remove(item, '$._s_mfa_enabled') WHERE id = ?1"#, [id])
+            .unwrap();
+    };
+    a_rename_between_reading_and_adding_a_key_stands(store, make_old).await;
+}
+
+#[tokio::test]
+async fn a_rename_between_reading_and_adding_a_key_stands_on_dynamodb() {
+    let Some(moto) = OnMoto::fresh(moto::shared).await else { return };
+    let make_old = async |id: &str| {
+        let mut item = moto.store.get(&ACCOUNTS, id).await.unwrap().unwrap();
+        assert!(item.remove("_s_mfa_enabled").is_some(), "a put writes the flag's key");
+        moto.put_as_written(&item).await;
+    };
+    a_rename_between_reading_and_adding_a_key_stands(moto.store.clone(), make_old).await;
 }

@@ -86,13 +86,9 @@ pub async fn reindex(store: &dyn Store) -> Result<Reindexed, StoreError> {
 /// one), each only if unchanged meanwhile (a write meanwhile wrote its keys itself). Returns
 /// how many were rewritten.
 async fn add_sort_keys(store: &dyn Store, table: &'static TableDef) -> Result<usize, StoreError> {
-    let Some(by_id) = table.indexes.iter().find(|i| i.sk == Some("id") && i.whole_table().is_some()) else {
-        return Ok(0);
-    };
+    let Some(mut reading) = in_id_order(table) else { return Ok(0) };
     let lacks_keys =
         |item: &Item| table.sorted.iter().any(|s| item.get(s.attr).and_then(Value::as_str) != Some(&s.key_of(item)));
-    let all = by_id.whole_table().unwrap_or_default();
-    let mut reading = Reading::new(Query::partition(table, by_id, all).with_limit(BATCH));
     let mut rewritten = 0;
     while let Some(found) = reading.next(store, BATCH).await? {
         for found in found.iter().filter(|i| lacks_keys(i)) {
@@ -109,6 +105,14 @@ async fn add_sort_keys(store: &dyn Store, table: &'static TableDef) -> Result<us
     Ok(rewritten)
 }
 
+/// Every item of `table` in id order, a batch at a time, through its whole-table index (none
+/// for a table without one).
+fn in_id_order(table: &'static TableDef) -> Option<Reading> {
+    let by_id = table.indexes.iter().find(|i| i.sk == Some("id") && i.whole_table().is_some())?;
+    let all = by_id.whole_table()?;
+    Some(Reading::new(Query::partition(table, by_id, all).with_limit(BATCH)))
+}
+
 /// The item is as read: the same `version`, or (for items without one) still there.
 fn unchanged(item: &Item) -> Condition {
     match item.get("version") {
@@ -121,11 +125,7 @@ fn unchanged(item: &Item) -> Condition {
 /// each batch in one transaction per item that holds only if the item is unchanged (a write
 /// meanwhile wrote its entries itself). Returns how many items were indexed.
 async fn index_words(store: &dyn Store, table: &'static TableDef, index: &WordIndex) -> Result<usize, StoreError> {
-    let Some(by_id) = table.indexes.iter().find(|i| i.sk == Some("id") && i.whole_table().is_some()) else {
-        return Ok(0);
-    };
-    let all = by_id.whole_table().unwrap_or_default();
-    let mut reading = Reading::new(Query::partition(table, by_id, all).with_limit(BATCH));
+    let Some(mut reading) = in_id_order(table) else { return Ok(0) };
     let mut indexed = 0;
     while let Some(found) = reading.next(store, BATCH).await? {
         for found in &found {
