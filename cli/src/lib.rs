@@ -25,6 +25,7 @@ pub fn gateway_routes() -> Router<AppState> {
         .merge(iam_roles::router())
         .merge(iam_sessions::router())
         .merge(iam_teams::router())
+        .merge(iam_people::router())
 }
 
 /// The function router that serves `function`, as its Lambda would run it.
@@ -36,6 +37,7 @@ pub fn function_routes(function: &str) -> Option<Router<AppState>> {
         "roles" => Some(iam_roles::router()),
         "sessions" => Some(iam_sessions::router()),
         "teams" => Some(iam_teams::router()),
+        "people" => Some(iam_people::router()),
         _ => None,
     }
 }

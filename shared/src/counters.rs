@@ -1,4 +1,5 @@
-//! Counts of dependents (an organization's accounts and teams, a custom role's holders), kept
+//! Counts of dependents (an organization's accounts, teams and people, a custom role's holders,
+//! a person's accounts), kept
 //! in the same transaction as every write that adds or removes one, so that deleting what they
 //! depend on can be conditional on the count being zero. A delete that only queried for
 //! dependents first would race a create that only checked its parent exists: each would pass
@@ -27,7 +28,10 @@ pub type Counter = (Dependents, String);
 pub enum Dependents {
     OrganizationAccounts,
     OrganizationTeams,
+    OrganizationPeople,
     RoleHolders,
+    /// The accounts correlated with a person.
+    PersonAccounts,
 }
 
 impl Dependents {
@@ -35,7 +39,9 @@ impl Dependents {
         match self {
             Dependents::OrganizationAccounts => "organization-accounts",
             Dependents::OrganizationTeams => "organization-teams",
+            Dependents::OrganizationPeople => "organization-people",
             Dependents::RoleHolders => "role-holders",
+            Dependents::PersonAccounts => "person-accounts",
         }
     }
 

@@ -92,15 +92,79 @@ pub fn request_attributes(body: &Value, def: &ResourceDef, id: Option<&str>) -> 
             )]));
         }
     }
-    match data.get("attributes") {
-        None => Ok(Map::new()),
-        Some(Value::Object(a)) => Ok(a.clone()),
-        Some(_) => Err(Error::Validation(vec![Problem::pointer(
-            "/data/attributes",
-            "invalid_type",
-            "attributes must be an object",
-        )])),
+    let mut attributes = match data.get("attributes") {
+        None => Map::new(),
+        Some(Value::Object(a)) => a.clone(),
+        Some(_) => {
+            return Err(Error::Validation(vec![Problem::pointer(
+                "/data/attributes",
+                "invalid_type",
+                "attributes must be an object",
+            )]));
+        }
+    };
+    if let Some(relationships) = data.get("relationships") {
+        relationship_attributes(def, relationships, &mut attributes)?;
     }
+    Ok(attributes)
+}
+
+/// Reads the to-one relationships a request document sets (`"person": {"data": {"type":
+/// "people", "id": "..."}}`, or `{"data": null}` to clear it) as the attributes holding their
+/// ids, so that one validation serves both spellings. A relationship that is not a writable
+/// to-one, a linkage of another shape or type, or one that contradicts the attribute sent
+/// beside it: 422 naming it. To-many relationships change through their own resources
+/// (`/role_assignments`, `/team_memberships`).
+fn relationship_attributes(def: &ResourceDef, given: &Value, attributes: &mut Map<String, Value>) -> Result<(), Error> {
+    let Some(given) = given.as_object() else {
+        return Err(Error::Validation(vec![Problem::pointer(
+            "/data/relationships",
+            "invalid_type",
+            "relationships must be an object",
+        )]));
+    };
+    let mut problems = Vec::new();
+    for (name, value) in given {
+        let pointer = format!("/data/relationships/{name}");
+        let writable = def.relationship(name).and_then(|rel| match rel.source {
+            Source::Attr(attr) => def.field(attr).filter(|f| f.writable()).map(|f| (rel, f.name)),
+            _ => None,
+        });
+        let Some((rel, attr)) = writable else {
+            let detail = match def.relationship(name) {
+                Some(_) => format!("{name} is not set through {}; use its own resource", def.type_name),
+                None => format!("{} has no relationship {name}", def.type_name),
+            };
+            problems.push(Problem::pointer(&pointer, "unknown_relationship", detail));
+            continue;
+        };
+        let id = match value.get("data") {
+            Some(Value::Null) => Value::Null,
+            Some(Value::Object(linkage)) => match (linkage.get("type").and_then(Value::as_str), linkage.get("id")) {
+                (Some(t), Some(Value::String(id))) if t == rel.target => Value::String(id.clone()),
+                _ => {
+                    let detail = format!("{name}.data must be {{\"type\":\"{}\",\"id\":\"...\"}} or null", rel.target);
+                    problems.push(Problem::pointer(format!("{pointer}/data"), "invalid_linkage", detail));
+                    continue;
+                }
+            },
+            _ => {
+                problems.push(Problem::pointer(&pointer, "required", format!("{name} needs a `data` member")));
+                continue;
+            }
+        };
+        match attributes.get(attr) {
+            Some(sent) if *sent != id => problems.push(Problem::pointer(
+                &pointer,
+                "conflicting_values",
+                format!("{name} and the attribute {attr} name different resources"),
+            )),
+            _ => {
+                attributes.insert(attr.to_string(), id);
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(Error::Validation(problems)) }
 }
 
 /// The body of an action endpoint (join, the password flows): a flat JSON object or form, or
@@ -159,6 +223,58 @@ impl ActionBody {
 mod tests {
     use super::*;
     use crate::model::organization::RESOURCE;
+
+    fn account_document(data: Value) -> Result<Map<String, Value>, Error> {
+        request_attributes(&json!({"data": data}), &crate::model::account::RESOURCE, None)
+    }
+
+    fn pointers(e: Error) -> Vec<(String, String)> {
+        let Error::Validation(problems) = e else { panic!("{e:?}") };
+        problems
+            .into_iter()
+            .map(|p| match p.source {
+                Some(error::Source::Pointer(ptr)) => (ptr, p.code),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_to_one_relationship_sets_the_attribute_holding_its_id() {
+        let person = json!({"data": {"type": "people", "id": "p1"}});
+        let a = account_document(
+            json!({"type": "accounts", "attributes": {"email": "a@b.io"}, "relationships": {"person": person}}),
+        );
+        assert_eq!(a.unwrap().get("person_id"), Some(&json!("p1")));
+        let cleared = account_document(json!({"type": "accounts", "relationships": {"person": {"data": null}}}));
+        assert_eq!(cleared.unwrap().get("person_id"), Some(&Value::Null));
+        let same = json!({"type": "accounts", "attributes": {"person_id": "p1"}, "relationships": {"person": person}});
+        assert!(account_document(same).is_ok(), "both spellings of one value agree");
+    }
+
+    #[test]
+    fn every_bad_relationship_is_named() {
+        let e = account_document(json!({"type": "accounts", "attributes": {"person_id": "p2"}, "relationships": {
+            "person": {"data": {"type": "people", "id": "p1"}},
+            "organization": {"data": {"type": "teams", "id": "o1"}},
+            "roles": {"data": []},
+            "friends": {"data": null},
+        }}))
+        .unwrap_err();
+        let mut got = pointers(e);
+        got.sort();
+        let want = [
+            ("/data/relationships/friends", "unknown_relationship"),
+            ("/data/relationships/organization/data", "invalid_linkage"),
+            ("/data/relationships/person", "conflicting_values"),
+            ("/data/relationships/roles", "unknown_relationship"),
+        ];
+        assert_eq!(got, want.map(|(p, c)| (p.to_string(), c.to_string())));
+        let e = account_document(json!({"type": "accounts", "relationships": {"person": {"id": "p1"}}})).unwrap_err();
+        assert_eq!(pointers(e), [("/data/relationships/person".to_string(), "required".to_string())]);
+        let e = account_document(json!({"type": "accounts", "relationships": []})).unwrap_err();
+        assert_eq!(pointers(e), [("/data/relationships".to_string(), "invalid_type".to_string())]);
+    }
 
     #[test]
     fn sparse_fieldsets_limit_attributes() {

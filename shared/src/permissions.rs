@@ -14,6 +14,9 @@ pub enum Permission {
     SessionsRead,
     SessionsWrite,
     InvitationsWrite,
+    /// The people behind accounts (`/people`) and the correlation of accounts with them.
+    PeopleRead,
+    PeopleWrite,
     /// RFC 7662 introspection of any token (a service that verifies tokens offline asks whether
     /// one was revoked); global only.
     TokensIntrospect,
@@ -22,7 +25,7 @@ pub enum Permission {
 use Permission::*;
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 14] = [
         AccountsRead,
         AccountsWrite,
         OrganizationsRead,
@@ -34,12 +37,14 @@ impl Permission {
         SessionsRead,
         SessionsWrite,
         InvitationsWrite,
+        PeopleRead,
+        PeopleWrite,
         TokensIntrospect,
     ];
 
     /// Every permission's name, in [`Permission::ALL`]'s order.
-    pub const NAMES: [&'static str; 12] = {
-        let mut names = [""; 12];
+    pub const NAMES: [&'static str; 14] = {
+        let mut names = [""; 14];
         let mut i = 0;
         while i < names.len() {
             names[i] = Self::ALL[i].name();
@@ -61,6 +66,8 @@ impl Permission {
             SessionsRead => "sessions:read",
             SessionsWrite => "sessions:write",
             InvitationsWrite => "invitations:write",
+            PeopleRead => "people:read",
+            PeopleWrite => "people:write",
             TokensIntrospect => "tokens:introspect",
         }
     }
@@ -147,15 +154,17 @@ pub const BUILT_IN_ROLES: &[BuiltInRole] = &[
             SessionsRead,
             SessionsWrite,
             InvitationsWrite,
+            PeopleRead,
+            PeopleWrite,
         ],
-        description: "manages the accounts, teams, role assignments and sessions of its organization",
+        description: "manages the accounts, people, teams, role assignments and sessions of its organization",
     },
     BuiltInRole {
         name: "helpdesk",
         id: "00000000-0000-7000-8000-000000000003",
         scope: ScopeKind::Organization,
-        permissions: &[AccountsRead, OrganizationsRead, SessionsRead, SessionsWrite, InvitationsWrite],
-        description: "reads accounts and sessions of its organization, resends invitations, ends sessions",
+        permissions: &[AccountsRead, OrganizationsRead, SessionsRead, SessionsWrite, InvitationsWrite, PeopleRead],
+        description: "reads accounts, people and sessions of its organization, resends invitations, ends sessions",
     },
     BuiltInRole {
         name: "member",

@@ -59,6 +59,11 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v3/iam/role_assignments", "roles"),
     route("GET", "/api/v3/iam/role_assignments/{id}", "roles"),
     route("DELETE", "/api/v3/iam/role_assignments/{id}", "roles"),
+    route("GET", "/api/v3/iam/people", "people"),
+    route("POST", "/api/v3/iam/people", "people"),
+    route("GET", "/api/v3/iam/people/{id}", "people"),
+    route("PATCH", "/api/v3/iam/people/{id}", "people"),
+    route("DELETE", "/api/v3/iam/people/{id}", "people"),
     route("GET", "/api/v3/iam/teams", "teams"),
     route("POST", "/api/v3/iam/teams", "teams"),
     route("GET", "/api/v3/iam/teams/{id}", "teams"),
@@ -81,7 +86,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The function crates that serve HTTP routes, each one Lambda.
-pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "passwords", "roles", "sessions", "teams"];
+pub const FUNCTIONS: &[&str] = &["accounts", "organizations", "passwords", "people", "roles", "sessions", "teams"];
 
 /// The function crates run by schedules and streams instead of HTTP, each one Lambda.
 pub const BACKGROUND: &[&str] = &["cleanup", "mailer"];

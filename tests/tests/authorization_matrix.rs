@@ -54,6 +54,12 @@ const MATRIX: &[(&str, &str, [&str; 6])] = &[
     ("POST",   "/api/v3/iam/team_memberships",            ["401", "403",  "403",  "201",  "422",  "201"]),
     ("GET",    "/api/v3/iam/team_memberships/{m}",        ["401", "200",  "404",  "200",  "404",  "200"]),
     ("DELETE", "/api/v3/iam/team_memberships/{m}",        ["401", "403",  "404",  "204",  "404",  "204"]),
+    // People: org_admin reads and writes them, helpdesk reads them, a member sees none.
+    ("GET",    "/api/v3/iam/people",                      ["401", "200-", "200+", "200+", "200-", "200+"]),
+    ("POST",   "/api/v3/iam/people",                      ["401", "403",  "403",  "201",  "422",  "201"]),
+    ("GET",    "/api/v3/iam/people/{h}",                  ["401", "404",  "200",  "200",  "404",  "200"]),
+    ("PATCH",  "/api/v3/iam/people/{h}",                  ["401", "404",  "403",  "200",  "404",  "200"]),
+    ("DELETE", "/api/v3/iam/people/{h}",                  ["401", "404",  "403",  "204",  "404",  "204"]),
     ("PATCH",  "/api/v3/iam/accounts/{k}/join",          ["204", "204",  "204",  "204",  "204",  "204"]),
     ("POST",   "/api/v3/iam/accounts/{p}/resend_invitation", ["401", "404", "204", "204",  "404",  "204"]),
     // The caller's own second factor: a wrong current password; no enrolment to confirm; none to remove.
@@ -108,6 +114,8 @@ struct World {
     /// An invited account of A, and the token of its join link.
     p: String,
     k: String,
+    /// A person of A, no account correlated.
+    h: String,
 }
 
 impl World {
@@ -135,7 +143,8 @@ impl World {
         let invited = format!("invited{n}@a.test");
         let p = app.create("accounts", json!({"email": invited, "organization_id": a})).await;
         let k = app.mailed_token(&invited, "join").await.expect("an invitation");
-        World { a: a.into(), x, ext, member_email, y, t, m, r, c, s, g, p, k }
+        let h = app.create("people", json!({"name": format!("Person {n}"), "organization_id": a})).await;
+        World { a: a.into(), x, ext, member_email, y, t, m, r, c, s, g, p, k, h }
     }
 
     fn path(&self, template: &str) -> String {
@@ -151,6 +160,7 @@ impl World {
             .replace("{g}", &self.g)
             .replace("{p}", &self.p)
             .replace("{k}", &self.k)
+            .replace("{h}", &self.h)
     }
 
     /// The object of A a listing should or should not show.
@@ -162,6 +172,7 @@ impl World {
             "role_assignments" => &self.r,
             "teams" => &self.t,
             "account_sessions" => &self.s,
+            "people" => &self.h,
             _ => &self.m,
         }
     }
@@ -199,6 +210,10 @@ impl World {
                 doc("teams", None, json!({"name": format!("new team {n}"), "organization_id": self.a}))
             }
             ("PATCH", p) if p.contains("/teams/") => doc("teams", Some(&self.t), json!({"description": "edited"})),
+            ("POST", "/api/v3/iam/people") => {
+                doc("people", None, json!({"name": format!("New person {n}"), "organization_id": self.a}))
+            }
+            ("PATCH", p) if p.contains("/people/") => doc("people", Some(&self.h), json!({"state": "inactive"})),
             ("POST", "/api/v3/iam/team_memberships") => {
                 doc("team_memberships", None, json!({"team_id": self.t, "account_id": self.y}))
             }

@@ -304,6 +304,99 @@ async fn assignments_created_while_their_role_is_deleted_end_with_both_or_neithe
     }
 }
 
+/// A person deleted while accounts are correlated with it: either the delete wins (every
+/// correlation is refused, 422 `unknown_person`) or the correlations that won keep their person
+/// (the delete is 409 `has_accounts`), never an account pointing at no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accounts_correlated_while_their_person_is_deleted_end_with_both_or_neither() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    let org = app.create_org("Acme").await;
+    let mut accounts = Vec::new();
+    for i in 0..8 {
+        accounts.push(app.create_account(&format!("p{i}@acme.test"), &org).await);
+    }
+    for trial in 0..TRIALS {
+        let person = app.create("people", json!({"name": format!("Doomed {trial}"), "organization_id": org})).await;
+        let mut burst: Vec<_> = accounts
+            .iter()
+            .map(|id| {
+                let body = json!({"data": {"type": "accounts", "id": id, "attributes": {"person_id": person}}});
+                jsonapi(Method::PATCH, &format!("/api/v3/iam/accounts/{id}"), &admin, Some(body))
+            })
+            .collect();
+        burst.insert(0, delete(&format!("/api/v3/iam/people/{person}"), &admin));
+        let replies = all_at_once(&app, burst).await;
+        let deleted = replies[0].status == StatusCode::NO_CONTENT;
+        let correlated = replies[1..].iter().filter(|r| r.status == StatusCode::OK).count();
+        assert!(
+            !deleted || correlated == 0,
+            "trial {trial}: a person was deleted under its accounts: {:?}",
+            statuses(&replies)
+        );
+        if !deleted {
+            assert_eq!(replies[0].error_codes(), ["has_accounts"], "trial {trial}: {:?}", replies[0]);
+        }
+        for r in replies[1..].iter().filter(|r| r.status != StatusCode::OK) {
+            assert!(matches!(r.status.as_u16(), 409 | 422), "trial {trial}: a loser is refused cleanly: {r:?}");
+        }
+        let pointing = app.get(&format!("/api/v3/iam/accounts?filter[person_id]={person}")).await.ids();
+        assert_eq!(pointing.len(), correlated, "trial {trial}: every 200 is a correlation, and only those");
+        // Free the accounts for the next trial.
+        for id in &pointing {
+            let body = json!({"data": {"type": "accounts", "id": id, "attributes": {"person_id": null}}});
+            let reply =
+                app.send(jsonapi(Method::PATCH, &format!("/api/v3/iam/accounts/{id}"), &admin, Some(body))).await;
+            assert_eq!(reply.status, StatusCode::OK);
+        }
+        if !deleted {
+            let reply = app.send(delete(&format!("/api/v3/iam/people/{person}"), &admin)).await;
+            assert_eq!(reply.status, StatusCode::NO_CONTENT, "trial {trial}: its count is back to zero: {reply:?}");
+        }
+    }
+}
+
+/// People created while their organization is deleted, and twenty creates of ten external
+/// ids at once: the organization is deleted only without them, and each id is one person's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn people_created_at_once_keep_their_organization_and_their_external_ids_unique() {
+    let app = Arc::new(TestApp::for_races(&[]).await);
+    let admin = app.admin_token.clone();
+    for trial in 0..TRIALS {
+        let org = app.create_org(&format!("Doomed {trial}")).await;
+        let mut burst: Vec<_> = (0..8)
+            .map(|i| create("people", &admin, json!({"name": format!("P{i}"), "organization_id": org})))
+            .collect();
+        burst.insert(0, delete(&format!("/api/v3/iam/organizations/{org}"), &admin));
+        let replies = all_at_once(&app, burst).await;
+        let deleted = replies[0].status == StatusCode::NO_CONTENT;
+        let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+        assert!(
+            !deleted || created == 0,
+            "trial {trial}: an organization was deleted under its people: {:?}",
+            statuses(&replies)
+        );
+        if !deleted {
+            assert_eq!(replies[0].error_codes(), ["has_people"], "trial {trial}: {:?}", replies[0]);
+        }
+    }
+    let org = app.create_org("Acme").await;
+    let creates = (0..20)
+        .map(|i| {
+            create(
+                "people",
+                &admin,
+                json!({"name": "P", "external_id": format!("HR-{}", i % 10), "organization_id": org}),
+            )
+        })
+        .collect();
+    let replies = all_at_once(&app, creates).await;
+    assert_eq!(statuses(&replies), BTreeMap::from([(201, 10), (409, 10)]));
+    assert!(replies.iter().filter(|r| r.status == StatusCode::CONFLICT).all(|r| r.error_codes() == ["taken"]));
+    let listed = app.get(&format!("/api/v3/iam/people?filter[organization_id]={org}")).await;
+    assert_eq!(listed.ids().len(), 10);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_role_whose_holders_all_left_can_be_deleted() {
     let app = Arc::new(TestApp::for_races(&[]).await);

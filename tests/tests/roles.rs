@@ -328,3 +328,25 @@ async fn a_role_filter_pages_by_cursor_through_its_holders() {
     let descending = app.get(&format!("{ACCOUNTS}?filter[role_name]=helpdesk&sort=-id&page[size]=2")).await;
     assert_eq!(descending.ids(), [holders[6].clone(), holders[5].clone()]);
 }
+
+/// A built-in role stored by an older build shows what the code grants once the store is
+/// bootstrapped again (`org_admin` gained `people:read` and `people:write`).
+#[tokio::test]
+async fn built_in_roles_stored_by_an_older_build_are_brought_up_to_date() {
+    use iam_shared::model::role::ensure_built_in;
+    use iam_shared::store::schema::ROLES as ROLES_TABLE;
+    let app = TestApp::new().await;
+    let store = app.state.store.as_ref();
+    let id = "00000000-0000-7000-8000-000000000002";
+    let mut old = store.get(&ROLES_TABLE, id).await.unwrap().expect("org_admin is stored");
+    old.insert("permissions".into(), json!(["accounts:read", "accounts:write"]));
+    store.put_many(&ROLES_TABLE, vec![old]).await.unwrap();
+    assert_eq!(ensure_built_in(store, "2026-12-04T10:00:00Z").await.unwrap(), 1, "one role rewritten");
+    let shown = app.get(&format!("{ROLES}/{id}")).await;
+    let permissions = shown.body["data"]["attributes"]["permissions"].as_array().unwrap().clone();
+    assert!(
+        permissions.contains(&json!("people:write")) && permissions.contains(&json!("teams:write")),
+        "{permissions:?}"
+    );
+    assert_eq!(ensure_built_in(store, "2026-12-04T10:00:00Z").await.unwrap(), 0, "nothing left to rewrite");
+}

@@ -1,4 +1,4 @@
-//! The accounts Lambda: cold-start initialisation, then the accounts router under lambda_http.
+//! The roles Lambda: cold-start initialisation, then the roles router under lambda_http.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

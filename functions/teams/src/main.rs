@@ -1,4 +1,4 @@
-//! The accounts Lambda: cold-start initialisation, then the accounts router under lambda_http.
+//! The teams Lambda: cold-start initialisation, then the teams router under lambda_http.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

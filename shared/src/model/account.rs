@@ -67,6 +67,10 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("invitation_expired_at", T::Timestamp).filter().read_only(),
         Field::new("last_login_at", T::Timestamp).filter().sort().read_only(),
         Field::new("mfa_enabled", T::Boolean).filter().read_only(),
+        // The person behind the account (`model::person`), in the account's organization.
+        Field::new("person_id", T::String).filter().holds_ids().limits(ID),
+        // Derived: no person is correlated (SailPoint's `uncorrelated`).
+        Field::new("uncorrelated", T::Boolean).filter().read_only(),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
         // What the account's embedded links say, derived at read time (see `derive`).
@@ -82,6 +86,7 @@ pub const RESOURCE: ResourceDef = ResourceDef {
     ],
     relationships: &[
         Relationship::to_one("organization", "organizations", "organization_id"),
+        Relationship::to_one("person", "people", "person_id"),
         Relationship {
             name: "roles",
             target: "role_assignments",
@@ -112,13 +117,16 @@ pub const RESOURCE: ResourceDef = ResourceDef {
 };
 
 /// The attributes computed at read time: `status`, `mfa_enabled` (false until a second factor
-/// is confirmed: accounts older than MFA have no such attribute), and the lists the role and team filters
+/// is confirmed: accounts older than MFA have no such attribute), `uncorrelated` (no
+/// `person_id`), and the lists the role and team filters
 /// compare with (`role_name`, `role_scope` = the scope kinds held, `with_role_scope` = the
 /// organization and team ids roles are held at, `team_id`).
 pub fn derive(item: &mut Item, now: OffsetDateTime) {
     derive_status(item, now);
     let mfa = mfa_enabled(item);
     item.insert("mfa_enabled".into(), json!(mfa));
+    let uncorrelated = person_of(item).is_none();
+    item.insert("uncorrelated".into(), json!(uncorrelated));
     let collect = |item: &Item, kind: &links::LinkKind, key: &str| -> Value {
         let mut values: Vec<&str> =
             links::entries(item, kind).filter_map(|e| e.get(key).and_then(Value::as_str)).collect();
@@ -253,6 +261,11 @@ impl Account {
     }
 }
 
+/// The person the account is correlated with, if any.
+pub fn person_of(item: &Item) -> Option<&str> {
+    item.get("person_id").and_then(Value::as_str)
+}
+
 /// Does a confirmed second factor guard the account's logins?
 pub fn mfa_enabled(item: &Item) -> bool {
     item.get("mfa_enabled").and_then(Value::as_bool) == Some(true)
@@ -380,6 +393,8 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
     set(item, "expires_at", json_of(expires));
     let organization = a.text("organization_id", ID, false);
     set(item, "organization_id", json_of(organization));
+    let person = a.text("person_id", ID, false);
+    set(item, "person_id", json_of(person));
 }
 
 /// A new account from a create request. Without `password` (and not SSO) it is `pending`

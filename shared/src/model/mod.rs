@@ -5,6 +5,7 @@ pub mod account_session;
 pub mod attributes;
 pub mod organization;
 pub mod password;
+pub mod person;
 pub mod role;
 pub mod role_assignment;
 pub mod team;
@@ -25,6 +26,7 @@ pub fn all() -> &'static [&'static ResourceDef] {
         &role_assignment::RESOURCE,
         &team::RESOURCE,
         &team_membership::RESOURCE,
+        &person::RESOURCE,
     ]
 }
 
@@ -58,6 +60,7 @@ mod input_contract {
                 json!({"name": "r", "scope": "global", "permissions": []}),
             ),
             (&team::RESOURCE, |m| team::create(m, "1".into(), NOW, Some(ORG)).map(drop), json!({"name": "T"})),
+            (&person::RESOURCE, |m| person::create(m, "1".into(), NOW, Some(ORG)).map(drop), json!({"name": "P"})),
             (
                 &role_assignment::RESOURCE,
                 |m| role_assignment::parse_request(m).map(drop),
@@ -79,6 +82,7 @@ mod input_contract {
             (&account::RESOURCE, |old, m| account::update(old, m, NOW).map(drop)),
             (&role::RESOURCE, |old, m| role::update(old, m, NOW).map(drop)),
             (&team::RESOURCE, |old, m| team::update(old, m, NOW).map(drop)),
+            (&person::RESOURCE, |old, m| person::update(old, m, NOW).map(drop)),
         ]
     }
 

@@ -194,19 +194,39 @@ pub async fn find_by_name(store: &dyn Store, name: &str) -> Result<Option<Item>>
     }
 }
 
-/// Writes the built-in roles that are missing (all of them at the first start); idempotent.
+/// Writes the built-in roles that are missing (all of them at the first start), and rewrites
+/// those stored by an older build whose permissions or description changed since (`org_admin`
+/// gained `people:*`): grants are read from the code, so the stored copy only shows them, and
+/// must not show less than is granted. Idempotent.
 pub async fn ensure_built_in(store: &dyn Store, now: &str) -> Result<usize> {
     let ids: Vec<String> = BUILT_IN_ROLES.iter().map(|r| r.id.to_string()).collect();
     let present = store.batch_get(&schema::ROLES, &ids).await?;
     let mut written = 0;
-    for role in BUILT_IN_ROLES.iter().filter(|r| !present.iter().any(|p| records::id_of(p) == r.id)) {
+    for role in BUILT_IN_ROLES {
         let permissions: Vec<&str> = role.permissions.iter().map(|p| p.name()).collect();
-        let item = json!({
-            "id": role.id, "name": role.name, "scope": role.scope.name(), "permissions": permissions,
-            "description": role.description, "built_in": true, "created_at": now, "updated_at": now,
-        });
-        let item = item.as_object().cloned().unwrap_or_default();
-        match records::insert(store, &schema::ROLES, item, &[unique_name(role.name)], vec![]).await {
+        let stored = present.iter().find(|p| records::id_of(p) == role.id);
+        let result = match stored {
+            None => {
+                let item = json!({
+                    "id": role.id, "name": role.name, "scope": role.scope.name(), "permissions": permissions,
+                    "description": role.description, "built_in": true, "created_at": now, "updated_at": now,
+                });
+                let item = item.as_object().cloned().unwrap_or_default();
+                records::insert(store, &schema::ROLES, item, &[unique_name(role.name)], vec![]).await
+            }
+            Some(old)
+                if old.get("permissions") != Some(&json!(permissions))
+                    || old.get("description") != Some(&json!(role.description)) =>
+            {
+                let mut new = old.clone();
+                new.insert("permissions".into(), json!(permissions));
+                new.insert("description".into(), json!(role.description));
+                new.insert("updated_at".into(), json!(now));
+                records::replace(store, &schema::ROLES, old, new, &[], &[]).await
+            }
+            Some(_) => continue,
+        };
+        match result {
             Ok(_) => written += 1,
             // Another process wrote it meanwhile.
             Err(Error::Conflict(_)) => {}

@@ -119,7 +119,7 @@ fn request(def: &ResourceDef, creating: bool) -> Value {
             required.push(f.name);
         }
     }
-    let mut attributes = json!({"type": "object", "properties": properties, "additionalProperties": false});
+    let mut attributes = json!({"type": "object", "properties": properties.clone(), "additionalProperties": false});
     let mut data_required = vec!["type"];
     if !required.is_empty() {
         attributes["required"] = json!(required);
@@ -132,6 +132,24 @@ fn request(def: &ResourceDef, creating: bool) -> Value {
     });
     if !creating {
         data["properties"]["id"] = json!({"type": "string", "description": "When given, the id in the path."});
+    }
+    // The to-one relationships that set a writable attribute (`jsonapi::request_attributes`).
+    let relationships: Map<String, Value> = def
+        .relationships
+        .iter()
+        .filter_map(|r| match r.source {
+            Source::Attr(attr) => properties.get(attr).map(|_| r),
+            _ => None,
+        })
+        .map(|r| {
+            let data = json!({"type": "object", "required": ["data"], "properties": {"data": nullable(linkage(r.target))},
+                "description": "Another spelling of the attribute holding its id (null clears it)."});
+            (r.name.to_string(), data)
+        })
+        .collect();
+    if !relationships.is_empty() {
+        data["properties"]["relationships"] =
+            json!({"type": "object", "properties": relationships, "additionalProperties": false});
     }
     json!({"type": "object", "required": ["data"], "properties": {"data": data}})
 }

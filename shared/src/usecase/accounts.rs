@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::invitations;
 use super::load::{Edit, IfMatch, for_write};
 use super::passwords::with_password;
-use super::root_admins;
+use super::{people, root_admins};
 use crate::app::AppState;
 use crate::auth::single_use;
 use crate::auth::{Permission, Principal, session};
@@ -66,6 +66,7 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     let new = account::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
     principal.check_create(DEF, &new.item)?;
     let mut writes = joining(state, &new.item).await?;
+    writes.extend(people::correlation(state, principal, None, &new.item).await?);
     writes.push(ALL_ACCOUNTS.change(records::id_of(&new.item), 1));
     let mut item = match &new.password {
         Some(password) => with_password(state, new.item, password).await?,
@@ -75,7 +76,9 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
         writes.extend(invitations::prepare(state, &mut item)?);
     }
     let uniques = account::uniques(&item);
-    Change::insert(&ACCOUNTS, item, uniques).with(writes).commit(state.store.as_ref()).await
+    let person = account::person_of(&item).map(str::to_string);
+    let change = Change::insert(&ACCOUNTS, item, uniques).with(writes);
+    people::gone_meanwhile(state, change.commit(state.store.as_ref()).await, person.as_deref()).await
 }
 
 /// Moving an account to another organization ends what it had in the old one (its roles
@@ -108,11 +111,11 @@ pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> 
     let id = edit.id;
     let (old, attributes) = edit.load(state, principal, DEF).await?;
     let mut new = account::update(&old, attributes, &state.timestamp())?;
-    let mut writes = Vec::new();
+    let mut writes = people::correlation(state, principal, Some(&old), &new).await?;
     let moved = organization_of(&old) != organization_of(&new);
     if moved {
         principal.check_create(DEF, &new)?;
-        writes = joining(state, &new).await?;
+        writes.extend(joining(state, &new).await?);
         writes.extend(leaving(&old));
         let (relinked, unlinked) = move_writes(state, new).await?;
         new = relinked;
@@ -127,8 +130,9 @@ pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> 
             writes.extend(invitations::prepare(state, &mut new)?);
         }
     }
+    let person = account::person_of(&new).filter(|p| account::person_of(&old) != Some(*p)).map(str::to_string);
     let change = Change::revise(&ACCOUNTS, &old, new, account::uniques).with(writes);
-    let item = change.commit(state.store.as_ref()).await?;
+    let item = people::gone_meanwhile(state, change.commit(state.store.as_ref()).await, person.as_deref()).await?;
     let disabled_flag = |i: &Item| i.get("enabled") == Some(&Value::Bool(false));
     let disabled = !disabled_flag(&old) && disabled_flag(&item);
     if disabled || moved {
@@ -147,6 +151,7 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
     let mut writes = links::removals(&item, &links::ROLES, |_| true);
     writes.extend(links::removals(&item, &links::TEAMS, |_| true));
     writes.extend(leaving(&item));
+    writes.extend(people::uncorrelating(&item));
     writes.push(ALL_ACCOUNTS.change(id, -1));
     if role_assignment::is_root_admin(&item) {
         writes.extend(root_admins::another_remains(store, id, state.now()).await?);

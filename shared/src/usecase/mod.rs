@@ -12,6 +12,7 @@ pub mod load;
 pub mod mfa;
 pub mod organizations;
 pub mod passwords;
+pub mod people;
 pub mod resources;
 pub mod roles;
 pub mod root_admins;

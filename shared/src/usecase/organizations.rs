@@ -1,5 +1,5 @@
 //! Organizations: only a global role creates or deletes one; its admin may change it. A delete
-//! is refused while accounts or teams are in it, including ones created while it runs.
+//! is refused while accounts, teams or people are in it, including ones created while it runs.
 
 use serde_json::Value;
 
@@ -14,7 +14,9 @@ use crate::model::{new_id, organization};
 use crate::records::Change;
 use crate::resource::ResourceDef;
 use crate::store::Item;
-use crate::store::schema::{ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, TEAMS, TEAMS_BY_ORGANIZATION};
+use crate::store::schema::{
+    ACCOUNTS, ACCOUNTS_BY_ORGANIZATION, ORGANIZATIONS, PEOPLE, PEOPLE_BY_ORGANIZATION, TEAMS, TEAMS_BY_ORGANIZATION,
+};
 
 const DEF: &ResourceDef = &organization::RESOURCE;
 
@@ -40,6 +42,10 @@ fn has_teams() -> Error {
     Error::conflict(None, "has_teams", "the organization still has teams; delete them first")
 }
 
+fn has_people() -> Error {
+    Error::conflict(None, "has_people", "the organization still has people; delete them first")
+}
+
 pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match: &IfMatch) -> Result<()> {
     let store = state.store.as_ref();
     let permission = Permission::OrganizationsWrite;
@@ -50,13 +56,21 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
     if dependents::any(store, &TEAMS, &TEAMS_BY_ORGANIZATION, id).await? {
         return Err(has_teams());
     }
+    if dependents::any(store, &PEOPLE, &PEOPLE_BY_ORGANIZATION, id).await? {
+        return Err(has_people());
+    }
     // The queries above find what was written before counters existed; the counters' zero
     // conditions catch an account or team created while this delete is under way.
-    let retire = [Dependents::OrganizationAccounts.retire(id), Dependents::OrganizationTeams.retire(id)];
+    let retire = [
+        Dependents::OrganizationAccounts.retire(id),
+        Dependents::OrganizationTeams.retire(id),
+        Dependents::OrganizationPeople.retire(id),
+    ];
     let change = Change::remove(&ORGANIZATIONS, &item, &organization::uniques(&item)).with(retire);
     match change.commit(store).await {
         Err(Error::Conflict(_)) if Dependents::OrganizationAccounts.count(store, id).await? > 0 => Err(has_accounts()),
         Err(Error::Conflict(_)) if Dependents::OrganizationTeams.count(store, id).await? > 0 => Err(has_teams()),
+        Err(Error::Conflict(_)) if Dependents::OrganizationPeople.count(store, id).await? > 0 => Err(has_people()),
         other => other.map(drop),
     }
 }

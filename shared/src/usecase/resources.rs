@@ -8,11 +8,11 @@ use std::future::Future;
 use serde_json::Value;
 
 use super::load::{Edit, IfMatch};
-use super::{accounts, organizations, roles, sessions, teams};
+use super::{accounts, organizations, people, roles, sessions, teams};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
-use crate::model::{account, account_session, organization, role, role_assignment, team, team_membership};
+use crate::model::{account, account_session, organization, person, role, role_assignment, team, team_membership};
 use crate::query::{Expr, ListQuery, Op};
 use crate::resource::ResourceDef;
 use crate::store::Item;
@@ -134,6 +134,7 @@ pub struct TeamMemberships;
 pub struct Roles;
 pub struct RoleAssignments;
 pub struct AccountSessions;
+pub struct People;
 
 impl Resource for Accounts {
     const DEF: &'static ResourceDef = &account::RESOURCE;
@@ -188,3 +189,10 @@ impl Resource for AccountSessions {
     const DEF: &'static ResourceDef = &account_session::RESOURCE;
 }
 removes!(AccountSessions, unversioned sessions::end);
+
+impl Resource for People {
+    const DEF: &'static ResourceDef = &person::RESOURCE;
+}
+creates!(People, people::create);
+updates!(People, people::update);
+removes!(People, people::remove);
