@@ -58,7 +58,7 @@ MOTO := MOTO_SERVER=$(CURDIR)/$(VENV)/bin/moto_server IAM_REQUIRE_MOTO=1 \
 # Python), and account_costs (large seeds, index reads counted at depth) takes as long as all the
 # others together, so one lane left a core idle for ten minutes.
 E2E_SLOW := --test account_costs
-E2E := --test accounts --test mfa --test invitations --test passwords --test account_sessions --test roles --test teams --test people --test account_queries --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox --test store_pressure --test request_properties
+E2E := --test accounts --test mfa --test invitations --test passwords --test account_sessions --test roles --test teams --test people --test relationship_costs --test account_queries --test organizations --test auth --test http_conventions --test routes --test lambda_events --test lambda_fixtures --test races --test malformed_keys --test token_lifecycles --test search --test addresses --test outbox --test store_pressure --test request_properties
 
 test-rust: $(VENV)/.installed
 	$(MOTO) cargo test --workspace --all-targets

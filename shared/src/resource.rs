@@ -57,6 +57,16 @@ pub struct Field {
     /// How a create or update request gives it: the validators of `model` enforce it, the
     /// OpenAPI document states it, and `model`'s tests hold the two together.
     pub input: Input,
+    /// A field of a to-one related resource, filtered as `relationship.field` (an account's
+    /// `person.name`): see `listing::related`.
+    pub related: Option<Related>,
+}
+
+/// The field `field` of the resource a to-one relationship points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Related {
+    pub relationship: &'static str,
+    pub field: &'static str,
 }
 
 /// Length limits of a text attribute, in characters.
@@ -134,6 +144,7 @@ impl Field {
             ids: false,
             id_order: false,
             input: Input::OPEN,
+            related: None,
         }
     }
 
@@ -197,6 +208,14 @@ impl Field {
     pub const fn many(mut self) -> Self {
         self.many = true;
         self.attribute = false;
+        self
+    }
+    /// A filter on `field` of the resource `relationship` points to (not an attribute: it is
+    /// the related item's, joined in when a filter names it).
+    pub const fn related(mut self, relationship: &'static str, field: &'static str) -> Self {
+        self.related = Some(Related { relationship, field });
+        self.attribute = false;
+        self.input.nullable = true;
         self
     }
     pub const fn via(mut self, via: &'static Via) -> Self {

@@ -518,7 +518,7 @@ async fn many_orgs(store: &dyn Store, n: usize) {
 }
 
 fn reader(store: &dyn Store) -> listing::Reader<'_> {
-    listing::Reader { store, now: iam_shared::clock::parse("2026-11-23T10:00:00Z").expect("time") }
+    listing::Reader::new(store, iam_shared::clock::parse("2026-11-23T10:00:00Z").expect("time"))
 }
 
 fn list_query(q: &str) -> iam_shared::query::ListQuery {

@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod faults;
 pub mod logs;
 pub mod moto;
+pub mod recording;
 pub mod seed;
 pub mod strategies;
 

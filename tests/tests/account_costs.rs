@@ -6,15 +6,13 @@
 //! read a page of links and a page of accounts, and one organization's accounts with or without
 //! a second factor cost a page.
 
-use std::sync::{Arc, Mutex};
-
-use async_trait::async_trait;
 use iam_shared::auth::permissions::built_in;
 use iam_shared::model::role_assignment::Assignment;
 use iam_shared::model::team_membership;
+use iam_shared::store::Item;
 use iam_shared::store::schema::{ACCOUNTS as ACCOUNTS_TABLE, ROLE_ASSIGNMENTS, TEAM_MEMBERSHIPS, WRITE_SHARDS};
-use iam_shared::store::{Item, Query, QueryPage, Store, StoreError, TableDef, Update, Write};
 use iam_tests::TestApp;
+use iam_tests::recording::{Reads, Recording, organizations_of};
 use iam_tests::seed::{Rng, put_all, random_account};
 use serde_json::Value;
 
@@ -34,56 +32,9 @@ fn organizations_seeded() -> usize {
 const SHARDS: u64 = WRITE_SHARDS as u64;
 const MERGE: u64 = 2;
 
-/// Remembers the organization of every account item the service reads.
-struct Recording {
-    inner: Arc<dyn Store>,
-    organizations_read: Arc<Mutex<Vec<Option<String>>>>,
-}
-
-impl Recording {
-    fn note(&self, table: &TableDef, items: &[Item]) {
-        if table.name == ACCOUNTS_TABLE.name {
-            let mut seen = self.organizations_read.lock().unwrap();
-            seen.extend(items.iter().map(|i| i.get("organization_id").and_then(Value::as_str).map(String::from)));
-        }
-    }
-}
-
-#[async_trait]
-impl Store for Recording {
-    async fn get(&self, table: &'static TableDef, id: &str) -> Result<Option<Item>, StoreError> {
-        let item = self.inner.get(table, id).await?;
-        self.note(table, item.as_slice());
-        Ok(item)
-    }
-    async fn batch_get(&self, table: &'static TableDef, ids: &[String]) -> Result<Vec<Item>, StoreError> {
-        let items = self.inner.batch_get(table, ids).await?;
-        self.note(table, &items);
-        Ok(items)
-    }
-    async fn query(&self, query: Query) -> Result<QueryPage, StoreError> {
-        let table = query.table;
-        let page = self.inner.query(query).await?;
-        self.note(table, &page.items);
-        Ok(page)
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.inner.transact(writes).await
-    }
-    async fn update(&self, update: Update) -> Result<Item, StoreError> {
-        self.inner.update(update).await
-    }
-    async fn put_many(&self, table: &'static TableDef, items: Vec<Item>) -> Result<(), StoreError> {
-        self.inner.put_many(table, items).await
-    }
-    async fn ensure_schema(&self) -> Result<(), StoreError> {
-        self.inner.ensure_schema().await
-    }
-}
-
 struct Costs {
     app: TestApp,
-    organizations_read: Arc<Mutex<Vec<Option<String>>>>,
+    reads: Reads,
     accounts: Vec<Item>,
     organizations: Vec<String>,
     /// Items the authentication of one request reads (session, account with its embedded grants, custom roles).
@@ -115,9 +66,9 @@ impl Costs {
 }
 
 async fn seeded() -> Costs {
-    let organizations_read = Arc::new(Mutex::new(Vec::new()));
-    let recorder = organizations_read.clone();
-    let app = TestApp::wrapping_store(|inner| Arc::new(Recording { inner, organizations_read: recorder })).await;
+    let reads = Reads::default();
+    let recorder = reads.clone();
+    let app = TestApp::wrapping_store(|inner| Recording::around(inner, recorder)).await;
     let mut organizations = Vec::new();
     for n in 0..organizations_seeded() {
         organizations.push(app.create_org(&format!("Org {n:02}")).await);
@@ -132,7 +83,7 @@ async fn seeded() -> Costs {
     app.state.metrics.reset();
     assert_eq!(app.get(&format!("{ACCOUNTS}/me")).await.status, http::StatusCode::OK);
     let (auth_items, auth_requests) = (app.state.metrics.items_read() - 1, app.state.metrics.requests() - 1);
-    Costs { app, organizations_read, accounts, organizations, auth_items, auth_requests }
+    Costs { app, reads, accounts, organizations, auth_items, auth_requests }
 }
 
 /// The team every fifth account of an organization is in (an id of ours: a UUID).
@@ -239,9 +190,9 @@ async fn a_listing_by_organization_never_reads_another_organizations_accounts(c:
         format!("filter[ou_accounts]={org}&sort=-email&page[size]=50&page[number]=3"),
         format!("filters=organization_id%20eq%20%22{org}%22%20and%20(name%20co%20%22a%22%20or%20enabled%20eq%20false)"),
     ] {
-        c.organizations_read.lock().unwrap().clear();
+        c.reads.lock().unwrap().clear();
         let cost = c.measure(&query).await;
-        let read = std::mem::take(&mut *c.organizations_read.lock().unwrap());
+        let read = organizations_of(&c.reads, &ACCOUNTS_TABLE);
         // The caller's own account (authentication) is the root admin, outside any organization.
         let foreign: Vec<_> = read.iter().filter(|o| o.is_some() && o.as_deref() != Some(org.as_str())).collect();
         assert!(foreign.is_empty(), "{query}: read {} accounts of other organizations", foreign.len());
@@ -274,10 +225,10 @@ async fn role_and_team_filters_read_a_page_of_links_and_a_page_of_accounts(c: &C
     }
     // Links of organizations outside the listing are skipped before any account is read.
     let (o1, o2) = (&c.organizations[1], &c.organizations[2]);
-    c.organizations_read.lock().unwrap().clear();
+    c.reads.lock().unwrap().clear();
     let cost =
         c.measure(&format!("filter[role_name]=helpdesk&filter[organization_id__in]={o1},{o2}&page[size]=30")).await;
-    let read = std::mem::take(&mut *c.organizations_read.lock().unwrap());
+    let read = organizations_of(&c.reads, &ACCOUNTS_TABLE);
     assert_eq!(cost.returned, 30);
     let foreign = read.iter().filter(|o| o.is_some() && *o != &Some(o1.clone()) && *o != &Some(o2.clone())).count();
     assert_eq!(foreign, 0, "read {foreign} accounts of other organizations");
@@ -447,7 +398,7 @@ async fn an_organizations_accounts_with_or_without_mfa_cost_a_page_at_any_depth(
         }
         let size = 20;
         assert!(want.len() > 3 * size, "{base}: {} matches", want.len());
-        c.organizations_read.lock().unwrap().clear();
+        c.reads.lock().unwrap().clear();
         let first = c.measure(&format!("{base}&page[size]={size}&page[after]=")).await;
         let deep = deep_page(c, &base, size, 2, size).await;
         for (cost, at) in [(&first, "first"), (&deep, "deep")] {
@@ -456,7 +407,7 @@ async fn an_organizations_accounts_with_or_without_mfa_cost_a_page_at_any_depth(
             assert!(cost.items <= 2 * (size as u64 + 1), "{base}: the {at} page read {} items", cost.items);
             assert!(cost.requests <= 3, "{base}: the {at} page took {} requests", cost.requests);
         }
-        let read = std::mem::take(&mut *c.organizations_read.lock().unwrap());
+        let read = organizations_of(&c.reads, &ACCOUNTS_TABLE);
         let foreign = read.iter().filter(|o| o.is_some() && o.as_deref() != Some(org.as_str())).count();
         assert_eq!(foreign, 0, "{base}: read {foreign} accounts of other organizations");
         assert_eq!(walk(c, &base, 50).await, want, "{base}: every match once, in order");
@@ -505,7 +456,7 @@ async fn the_search_box_reads_the_rarest_terms_entries_and_then_only_what_matche
             .collect();
         want.sort_by_key(|a| attr(a, "id").unwrap());
         let want: Vec<String> = want.iter().take(50).map(|a| attr(a, "id").unwrap().to_string()).collect();
-        c.organizations_read.lock().unwrap().clear();
+        c.reads.lock().unwrap().clear();
         let cost = c.measure(&format!("{query}&page[size]=50")).await;
         let got: Vec<String> =
             cost.body["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
@@ -526,7 +477,7 @@ async fn the_search_box_reads_the_rarest_terms_entries_and_then_only_what_matche
         assert!(cost.items <= bound, "{query}: read {} items; the rarest term has about {rarest}", cost.items);
         if let Some(org) = scope {
             // The caller's own account (authentication) is the root admin, outside any organization.
-            let read = c.organizations_read.lock().unwrap();
+            let read = organizations_of(&c.reads, &ACCOUNTS_TABLE);
             let foreign = read.iter().filter(|o| o.is_some() && o.as_deref() != Some(org.as_str())).count();
             assert_eq!(foreign, 0, "{query}: read accounts of other organizations");
         }

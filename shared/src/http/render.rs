@@ -45,7 +45,7 @@ async fn render(
     if include.is_empty() {
         return Ok((data, None));
     }
-    let reader = Reader { store: state.store.as_ref(), now: state.now() };
+    let reader = Reader::new(state.store.as_ref(), state.now());
     Ok((data, Some(included(reader, principal, def, items, include, fields, &base).await?)))
 }
 
@@ -99,7 +99,7 @@ pub async fn list(
     let pairs = decode_pairs(raw_query);
     let q = parse(def, &pairs)?;
     check(&q)?;
-    let reader = Reader { store: state.store.as_ref(), now: state.now() };
+    let reader = Reader::new(state.store.as_ref(), state.now());
     let page = listing::list(reader, principal, def, &q).await?;
     let (data, included) = render(state, principal, def, &page.items, &q.include, &q.fields).await?;
     let doc = document(def, &q, &page, &state.base_url(), &pairs, data, included);

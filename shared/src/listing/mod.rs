@@ -2,6 +2,7 @@
 //! link index) page by page, or reading the matching key range and sorting in memory. What a
 //! page shows is rendered by the HTTP layer (`http::render`); this module only finds it.
 
+pub mod related;
 mod runs;
 mod words;
 
@@ -19,7 +20,7 @@ use crate::query::fields::MAX_VALUE_BYTES;
 use crate::query::plan::{Access, MAX_ID_BATCH, Plan, Plans, effective_sort, plans};
 use crate::query::{Expr, ListQuery, Op, Paging, Scalar};
 use crate::records::id_of;
-use crate::resource::{ResourceDef, Via};
+use crate::resource::{Field, ResourceDef, Via};
 use crate::store::schema::UNIQUES;
 use crate::store::words::is_position_of;
 use crate::store::{IndexDef, Item, Query, Reading, SortCondition, StartKey, Store, query_within, start_key_of};
@@ -41,21 +42,47 @@ pub struct Page {
     pub has_more: bool,
 }
 
-/// What a listing reads through: the store, and the time derived attributes are computed at.
+/// What a listing reads through: the store, the time derived attributes are computed at, and
+/// the related fields its filter compares (`related`), joined onto every item read on behalf
+/// of `viewer`.
 #[derive(Clone, Copy)]
 pub struct Reader<'a> {
     pub store: &'a dyn Store,
     pub now: OffsetDateTime,
+    pub related: &'a [&'static Field],
+    pub viewer: Option<&'a Principal>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(store: &'a dyn Store, now: OffsetDateTime) -> Reader<'a> {
+        Reader { store, now, related: &[], viewer: None }
+    }
+
+    /// The items as the API shows them, with the related fields the filter compares.
+    async fn presented(&self, def: &ResourceDef, items: Vec<Item>) -> Result<Vec<Item>> {
+        let mut items: Vec<Item> = items.into_iter().map(|i| def.present(i, self.now)).collect();
+        if !self.related.is_empty() {
+            related::attach(*self, def, self.related, self.viewer, &mut items).await?;
+        }
+        Ok(items)
+    }
 }
 
 /// The listing of `def` that `q` asks for, within what `principal` may read (and, for items
-/// that lapse, only the live ones).
+/// that lapse, only the live ones). Filters on related fields are answered through the
+/// related table first where they can be (`related`).
 pub async fn list(r: Reader<'_>, principal: &Principal, def: &'static ResourceDef, q: &ListQuery) -> Result<Page> {
     let scope = match live_filter(def, r.now) {
         Expr::True => principal.read_scope(def),
         live => Expr::And(vec![principal.read_scope(def), live]),
     };
-    fetch(r, def, q, scope).await
+    if related::named(def, &q.filter).is_empty() {
+        return fetch(r, def, q, scope).await;
+    }
+    let q = related::resolve(r, principal, def, q).await?;
+    let joined = related::named(def, &q.filter);
+    let r = Reader { related: &joined, viewer: Some(principal), ..r };
+    fetch(r, def, &q, scope).await
 }
 
 /// The condition a listing is ANDed with so that lapsed items never show.
@@ -320,7 +347,7 @@ impl Batches for IndexBatches<'_> {
             let ids: Vec<String> = items.iter().map(|k| id_of(k).to_string()).collect();
             items_in_order(r, self.def, &ids).await?
         } else {
-            items.into_iter().map(|i| self.def.present(i, r.now)).collect()
+            r.presented(self.def, items).await?
         }))
     }
 }
@@ -393,7 +420,7 @@ async fn items_in_order(r: Reader<'_>, def: &'static ResourceDef, ids: &[String]
     }
     let mut by_id: HashMap<String, Item> =
         r.store.batch_get(def.table, ids).await?.into_iter().map(|i| (id_of(&i).to_string(), i)).collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).map(|i| def.present(i, r.now)).collect())
+    r.presented(def, ids.iter().filter_map(|id| by_id.remove(id)).collect()).await
 }
 
 /// Streams a link partition in id order: each page reads about as many links and items as it
@@ -480,8 +507,8 @@ async fn read_within(
             if ids.is_empty() { vec![] } else { r.store.batch_get(def.table, &ids).await? }
         }
     };
-    let presented = items.into_iter().map(|i| def.present(i, r.now));
-    Ok(Some(presented.filter(|item| matches(&q.filter, item, def)).collect()))
+    let presented = r.presented(def, items).await?;
+    Ok(Some(presented.into_iter().filter(|item| matches(&q.filter, item, def)).collect()))
 }
 
 /// The items an index query found: themselves, or read by id from a keys-only index (the

@@ -71,6 +71,12 @@ pub const RESOURCE: ResourceDef = ResourceDef {
         Field::new("person_id", T::String).filter().holds_ids().limits(ID),
         // Derived: no person is correlated (SailPoint's `uncorrelated`).
         Field::new("uncorrelated", T::Boolean).filter().read_only(),
+        // Fields of the person and of the organization, filtered through the relationship
+        // (`filter[person.name__sw]=Ann`): one line each (`listing::related`).
+        Field::new("person.name", T::String).filter().related("person", "name"),
+        Field::new("person.external_id", T::String).filter().related("person", "external_id"),
+        Field::new("person.state", T::String).filter().related("person", "state"),
+        Field::new("organization.name", T::String).filter().related("organization", "name"),
         Field::new("created_at", T::Timestamp).filter().sort().read_only().required().in_id_order(),
         Field::new("updated_at", T::Timestamp).filter().sort().read_only().required(),
         // What the account's embedded links say, derived at read time (see `derive`).
