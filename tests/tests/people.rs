@@ -347,6 +347,8 @@ async fn relationship_filters_agree_with_a_plain_evaluation_of_random_data() {
         expr(r#"person.name sw "Ann" or enabled eq false"#),
         expr(r#"not (person.name sw "Ann") and organization.name eq "Zeta""#),
         expr(r#"person.name ne "Bob Ray""#),
+        "filter[person.external_id__in]=E-1,E-5,E-9,E-22".into(),
+        expr(r#"person.external_id sw "E-1" or organization.name eq "Acorn""#),
     ];
     // What each case means, evaluated plainly over the seed.
     let name_of = |p: Option<usize>| p.map(|p| people[p].2);
@@ -365,6 +367,8 @@ async fn relationship_filters_agree_with_a_plain_evaluation_of_random_data() {
             8 => !sw("Ann") && o == 2,
             // `ne` holds for an account without a person too (its person's name is null).
             9 => name_of(p) != Some("Bob Ray"),
+            10 => p.is_some_and(|p| [1, 5, 9, 22].contains(&p)),
+            11 => p.is_some_and(|p| format!("E-{p}").starts_with("E-1")) || o == 1,
             _ => unreachable!(),
         }
     };
