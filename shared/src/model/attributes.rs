@@ -175,6 +175,29 @@ impl<'a> Attributes<'a> {
         given
     }
 
+    /// The organization a new item goes into (teams, people): the one given, else the caller's
+    /// (`default`); a problem when there is neither.
+    pub fn organization_on_create(&mut self, limits: Text, default: Option<&str>) -> Option<String> {
+        let org = match self.text("organization_id", limits, false) {
+            Given::Value(o) => Some(o),
+            _ => default.map(str::to_string),
+        };
+        if org.is_none() {
+            self.problem("organization_id", "required", "organization_id is required");
+        }
+        org
+    }
+
+    /// An item that stays in its organization (`current`): an update naming another is a
+    /// problem.
+    pub fn organization_kept(&mut self, limits: Text, current: Option<&str>, what: &str) {
+        let moving = self.map.get("organization_id").is_some_and(|v| v.as_str() != current);
+        let _ = self.text("organization_id", limits, false);
+        if moving {
+            self.problem("organization_id", "not_updatable", format!("{what} cannot move to another organization"));
+        }
+    }
+
     /// Ends reading: every problem recorded, or nothing.
     pub fn finish(self) -> Result<(), Error> {
         if self.problems.is_empty() { Ok(()) } else { Err(Error::Validation(self.problems)) }

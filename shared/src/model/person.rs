@@ -115,13 +115,7 @@ fn apply(a: &mut Attributes, item: &mut Item, creating: bool) {
 /// A new person; `organization_id` defaults to the caller's organization.
 pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org: Option<&str>) -> Result<Item> {
     let mut a = Attributes::new(&RESOURCE, attributes);
-    let org = match a.text("organization_id", ID, false) {
-        Given::Value(o) => Some(o),
-        _ => default_org.map(str::to_string),
-    };
-    if org.is_none() {
-        a.problem("organization_id", "required", "organization_id is required");
-    }
+    let org = a.organization_on_create(ID, default_org);
     let item = json!({"id": id, "organization_id": org, "state": "active", "created_at": now, "updated_at": now});
     let mut item = item.as_object().cloned().unwrap_or_default();
     apply(&mut a, &mut item, true);
@@ -131,14 +125,8 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org
 
 /// The person after a partial update; a person stays in its organization.
 pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<Item> {
-    let current = Person::parse(old).organization_id;
-    let moving = attributes.get("organization_id").is_some_and(|v| v.as_str() != current.as_deref());
     let mut a = Attributes::new(&RESOURCE, attributes);
-    if moving {
-        a.problem("organization_id", "not_updatable", "a person cannot move to another organization");
-    }
-    // Checked above; read so that its type and length are checked too.
-    let _ = a.text("organization_id", ID, false);
+    a.organization_kept(ID, Person::parse(old).organization_id.as_deref(), "a person");
     let mut item = old.clone();
     apply(&mut a, &mut item, false);
     a.finish()?;

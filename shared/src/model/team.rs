@@ -82,13 +82,7 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org
     let mut a = Attributes::new(&RESOURCE, attributes);
     let name = a.text("name", NAME, true);
     let description = a.text("description", DESCRIPTION, false);
-    let org = match a.text("organization_id", ID, false) {
-        Given::Value(o) => Some(o),
-        _ => default_org.map(str::to_string),
-    };
-    if org.is_none() {
-        a.problem("organization_id", "required", "organization_id is required");
-    }
+    let org = a.organization_on_create(ID, default_org);
     a.finish()?;
     let item = json!({"id": id, "organization_id": org, "created_at": now, "updated_at": now});
     let mut item = item.as_object().cloned().unwrap_or_default();
@@ -99,12 +93,8 @@ pub fn create(attributes: Map<String, Value>, id: String, now: &str, default_org
 
 /// The team after a partial update; a team stays in its organization.
 pub fn update(old: &Item, attributes: Map<String, Value>, now: &str) -> Result<Item> {
-    let current = Team::parse(old).organization_id;
-    let moving = attributes.get("organization_id").is_some_and(|v| v.as_str() != current.as_deref());
     let mut a = Attributes::new(&RESOURCE, attributes);
-    if moving {
-        a.problem("organization_id", "not_updatable", "a team cannot move to another organization");
-    }
+    a.organization_kept(ID, Team::parse(old).organization_id.as_deref(), "a team");
     let name = a.text("name", NAME, false);
     if name == Given::Null {
         a.problem("name", "required", "name cannot be null");

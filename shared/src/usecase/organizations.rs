@@ -74,3 +74,21 @@ pub async fn remove(state: &AppState, principal: &Principal, id: &str, if_match:
         other => other.map(drop),
     }
 }
+
+/// Creates `item` of `def` (teams, people) in the organization it names: the caller must be
+/// allowed to create it there, the organization must exist when the write commits, and
+/// `counter` counts the item in it, so that the organization's delete cannot race the create.
+pub async fn insert_into(
+    state: &AppState,
+    principal: &Principal,
+    def: &'static ResourceDef,
+    item: Item,
+    counter: Dependents,
+    uniques: Vec<crate::records::Unique>,
+) -> Result<Item> {
+    principal.check_create(def, &item)?;
+    let store = state.store.as_ref();
+    let org = item.get("organization_id").and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+    let checks = [organization::must_exist(store, &org).await?, counter.change(&org, 1)];
+    Change::insert(def.table, item, uniques).with(checks).commit(store).await
+}

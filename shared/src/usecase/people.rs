@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use super::dependents;
 use super::load::{Edit, IfMatch, for_write};
+use super::{dependents, organizations};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::counters::Dependents;
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::jsonapi::request_attributes;
 use crate::model::account;
 use crate::model::person::{self, Person};
-use crate::model::{is_id, new_id, organization};
+use crate::model::{is_id, new_id};
 use crate::records::Change;
 use crate::resource::ResourceDef;
 use crate::store::schema::{ACCOUNTS, ACCOUNTS_BY_PERSON, PEOPLE};
@@ -26,12 +26,8 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     principal.require(Permission::PeopleWrite)?;
     let attributes = request_attributes(body, DEF, None)?;
     let item = person::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
-    principal.check_create(DEF, &item)?;
-    let store = state.store.as_ref();
-    let org = Person::parse(&item).organization_id.unwrap_or_default();
-    let checks = [organization::must_exist(store, &org).await?, Dependents::OrganizationPeople.change(&org, 1)];
     let uniques = person::uniques(&item);
-    Change::insert(&PEOPLE, item, uniques).with(checks).commit(store).await
+    organizations::insert_into(state, principal, DEF, item, Dependents::OrganizationPeople, uniques).await
 }
 
 pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> Result<Item> {

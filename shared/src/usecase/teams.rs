@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::load::{Edit, IfMatch, for_write};
+use super::organizations;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::counters::Dependents;
@@ -12,7 +13,7 @@ use crate::jsonapi::request_attributes;
 use crate::links;
 use crate::model::account::{self, Account};
 use crate::model::team::{self, Team};
-use crate::model::{new_id, organization, team_membership};
+use crate::model::{new_id, team_membership};
 use crate::records::Change;
 use crate::resource::ResourceDef;
 use crate::store::schema::{
@@ -27,12 +28,8 @@ pub async fn create(state: &AppState, principal: &Principal, body: &Value) -> Re
     principal.require(Permission::TeamsWrite)?;
     let attributes = request_attributes(body, TEAM, None)?;
     let item = team::create(attributes, new_id(), &state.timestamp(), principal.organization_id.as_deref())?;
-    principal.check_create(TEAM, &item)?;
-    let store = state.store.as_ref();
-    let org = Team::parse(&item).organization_id.unwrap_or_default();
-    let checks = [organization::must_exist(store, &org).await?, Dependents::OrganizationTeams.change(&org, 1)];
     let uniques = team::uniques(&item);
-    Change::insert(&TEAMS, item, uniques).with(checks).commit(store).await
+    organizations::insert_into(state, principal, TEAM, item, Dependents::OrganizationTeams, uniques).await
 }
 
 pub async fn update(state: &AppState, principal: &Principal, edit: Edit<'_>) -> Result<Item> {
