@@ -80,6 +80,7 @@ pub const SUBJECTS: &[Subject] = &[
     Subject { name: "iam-roles", event: "roles-list.json", expect: Expect::Status(401) },
     Subject { name: "iam-sessions", event: "sessions-jwks.json", expect: Expect::Status(200) },
     Subject { name: "iam-teams", event: "teams-list.json", expect: Expect::Status(401) },
+    Subject { name: "iam-people", event: "people-list.json", expect: Expect::Status(401) },
     Subject { name: "iam-cleanup", event: "cleanup-scheduled.json", expect: Expect::Swept },
     Subject { name: "iam-mailer", event: "mailer-scheduled.json", expect: Expect::Delivered },
 ];
