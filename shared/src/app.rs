@@ -74,13 +74,29 @@ impl AppState {
     /// [`AppState::from_config`] with a given AWS configuration (tests point it at moto).
     pub async fn from_config_with(mut config: Config, aws: &Aws) -> anyhow::Result<AppState> {
         let store = open_store(&config, aws).await?;
-        if let SigningKeySource::Parameter(name) = &config.signing_key {
-            let pem = aws::read_secure_parameter(aws.config().await, name).await?;
-            config.signing_key = SigningKeySource::Pem(Secret::new(pem));
-        }
-        if let KeySource::Parameter(name) = &config.mfa_key {
-            let text = aws::read_secure_parameter(aws.config().await, name).await?;
-            config.mfa_key = KeySource::Value(Secret::new(text));
+        // The issuer's keys in SSM (its signing key, the MFA key): one round trip for both.
+        let signing = match &config.signing_key {
+            SigningKeySource::Parameter(name) => Some(name.clone()),
+            _ => None,
+        };
+        let mfa = match &config.mfa_key {
+            KeySource::Parameter(name) => Some(name.clone()),
+            _ => None,
+        };
+        let names: Vec<&str> = signing.iter().chain(&mfa).map(String::as_str).collect();
+        if !names.is_empty() {
+            let mut values = aws::read_secure_parameters(aws.config().await, &names).await?.into_iter();
+            // One value per name, in order (or the read failed above).
+            if signing.is_some()
+                && let Some(pem) = values.next()
+            {
+                config.signing_key = SigningKeySource::Pem(Secret::new(pem));
+            }
+            if mfa.is_some()
+                && let Some(text) = values.next()
+            {
+                config.mfa_key = KeySource::Value(Secret::new(text));
+            }
         }
         Self::assemble(config, store, Arc::new(SystemClock))
     }

@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use iam_shared::store::Store;
 use iam_shared::store::dynamodb::{self, DynamoStore, Patience};
 
@@ -165,6 +170,40 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
         .http_client(iam_shared::aws::https_client(iam_shared::config::TlsRoots::Amazon))
         .build()
+}
+
+/// The operations a client sent (`X-Amz-Target`, e.g. `AmazonSSM.GetParameters`), in order.
+pub type Sent = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`sdk_config`] whose HTTP client also writes down every operation sent through it: what a
+/// cold start asks of AWS, counted (a round trip per entry).
+pub fn recorded_sdk_config(endpoint: &str) -> (SdkConfig, Sent) {
+    let sent = Sent::default();
+    let inner = iam_shared::aws::https_client(iam_shared::config::TlsRoots::Amazon);
+    let recording = Recording { inner, sent: sent.clone() };
+    let config = sdk_config(endpoint).into_builder().http_client(SharedHttpClient::new(recording)).build();
+    (config, sent)
+}
+
+#[derive(Debug)]
+struct Recording<T> {
+    inner: T,
+    sent: Sent,
+}
+
+impl HttpClient for Recording<SharedHttpClient> {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        let inner = self.inner.http_connector(settings, components);
+        SharedHttpConnector::new(Recording { inner, sent: self.sent.clone() })
+    }
+}
+
+impl HttpConnector for Recording<SharedHttpConnector> {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let target = request.headers().get("x-amz-target").unwrap_or("(no X-Amz-Target)").to_string();
+        self.sent.lock().expect("the record").push(target);
+        self.inner.call(request)
+    }
 }
 
 /// The adapter's timeouts against moto: a Python server that a busy two-core machine can keep

@@ -5,6 +5,7 @@
 
 use iam_cli::signing_keys::{self, KeyParameters, Step};
 use iam_shared::AppState;
+use iam_shared::auth::factor_key::FactorKey;
 use iam_shared::auth::jwt::TokenKeys;
 use iam_shared::aws::Aws;
 use iam_shared::config::Config;
@@ -80,6 +81,45 @@ async fn a_missing_or_malformed_parameter_stops_the_cold_start_without_showing_t
     let shown = format!("{e:#} {e:?}");
     assert!(shown.contains("PKCS#8"), "{shown}");
     assert!(!shown.contains(value), "the value must not appear: {shown}");
+}
+
+/// Puts `value` into a new `SecureString` named `name`.
+async fn put_secure(endpoint: &str, name: &str, value: &str) {
+    let ssm = moto::ssm_client(endpoint);
+    let put = ssm.put_parameter().name(name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString);
+    put.send().await.expect("put the parameter");
+}
+
+#[tokio::test]
+async fn the_issuer_reads_its_signing_key_and_its_mfa_key_in_one_round_trip() {
+    let Some(endpoint) = moto::endpoint_for("cloud configuration") else { return };
+    let prefix = moto::unique_prefix();
+    let (signing, mfa) = (format!("/{prefix}/signing-key"), format!("/{prefix}/mfa-key"));
+    let pem = TokenKeys::generate_pem().unwrap();
+    let factor = FactorKey::generate().unwrap();
+    put_secure(endpoint, &signing, &pem).await;
+    put_secure(endpoint, &mfa, factor.expose()).await;
+    let issuer = |mfa: &str| {
+        configured(&prefix, &[("IAM_SIGNING_KEY_PARAMETER", signing.clone()), ("IAM_MFA_KEY_PARAMETER", mfa.into())])
+    };
+
+    let (sdk, sent) = moto::recorded_sdk_config(endpoint);
+    let state = AppState::from_config_with(issuer(&mfa), &Aws::from_config(sdk)).await.expect("cold start");
+    let asked_ssm: Vec<String> = sent.lock().unwrap().iter().filter(|t| t.starts_with("AmazonSSM.")).cloned().collect();
+    assert_eq!(asked_ssm, vec!["AmazonSSM.GetParameters".to_string()], "both keys in one round trip");
+    // Each key is the one stored under its own name (not swapped, not the other's).
+    let stored = TokenKeys::from_pem(&pem, "https://iam.example.com", "iam", Duration::from_secs(900)).unwrap();
+    let now = state.now();
+    assert_eq!(stored.verify(&state.keys.issue("acc", "sess", now).unwrap(), now).unwrap().sub, "acc");
+    let sealed = state.factor_key.as_ref().expect("the MFA key").seal(b"totp secret", "acc").unwrap();
+    assert_eq!(FactorKey::from_base64(&factor).unwrap().open(&sealed, "acc").unwrap(), b"totp secret");
+
+    // One of the two missing: the cold start stops, naming that one.
+    let missing = format!("/{prefix}/no-mfa-key");
+    let aws = Aws::from_config(moto::sdk_config(endpoint));
+    let e = AppState::from_config_with(issuer(&missing), &aws).await.err().expect("a missing key");
+    let shown = format!("{e:#}");
+    assert!(shown.contains(&missing) && !shown.contains(&signing), "{shown}");
 }
 
 fn new_key() -> iam_shared::config::Secret {

@@ -240,8 +240,12 @@ fn the_issuer_alone_reads_the_signing_key_and_every_function_gets_the_published_
     let published = format!("{:?}", globals["IAM_VERIFICATION_KEYS"]);
     assert!(published.contains("{{resolve:ssm:${VerificationKeysParameter}}}"), "{published}");
     let statement = &t["Resources"]["ReadSigningKeyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
-    assert_eq!(strings(&statement["Action"]), ["ssm:GetParameter"]);
+    // The issuer reads its two keys with one `GetParameters` (`aws::read_secure_parameters`).
+    assert_eq!(strings(&statement["Action"]), ["ssm:GetParameters"]);
     assert!(format!("{:?}", statement["Resource"]).contains(":parameter${SigningKeyParameter}"));
+    let statement = &t["Resources"]["ReadMfaKeyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(strings(&statement["Action"]), ["ssm:GetParameters"]);
+    assert!(format!("{:?}", statement["Resource"]).contains(":parameter${MfaKeyParameter}"));
     let issuer = &t["Resources"]["SessionsFunction"]["Properties"];
     assert!(references(&issuer["Environment"]["Variables"]["IAM_SIGNING_KEY_PARAMETER"], "SigningKeyParameter"));
     for function in iam_shared::routes::FUNCTIONS.iter().chain(iam_shared::routes::BACKGROUND) {

@@ -13,7 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use iam_shared::auth::factor_key::FactorKey;
 use iam_shared::auth::jwt::TokenKeys;
+use iam_shared::config::Secret;
 use iam_shared::mail::seal::OpeningKey;
 use iam_shared::store::Store;
 use iam_tests::moto::{self, MotoServer};
@@ -37,6 +39,10 @@ struct Args {
     runs: usize,
     #[arg(long)]
     out: PathBuf,
+    /// Only these binaries (and the hello-world), without the first-call comparison: for
+    /// experiments, not for the committed report.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// A binary, the event of its first request, and what its answer must be.
@@ -94,12 +100,21 @@ pub enum KeyFrom {
 
 const PARAMETER: &str = "/iam/bench/signing-key";
 const OUTBOX_KEY_PARAMETER: &str = "/iam/bench/outbox-key";
+const MFA_KEY_PARAMETER: &str = "/iam/bench/mfa-key";
+
+/// The keys a deployment holds: the issuer's signing key, the mailer's key, the MFA key.
+struct Keys {
+    pem: String,
+    outbox: OpeningKey,
+    mfa: Secret,
+}
 const PREFIX: &str = "bench-";
 const SENDER: &str = "no-reply@iam.test";
 
 /// The environment Lambda gives a function, plus the template's variables: the published keys
 /// for every function, and the signing key (from where `key` says) for the issuer alone.
-fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom, outbox: &OpeningKey) -> Vec<(String, String)> {
+fn environment(name: &str, endpoint: &str, keys: &Keys, key: KeyFrom) -> Vec<(String, String)> {
+    let (pem, outbox) = (keys.pem.as_str(), &keys.outbox);
     let published = serde_json::json!({"keys": [TokenKeys::public_jwk_of(pem).unwrap_or_default()]}).to_string();
     let mut env: Vec<(&str, String)> = vec![
         ("AWS_LAMBDA_FUNCTION_NAME", name.into()),
@@ -129,44 +144,42 @@ fn environment(name: &str, endpoint: &str, pem: &str, key: KeyFrom, outbox: &Ope
     ];
     let issuer = name == "iam-sessions";
     match key {
-        KeyFrom::Environment if issuer => env.push(("IAM_SIGNING_KEY", pem.into())),
-        KeyFrom::Parameter if issuer => env.push(("IAM_SIGNING_KEY_PARAMETER", PARAMETER.into())),
+        KeyFrom::Environment if issuer => {
+            env.push(("IAM_SIGNING_KEY", pem.into()));
+            env.push(("IAM_MFA_KEY", keys.mfa.expose().into()));
+        }
+        // As the template: the issuer is told where its two keys are.
+        KeyFrom::Parameter if issuer => {
+            env.push(("IAM_SIGNING_KEY_PARAMETER", PARAMETER.into()));
+            env.push(("IAM_MFA_KEY_PARAMETER", MFA_KEY_PARAMETER.into()));
+        }
         _ => {}
     }
     env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// moto's server with what the functions expect to find: the tables, the sender identity and
-/// the signing key parameter.
-async fn cloud(pem: &str, outbox: &OpeningKey) -> anyhow::Result<MotoServer> {
+/// the keys' parameters (the issuer's two, the mailer's).
+async fn cloud(keys: &Keys) -> anyhow::Result<MotoServer> {
     let server = MotoServer::start().context("starting moto_server (MOTO_SERVER=...)")?;
     moto::store_at(&server.endpoint, PREFIX).ensure_schema().await?;
     moto::ses_client(&server.endpoint).create_email_identity().email_identity(SENDER).send().await?;
-    moto::ssm_client(&server.endpoint)
-        .put_parameter()
-        .name(PARAMETER)
-        .value(pem)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await?;
-    moto::ssm_client(&server.endpoint)
-        .put_parameter()
-        .name(OUTBOX_KEY_PARAMETER)
-        .value(outbox.to_base64().expose())
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await?;
+    let outbox = keys.outbox.to_base64();
+    let ssm = moto::ssm_client(&server.endpoint);
+    for (name, value) in [
+        (PARAMETER, keys.pem.as_str()),
+        (OUTBOX_KEY_PARAMETER, outbox.expose()),
+        (MFA_KEY_PARAMETER, keys.mfa.expose()),
+    ] {
+        let secure = aws_sdk_ssm::types::ParameterType::SecureString;
+        ssm.put_parameter().name(name).value(value).r#type(secure).send().await?;
+    }
     Ok(server)
 }
 
 /// Cold starts of a function whose first request makes one DynamoDB call, against moto over
 /// plain HTTP and over TLS, interleaved: (http, https) samples.
-async fn first_call(
-    args: &Args,
-    plain: &MotoServer,
-    pem: &str,
-    outbox: &OpeningKey,
-) -> anyhow::Result<(Vec<Sample>, Vec<Sample>)> {
+async fn first_call(args: &Args, plain: &MotoServer, keys: &Keys) -> anyhow::Result<(Vec<Sample>, Vec<Sample>)> {
     let ca = tls::test_ca()?;
     let secure = MotoServer::start_tls(&ca.cert, &ca.key)?;
     let config = tls::sdk_config(&secure.endpoint, &ca.ca)?;
@@ -177,8 +190,8 @@ async fn first_call(
     let event =
         std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events/passwords-token-valid.json"))?;
     let ok = |b: &Value| Expect::Status(200).check(b);
-    let http_env = environment(name, &plain.endpoint, pem, KeyFrom::Parameter, outbox);
-    let mut https_env = environment(name, &secure.endpoint, pem, KeyFrom::Parameter, outbox);
+    let http_env = environment(name, &plain.endpoint, keys, KeyFrom::Parameter);
+    let mut https_env = environment(name, &secure.endpoint, keys, KeyFrom::Parameter);
     https_env.push(("IAM_TLS_ROOTS".into(), "system".into()));
     https_env.push(("SSL_CERT_FILE".into(), ca.ca.display().to_string()));
     let (mut http, mut https) = (Vec::new(), Vec::new());
@@ -193,14 +206,18 @@ async fn first_call(
     Ok((http, https))
 }
 
+fn selected(args: &Args, subject: &Subject) -> bool {
+    args.only.is_empty() || subject.name == "hello" || args.only.iter().any(|o| o == subject.name)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let pem = TokenKeys::generate_pem()?;
-    let outbox = OpeningKey::generate();
-    let server = cloud(&pem, &outbox).await?;
+    let keys = Keys { pem: TokenKeys::generate_pem()?, outbox: OpeningKey::generate(), mfa: FactorKey::generate()? };
+    let server = cloud(&keys).await?;
     // First, so that a broken TLS setup fails the run before the long part.
-    let (http, https) = first_call(&args, &server, &pem, &outbox).await?;
+    let (http, https) =
+        if args.only.is_empty() { first_call(&args, &server, &keys).await? } else { (Vec::new(), Vec::new()) };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/events");
     // Each subject's event, read once (not once per run).
     let events: Vec<Vec<u8>> = SUBJECTS
@@ -213,8 +230,11 @@ async fn main() -> anyhow::Result<()> {
         // Round-robin, so that drift on the machine spreads evenly over the subjects.
         for run in 0..=args.runs {
             for (i, subject) in SUBJECTS.iter().enumerate() {
+                if !selected(&args, subject) {
+                    continue;
+                }
                 let binary = args.run_dir.join(subject.name).join("bootstrap");
-                let env = environment(subject.name, &server.endpoint, &pem, key, &outbox);
+                let env = environment(subject.name, &server.endpoint, &keys, key);
                 let expect = subject.expect;
                 let sample = cold_start(&binary, &env, &events[i], &|b| expect.check(b)).await?;
                 if run > 0 {
@@ -222,13 +242,15 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        for (subject, s) in SUBJECTS.iter().zip(per_subject) {
+        for (subject, s) in SUBJECTS.iter().zip(per_subject).filter(|(subject, _)| selected(&args, subject)) {
             samples.push((key, subject, s));
         }
     }
     let sizes = report::sizes(&args.size_dir, &args.hello_size_dir, &args.run_dir)?;
     let mut text = report::render(&samples, &sizes, args.runs);
-    text.push_str(&report::render_first_call(&http, &https));
+    if !http.is_empty() {
+        text.push_str(&report::render_first_call(&http, &https));
+    }
     std::fs::write(&args.out, &text)?;
     println!("{text}");
     Ok(())

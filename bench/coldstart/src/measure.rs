@@ -13,6 +13,10 @@ pub struct Sample {
     pub init: Duration,
     pub first_response: Duration,
     pub peak_rss_kib: u64,
+    /// Page faults served without I/O (the process's, all threads), init and first request.
+    pub minor_faults: u64,
+    /// CPU time on every thread of the process, init and first request.
+    pub cpu: Duration,
 }
 
 /// Runs `binary` once with exactly `env` (plus the Runtime API address), as Lambda would:
@@ -37,6 +41,13 @@ pub async fn cold_start(
     let outcome = emulator.outcome(Duration::from_secs(20)).await;
     // The runtime now waits on its second `next`: its high-water mark is final.
     let peak_rss_kib = peak_rss_kib(child.id());
+    let minor_faults = minor_faults(child.id());
+    let cpu = cpu_time(child.id());
+    if let Ok(dir) = std::env::var("COLDSTART_SMAPS") {
+        let name =
+            binary.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let _ = std::fs::copy(format!("/proc/{}/smaps", child.id()), Path::new(&dir).join(format!("{name}.smaps")));
+    }
     let _ = child.kill();
     let output = child.wait_with_output()?;
     let outcome = outcome.map_err(|e| {
@@ -51,6 +62,8 @@ pub async fn cold_start(
         init: outcome.init_done - started,
         first_response: outcome.answered - started,
         peak_rss_kib: peak_rss_kib?,
+        minor_faults: minor_faults?,
+        cpu: cpu?,
     })
 }
 
@@ -62,4 +75,27 @@ fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no VmHWM for process {pid}"))
+}
+
+/// `minflt` of a live process (field 10 of `/proc/<pid>/stat`: every thread's, live or exited).
+fn minor_faults(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    after
+        .split_whitespace()
+        .nth(7)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no minflt for process {pid}"))
+}
+
+/// Time on a CPU of every live thread (`/proc/<pid>/task/*/schedstat`, nanoseconds; exact where
+/// `stat`'s ticks are 10 ms). A Lambda runtime's threads live as long as the process.
+fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let schedstat = std::fs::read_to_string(task?.path().join("schedstat"))?;
+        total += schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(Duration::from_nanos(total))
 }

@@ -96,7 +96,7 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
         let _ = writeln!(out, "## {title}\n");
         let _ = writeln!(
             out,
-            "| binary | first request | init (ms) | first response (ms) | p90 (ms) | vs hello | over hello (ms) | peak RSS (MB) | arm64 size (MB) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|"
+            "| binary | first request | init (ms) | first response (ms) | p90 (ms) | vs hello | over hello (ms) | CPU (ms) | minor faults | peak RSS (MB) | arm64 size (MB) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for r in &rows {
             let (_, subject, s) = r;
@@ -114,13 +114,15 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
             let size = sizes.iter().find(|z| z.name == subject.name).map(|z| z.arm64).unwrap_or(0);
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} | {ratio:.2}x ({what}) | {} | {} | {} |",
+                "| {} | `{}` | {} | {} | {} | {ratio:.2}x ({what}) | {} | {} | {} | {} | {} |",
                 subject.name,
                 subject.event,
                 ms(init),
                 ms(response),
                 ms(percentile(s.iter().map(|s| s.first_response).collect(), 90)),
                 ms(over),
+                ms(median(s.iter().map(|s| s.cpu).collect())),
+                median(s.iter().map(|s| s.minor_faults).collect()),
                 mb(rss),
                 mb(size)
             );
@@ -129,7 +131,7 @@ pub fn render(samples: &[Run], sizes: &[Size], runs: usize) -> String {
             let issuer_from_ssm = key == KeyFrom::Parameter && subject.name == "iam-sessions";
             if issuer_from_ssm {
                 issuer_note = format!(
-                    "The issuer (`iam-sessions`) with the template's configuration: first response {} ms, {} ms over the hello-world's ({ratio:.2}x): the `GetParameter` round trip and decryption of its signing key.",
+                    "The issuer (`iam-sessions`) with the template's configuration: first response {} ms, {} ms over the hello-world's ({ratio:.2}x): one `GetParameters` round trip for its signing key and its MFA key, decrypted.",
                     ms(response),
                     ms(over)
                 );
