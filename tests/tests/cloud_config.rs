@@ -33,20 +33,20 @@ fn configured(prefix: &str, more: &[(&'static str, String)]) -> Config {
     Config::from_lookup(|k| vars.get(k).cloned()).expect("a valid cloud configuration")
 }
 
+/// Puts `value` into a new `SecureString` named `name`.
+async fn put_secure(endpoint: &str, name: &str, value: &str) {
+    let ssm = moto::ssm_client(endpoint);
+    let put = ssm.put_parameter().name(name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString);
+    put.send().await.expect("put the parameter");
+}
+
 #[tokio::test]
 async fn the_signing_key_comes_from_a_secure_parameter_and_tokens_verify_with_it() {
     let Some(endpoint) = moto::endpoint_for("cloud configuration") else { return };
     let prefix = moto::unique_prefix();
     let name = format!("/{prefix}/signing-key");
     let pem = TokenKeys::generate_pem().unwrap();
-    let ssm = moto::ssm_client(endpoint);
-    ssm.put_parameter()
-        .name(&name)
-        .value(&pem)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await
-        .expect("put the key");
+    put_secure(endpoint, &name, &pem).await;
 
     let aws = Aws::from_config(moto::sdk_config(endpoint));
     let state = AppState::from_config_with(cloud_config(&prefix, &name), &aws).await.expect("cold start");
@@ -74,20 +74,11 @@ async fn a_missing_or_malformed_parameter_stops_the_cold_start_without_showing_t
 
     let name = format!("/{prefix}/not-a-key");
     let value = "sup3r-s3cret-but-not-a-pem";
-    let ssm = moto::ssm_client(endpoint);
-    let put = ssm.put_parameter().name(&name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString);
-    put.send().await.expect("put");
+    put_secure(endpoint, &name, value).await;
     let e = AppState::from_config_with(cloud_config(&prefix, &name), &aws).await.err().expect("not a key");
     let shown = format!("{e:#} {e:?}");
     assert!(shown.contains("PKCS#8"), "{shown}");
     assert!(!shown.contains(value), "the value must not appear: {shown}");
-}
-
-/// Puts `value` into a new `SecureString` named `name`.
-async fn put_secure(endpoint: &str, name: &str, value: &str) {
-    let ssm = moto::ssm_client(endpoint);
-    let put = ssm.put_parameter().name(name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString);
-    put.send().await.expect("put the parameter");
 }
 
 #[tokio::test]

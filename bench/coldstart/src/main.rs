@@ -101,6 +101,8 @@ pub enum KeyFrom {
 const PARAMETER: &str = "/iam/bench/signing-key";
 const OUTBOX_KEY_PARAMETER: &str = "/iam/bench/outbox-key";
 const MFA_KEY_PARAMETER: &str = "/iam/bench/mfa-key";
+const PREFIX: &str = "bench-";
+const SENDER: &str = "no-reply@iam.test";
 
 /// The keys a deployment holds: the issuer's signing key, the mailer's key, the MFA key.
 struct Keys {
@@ -108,8 +110,6 @@ struct Keys {
     outbox: OpeningKey,
     mfa: Secret,
 }
-const PREFIX: &str = "bench-";
-const SENDER: &str = "no-reply@iam.test";
 
 /// The environment Lambda gives a function, plus the template's variables: the published keys
 /// for every function, and the signing key (from where `key` says) for the issuer alone.

@@ -43,11 +43,6 @@ pub async fn cold_start(
     let peak_rss_kib = peak_rss_kib(child.id());
     let minor_faults = minor_faults(child.id());
     let cpu = cpu_time(child.id());
-    if let Ok(dir) = std::env::var("COLDSTART_SMAPS") {
-        let name =
-            binary.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let _ = std::fs::copy(format!("/proc/{}/smaps", child.id()), Path::new(&dir).join(format!("{name}.smaps")));
-    }
     let _ = child.kill();
     let output = child.wait_with_output()?;
     let outcome = outcome.map_err(|e| {
